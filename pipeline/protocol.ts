@@ -1,0 +1,113 @@
+// Shapes shared by the main thread and the hash workers: identifier types, TikTok id schemas,
+// reject reasons, and the task/result layout of one batch. Both sides import this file, so it
+// holds data and types only (it is loaded in every worker: keep its import graph empty).
+//
+// Digests travel packed: result.digests holds `count` SHA-256 digests of 32 bytes each, in
+// input order, and result.schemas[i] is the id schema code of digest i.
+
+export const DIGEST_BYTES = 32
+
+/** Input identifier types, as named on the command line and in config `columns`. */
+export const ID_TYPES = ['email', 'email_sha256', 'phone', 'phone_sha256', 'maid', 'idfa', 'gaid'] as const
+export type IdType = (typeof ID_TYPES)[number]
+
+/** TikTok id_schema values we send. The index is the compact code used in packed results. */
+export const ID_SCHEMAS = ['EMAIL_SHA256', 'PHONE_SHA256', 'IDFA_SHA256', 'AAID_SHA256'] as const
+export type IdSchema = (typeof ID_SCHEMAS)[number]
+export const SCHEMA_EMAIL = 0
+export const SCHEMA_PHONE = 1
+export const SCHEMA_IDFA = 2
+export const SCHEMA_AAID = 3
+
+export const ID_TYPE_SCHEMA: Readonly<Record<IdType, number>> = {
+  email: SCHEMA_EMAIL,
+  email_sha256: SCHEMA_EMAIL,
+  phone: SCHEMA_PHONE,
+  phone_sha256: SCHEMA_PHONE,
+  maid: SCHEMA_IDFA,
+  idfa: SCHEMA_IDFA,
+  gaid: SCHEMA_AAID
+}
+
+/**
+ * Stable reject reason codes: users' scripts and dashboards match on them, so never rename one.
+ * The index is the compact code used in packed results and metrics slots.
+ */
+export const REJECT_REASONS = [
+  'email_invalid',
+  'phone_invalid',
+  'maid_invalid',
+  'maid_zero',
+  'hash_invalid',
+  'line_too_long',
+  'invalid_utf8',
+  'nul_byte',
+  'field_missing',
+  'record_malformed'
+] as const
+export type RejectReason = (typeof REJECT_REASONS)[number]
+export const REASON_CODE: Readonly<Record<RejectReason, number>> = Object.fromEntries(
+  REJECT_REASONS.map((r, i) => [r, i])
+) as Record<RejectReason, number>
+
+/** Record formats a worker parses. JSON arrays are re-encoded by the main thread as `ndjson`. */
+export type RecordFormat = 'csv' | 'tsv' | 'lines' | 'ndjson'
+
+/** Where the identifiers of one input are: a field index (csv/tsv/lines) or key (ndjson) per type. */
+export interface ColumnPlan {
+  format: RecordFormat
+  /** csv/tsv: field indexes; lines: [0]; ndjson: object keys ('' for a bare string element). */
+  fields: Array<{ index: number, key: string, name: string, type: IdType }>
+}
+
+export type PhoneHashForm = 'e164' | 'digits'
+
+/** Normalization options that change what is hashed. Passed once per pool, not per task. */
+export interface NormalizeOptions {
+  defaultCountry: string
+  phoneHashForm: PhoneHashForm
+  emailCanonicalize: 'none' | 'gmail'
+  stripPlusTag: boolean
+}
+
+/** One batch: whole records from one input, in an owned, transferable ArrayBuffer. */
+export interface BatchTask {
+  seq: number
+  /** Index of the input in the run's input list (results name the file from it). */
+  input: number
+  buffer: ArrayBuffer
+  byteLength: number
+  /** 1-based physical line number of the first record, and its byte offset in the (decompressed) input. */
+  firstLine: number
+  firstByte: number
+  plan: ColumnPlan
+  /** Include raw values in reject records (`--rejects-include-values`). */
+  includeValues: boolean
+}
+
+/** A rejected identifier or record. `field` is the column name ('' for a whole record). */
+export interface RejectRecord {
+  line: number
+  byteOffset: number
+  field: string
+  reason: RejectReason
+  value?: string
+}
+
+export interface BatchResult {
+  seq: number
+  input: number
+  rows: number
+  count: number
+  digests: ArrayBuffer
+  schemas: ArrayBuffer
+  /** Identifiers seen per input type index (ID_TYPES order), empty cells excluded. */
+  seen: number[]
+  /** Empty cells per input type index. */
+  empty: number[]
+  /** Rejects per reason index (REJECT_REASONS order). */
+  rejected: number[]
+  rejects: RejectRecord[]
+  /** The input buffer handed back for reuse. */
+  buffer: ArrayBuffer
+}
