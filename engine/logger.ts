@@ -1,0 +1,138 @@
+// Structured JSON logs (pino) on stderr or in a file. Identifiers must never reach the logger:
+// callers log row numbers, byte offsets and reason codes (ecosystem.md §1.4). What is here is
+// the backstop for when one does: secret-named fields are censored by path, errors are reduced
+// to an allowlist of fields, and message text is scrubbed of email, E.164, MAID and digest shapes.
+import { pino } from 'pino'
+import type { Logger as PinoLogger } from 'pino'
+import { ConfigError } from './errors.js'
+
+export type Logger = PinoLogger
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+export const LOG_LEVEL_ENV = 'HASHPIPE_LOG_LEVEL'
+
+export interface LoggerOptions {
+  /** Wins over HASHPIPE_LOG_LEVEL; default 'info'. */
+  level?: string
+  env?: NodeJS.ProcessEnv
+  /** Append JSON lines to this file (created with its directory) instead of `stream`. */
+  file?: string
+  /** Default process.stderr: stdout carries data and summaries, never logs. */
+  stream?: NodeJS.WritableStream
+}
+
+const kSecretKeys = [
+  'token', 'access_token', 'accessToken', 'refresh_token', 'refreshToken', 'auth_code', 'authCode',
+  'secret', 'app_secret', 'appSecret', 'client_secret', 'password', 'authorization', 'Authorization',
+  'cookie', '"access-token"', '"Access-Token"'
+]
+const kKey = (k: string): string => k.startsWith('"') ? `[${k}]` : `.${k}`
+
+/** Paths pino censors (as `***`) at the top level and up to three levels down. */
+export const REDACT_PATHS: readonly string[] = kSecretKeys.flatMap(k => [
+  k.startsWith('"') ? `[${k}]` : k,
+  `*${kKey(k)}`,
+  `*.*${kKey(k)}`,
+  `*.*.*${kKey(k)}`
+])
+
+// Shapes of the identifiers we handle. A digit run alone is not scrubbed: line numbers and byte
+// offsets are digits too, and they are what operators need.
+const kScrub: ReadonlyArray<[RegExp, string]> = [
+  [/[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[A-Za-z]{2,}/g, '[email]'],
+  [/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/g, '[maid]'],
+  [/\b[0-9a-fA-F]{32,}\b/g, '[hex]'],
+  [/\+\d[\d ().-]{6,18}\d/g, '[phone]'],
+  [/\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b/g, '[phone]']
+]
+
+/** Replaces anything shaped like an email, phone, MAID or hex digest in free text. */
+export function scrub (text: string): string {
+  let out = text
+  for (const [re, sub] of kScrub) out = out.replace(re, sub)
+  return out
+}
+
+function scrubObject (v: unknown, depth: number): unknown {
+  if (typeof v === 'string') return scrub(v)
+  if (depth > 3 || v === null || typeof v !== 'object' || v instanceof Error) return v
+  if (Array.isArray(v)) return v.map(x => scrubObject(x, depth + 1))
+  if (Object.getPrototypeOf(v) !== Object.prototype) return v
+  const out: Record<string, unknown> = {}
+  for (const [k, x] of Object.entries(v)) out[k] = scrubObject(x, depth + 1)
+  return out
+}
+
+// Fields of our error classes (errors.ts) and of undici / system errors that help an operator
+// and cannot hold record data. Anything else on an error object (a response body, a request
+// payload) is dropped.
+const kErrorFields = [
+  'code', 'exitCode', 'file', 'line', 'byteOffset', 'batchSeq', 'threadId', 'statusCode', 'httpStatus',
+  'apiCode', 'requestId', 'request_id', 'endpoint', 'retryable', 'retryAfterMs', 'errno', 'syscall', 'issues'
+]
+
+export function serializeError (err: unknown, depth = 0): Record<string, unknown> {
+  if (!(err instanceof Error)) return { type: typeof err, message: '[non-error value withheld]' }
+  const out: Record<string, unknown> = { type: err.name, message: scrub(err.message) }
+  const e = err as unknown as Record<string, unknown>
+  for (const k of kErrorFields) {
+    const v = e[k]
+    if (typeof v === 'number' || typeof v === 'boolean') out[k] = v
+    else if (typeof v === 'string') out[k] = scrub(v)
+    else if (k === 'issues' && Array.isArray(v)) out[k] = v.filter(i => typeof i === 'string').map(i => scrub(i as string))
+  }
+  if (typeof err.stack === 'string') out['stack'] = scrub(err.stack)
+  if (err.cause !== undefined && depth < 3) out['cause'] = serializeError(err.cause, depth + 1)
+  return out
+}
+
+export function resolveLevel (level: string | undefined, env: NodeJS.ProcessEnv): LogLevel {
+  const fromEnv = env[LOG_LEVEL_ENV]
+  const v = (level ?? (fromEnv === undefined || fromEnv === '' ? 'info' : fromEnv)).toLowerCase()
+  if ((LOG_LEVELS as readonly string[]).includes(v)) return v as LogLevel
+  const where = level === undefined ? LOG_LEVEL_ENV : 'log level'
+  throw new ConfigError([`${where}: must be one of ${LOG_LEVELS.join(', ')}`])
+}
+
+export function createLogger (options: LoggerOptions = {}): Logger {
+  const level = resolveLevel(options.level, options.env ?? process.env)
+  const destination = options.file !== undefined
+    ? pino.destination({ dest: options.file, sync: true, mkdir: true })
+    : options.stream ?? process.stderr
+  return pino({
+    name: 'hashpipe',
+    level,
+    redact: { paths: [...REDACT_PATHS], censor: '***' },
+    serializers: { err: serializeError, error: serializeError },
+    formatters: { log: obj => scrubObject(obj, 0) as Record<string, unknown> },
+    hooks: {
+      // Scrubs string arguments (the message and its printf args) before pino formats them.
+      logMethod (args, method) {
+        // pino would take the message from err.message unscrubbed: give it a scrubbed one.
+        const first: unknown = args[0]
+        if (first instanceof Error) {
+          args[0] = { err: first } as never
+          if (args.length === 1) args.push(first.message as never)
+        }
+        for (let i = 0; i < args.length; i++) {
+          const a: unknown = args[i]
+          if (typeof a === 'string') args[i] = scrub(a) as never
+        }
+        method.apply(this, args)
+      }
+    }
+  }, destination)
+}
+
+export interface RunBindings { runId: string, command: string }
+export interface BatchBindings { batchId: string, seq?: number }
+
+/** A child logger for one command run: every line carries `run_id` and `command`. */
+export function forRun (logger: Logger, { runId, command }: RunBindings): Logger {
+  return logger.child({ run_id: runId, command })
+}
+
+/** A child logger for one batch: adds `batch_id` (and the batch sequence number). */
+export function forBatch (logger: Logger, { batchId, seq }: BatchBindings): Logger {
+  return logger.child(seq === undefined ? { batch_id: batchId } : { batch_id: batchId, batch_seq: seq })
+}
