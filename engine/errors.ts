@@ -39,6 +39,8 @@ export type ErrorCode =
   | 'HP_ERR_SNAPSHOT_CORRUPT'
   | 'HP_ERR_REFUSED'
   | 'HP_ERR_ABORTED'
+  | 'HP_ERR_METRICS_SERVER'
+  | 'HP_ERR_METRICS_PUSH'
 
 export interface HashpipeErrorOptions {
   cause?: unknown
