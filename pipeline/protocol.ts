@@ -77,16 +77,23 @@ export interface BatchTask {
   input: number
   buffer: ArrayBuffer
   byteLength: number
-  /** 1-based physical line number of the first record, and its byte offset in the (decompressed) input. */
-  firstLine: number
+  /** Byte offset of the first record in the (decompressed) input. Line numbers are made absolute by the main thread, in order. */
   firstByte: number
   plan: ColumnPlan
+  options: WorkerOptions
+}
+
+/** Everything a worker needs besides the bytes. Small: structured-cloned with every task. */
+export interface WorkerOptions extends NormalizeOptions {
+  /** Records longer than this (in bytes) are rejected as line_too_long. */
+  maxRecordBytes: number
   /** Include raw values in reject records (`--rejects-include-values`). */
   includeValues: boolean
 }
 
 /** A rejected identifier or record. `field` is the column name ('' for a whole record). */
 export interface RejectRecord {
+  /** Line number relative to the batch's first line (0-based); the main thread makes it absolute. */
   line: number
   byteOffset: number
   field: string
@@ -98,6 +105,8 @@ export interface BatchResult {
   seq: number
   input: number
   rows: number
+  /** Physical lines the batch spanned (records plus newlines inside quoted fields, blank lines). */
+  lines: number
   count: number
   digests: ArrayBuffer
   schemas: ArrayBuffer

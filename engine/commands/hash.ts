@@ -1,0 +1,169 @@
+// `hashpipe hash <input...>`: the pipeline without delivery (PRODUCT.md §3). Options are validated
+// here, once, into a resolved HashJobOptions; the job itself never re-validates.
+import { parseArgs } from 'node:util'
+import { availableParallelism, tmpdir } from 'node:os'
+import { runHashJob, type HashJobOptions } from '../hash-job.js'
+import { formatSummary, type HashSummary } from '../hash-summary.js'
+import { createProgress } from '../progress.js'
+import { ExitCode, UsageError } from '../errors.js'
+import { AtomicFileWriter } from '../../adapters/atomic-file.js'
+import { INPUT_FORMATS, type InputFormat } from '../../pipeline/column-plan.js'
+import { formatDigests, outputHeader, type OutFormat } from '../../pipeline/digest-format.js'
+import { ID_TYPES, type IdType, type RejectRecord } from '../../pipeline/protocol.js'
+import { parseColumns, parseSize, csvCell } from '../cli-values.js'
+import type { CommandIo } from '../command.js'
+
+const kHelp = `usage: hashpipe hash <input...> [options]
+
+Normalizes, validates, SHA-256 hashes and exactly dedupes identifiers. Inputs are CSV, TSV,
+one-per-line, NDJSON or JSON array files, gzip or not (detected), or '-' for stdin.
+
+  --type TYPE                 identifier type of a one-column file without header:
+                              ${ID_TYPES.join('|')}
+  --columns T=NAME,...        map header names to types (email=Email,phone=Phone,maid=MAID)
+  --format F                  csv|tsv|lines|ndjson|json (default: from extension, else sniffed)
+  --default-country CC        country for phone numbers without one (default US)
+  --phone-hash-form F         e164 (+<digits>, default) or digits
+  --email-canonicalize M      none (default) or gmail (drop dots and +tag for Gmail only)
+  --strip-plus-tag            drop +tag from every address's local part
+  --out FILE|-                unique identifiers (default - : stdout)
+  --out-format F              csv (id_type,sha256; default) or ndjson
+  --rejects FILE              rejected identifiers as CSV: file,line,byte_offset,field,reason
+  --rejects-include-values    add the raw rejected value to the rejects file (contains PII)
+  --no-dedupe                 keep duplicates; output in input order
+  --threads N                 worker threads (default: ${availableParallelism()}, this machine's parallelism)
+  --json                      JSON summary (stdout when --out is a file, else stderr)
+  --max-reject-ratio R        exit 3 when rejected/identifiers exceeds R (default 0.1)
+  --max-line-bytes N          longer records are rejected as line_too_long (default 8KiB)
+  --memory-budget SIZE        dedupe memory before spilling to disk (default 1GiB)
+  --tmp-dir DIR               where dedupe spills go (default: the OS temp dir)
+  --batch-bytes SIZE          bytes per worker batch (default 1MiB)
+  --progress / --no-progress  progress on stderr (default: on; a bar on a TTY, lines otherwise)
+  --metrics-port P            serve Prometheus metrics on 127.0.0.1:P during the run
+  -h, --help
+
+Exit codes: 0 ok, 1 failed, 2 usage, 3 rejects over --max-reject-ratio.
+`
+
+const kOptions = {
+  type: { type: 'string' },
+  columns: { type: 'string' },
+  format: { type: 'string' },
+  'default-country': { type: 'string', default: 'US' },
+  'phone-hash-form': { type: 'string', default: 'e164' },
+  'email-canonicalize': { type: 'string', default: 'none' },
+  'strip-plus-tag': { type: 'boolean', default: false },
+  out: { type: 'string', default: '-' },
+  'out-format': { type: 'string', default: 'csv' },
+  rejects: { type: 'string' },
+  'rejects-include-values': { type: 'boolean', default: false },
+  'no-dedupe': { type: 'boolean', default: false },
+  threads: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  'max-reject-ratio': { type: 'string', default: '0.1' },
+  'max-line-bytes': { type: 'string', default: '8KiB' },
+  'memory-budget': { type: 'string', default: '1GiB' },
+  'tmp-dir': { type: 'string' },
+  'batch-bytes': { type: 'string', default: '1MiB' },
+  progress: { type: 'boolean' },
+  'no-progress': { type: 'boolean', default: false },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string', default: '127.0.0.1' },
+  help: { type: 'boolean', short: 'h', default: false }
+} as const
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof kOptions, allowPositionals: true }>>['values']
+
+function oneOf<T extends string> (option: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${option} must be one of ${allowed.join('|')}, not '${value}'`)
+  return value as T
+}
+
+function resolve (values: Values, inputs: string[]): HashJobOptions & { out: string, outFormat: OutFormat, rejects?: string, json: boolean, maxRejectRatio: number, progress: boolean } {
+  if (inputs.length === 0) throw new UsageError('no input given; name one or more files, or - for stdin (see hashpipe hash --help)')
+  if (inputs.filter(i => i === '-').length > 1) throw new UsageError('stdin (-) can be named only once')
+  const threads = values.threads === undefined ? availableParallelism() : Number(values.threads)
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new UsageError(`--threads must be a whole number from 1 to 256, not '${values.threads}'`)
+  const ratio = Number(values['max-reject-ratio'])
+  if (!(ratio >= 0 && ratio <= 1)) throw new UsageError(`--max-reject-ratio must be a number from 0 to 1, not '${values['max-reject-ratio']}'`)
+  const country = values['default-country'].toUpperCase()
+  if (!/^[A-Z]{2}$/.test(country)) throw new UsageError(`--default-country must be a two-letter ISO 3166 code such as US or GB, not '${values['default-country']}'`)
+  const maxRecordBytes = parseSize('max-line-bytes', values['max-line-bytes'])
+  return {
+    inputs,
+    ...(values.format !== undefined ? { format: oneOf<InputFormat>('format', values.format, INPUT_FORMATS) } : {}),
+    ...(values.type !== undefined ? { type: oneOf<IdType>('type', values.type, ID_TYPES) } : {}),
+    ...(values.columns !== undefined ? { columns: parseColumns(values.columns) } : {}),
+    threads,
+    batchBytes: parseSize('batch-bytes', values['batch-bytes']),
+    maxRecordBytes,
+    normalize: {
+      defaultCountry: country,
+      phoneHashForm: oneOf('phone-hash-form', values['phone-hash-form'], ['e164', 'digits'] as const),
+      emailCanonicalize: oneOf('email-canonicalize', values['email-canonicalize'], ['none', 'gmail'] as const),
+      stripPlusTag: values['strip-plus-tag']
+    },
+    includeValues: values['rejects-include-values'],
+    dedupe: !values['no-dedupe'],
+    memoryBudgetBytes: parseSize('memory-budget', values['memory-budget']),
+    tmpDir: values['tmp-dir'] ?? tmpdir(),
+    out: values.out,
+    outFormat: oneOf<OutFormat>('out-format', values['out-format'], ['csv', 'ndjson']),
+    ...(values.rejects !== undefined ? { rejects: values.rejects } : {}),
+    json: values.json,
+    maxRejectRatio: ratio,
+    progress: values['no-progress'] ? false : (values.progress ?? true)
+  }
+}
+
+export default async function hash (argv: string[], io: CommandIo): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options: kOptions, allowPositionals: true, strict: true })
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message} (see hashpipe hash --help)`)
+  }
+  if (parsed.values.help) { io.stdout.write(kHelp); return ExitCode.OK }
+  const opts = resolve(parsed.values, parsed.positionals)
+
+  const out = await AtomicFileWriter.create(opts.out, io.stdout)
+  const rejects = opts.rejects === undefined ? undefined : await AtomicFileWriter.create(opts.rejects, io.stdout, opts.includeValues ? 0o600 : 0o644)
+  const progress = opts.progress ? createProgress(io.stderr) : undefined
+  const warnings: string[] = []
+  let summary: HashSummary
+  try {
+    await out.write(outputHeader(opts.outFormat))
+    await rejects?.write(opts.includeValues ? 'file,line,byte_offset,field,reason,value\n' : 'file,line,byte_offset,field,reason\n')
+    summary = await runHashJob(opts, {
+      digests: async (digests, count, schemas) => { await out.write(formatDigests(opts.outFormat, digests, count, schemas)) },
+      ...(rejects !== undefined
+        ? {
+            reject: async (file: string, r: RejectRecord) => {
+              const row = [csvCell(file), r.line, r.byteOffset < 0 ? '' : r.byteOffset, csvCell(r.field), r.reason]
+              if (opts.includeValues) row.push(csvCell(r.value ?? ''))
+              await rejects.write(row.join(',') + '\n')
+            }
+          }
+        : {}),
+      ...(progress !== undefined ? { progress: progress.update } : {}),
+      warn: (message: string) => { warnings.push(message) }
+    }, io.stdin, io.signal)
+    progress?.stop()
+    await out.commit()
+    await rejects?.commit()
+  } catch (err) {
+    progress?.stop()
+    await out.abort()
+    await rejects?.abort()
+    throw err
+  }
+  summary.warnings = warnings
+  const summaryStream = opts.out === '-' ? io.stderr : io.stdout
+  for (const w of warnings) io.stderr.write(`hashpipe: warning: ${w}\n`)
+  summaryStream.write(opts.json ? JSON.stringify(summary) + '\n' : formatSummary(summary))
+  if (summary.identifiers_total > 0 && summary.rejected_total / summary.identifiers_total > opts.maxRejectRatio) {
+    io.stderr.write(`hashpipe: ${summary.rejected_total} of ${summary.identifiers_total} identifiers rejected (${(100 * summary.rejected_total / summary.identifiers_total).toFixed(1)}%), over --max-reject-ratio ${opts.maxRejectRatio}; see --rejects for where and why\n`)
+    return ExitCode.REJECTS_OVER_LIMIT
+  }
+  return ExitCode.OK
+}

@@ -1,0 +1,68 @@
+// The summary of a hash run: the counts PRODUCT.md §3 lists, printed as text or `--json`.
+// Counts only: no identifier, value or header content ever goes in here.
+import { ID_SCHEMAS, ID_TYPES, REJECT_REASONS, type IdSchema, type IdType, type RejectReason } from '../pipeline/protocol.js'
+
+export interface InputSummary { file: string, format: string, gzip: boolean, rows: number }
+
+export interface HashSummary {
+  rows: number
+  /** Non-empty identifier cells per input type (valid + rejected). */
+  identifiers: Record<IdType, number>
+  identifiers_total: number
+  empty: Record<IdType, number>
+  valid: number
+  rejected: Record<RejectReason, number>
+  rejected_total: number
+  /** Valid identifiers dropped as exact duplicates (null with --no-dedupe). */
+  duplicates: number | null
+  unique: Record<IdSchema, number | null>
+  unique_total: number | null
+  /** Input bytes read, as stored (compressed bytes for gzip inputs). */
+  bytes: number
+  spilled_bytes: number
+  seconds: number
+  identifiers_per_second: number
+  inputs: InputSummary[]
+  warnings: string[]
+}
+
+export function emptySummary (): HashSummary {
+  return {
+    rows: 0,
+    identifiers: Object.fromEntries(ID_TYPES.map(t => [t, 0])) as Record<IdType, number>,
+    identifiers_total: 0,
+    empty: Object.fromEntries(ID_TYPES.map(t => [t, 0])) as Record<IdType, number>,
+    valid: 0,
+    rejected: Object.fromEntries(REJECT_REASONS.map(r => [r, 0])) as Record<RejectReason, number>,
+    rejected_total: 0,
+    duplicates: 0,
+    unique: Object.fromEntries(ID_SCHEMAS.map(s => [s, 0])) as Record<IdSchema, number>,
+    unique_total: 0,
+    bytes: 0,
+    spilled_bytes: 0,
+    seconds: 0,
+    identifiers_per_second: 0,
+    inputs: [],
+    warnings: []
+  }
+}
+
+function n (v: number | null): string {
+  return v === null ? '-' : v.toLocaleString('en-US')
+}
+
+export function formatSummary (s: HashSummary): string {
+  const lines: string[] = []
+  lines.push(`rows            ${n(s.rows)}`)
+  const ids = ID_TYPES.filter(t => s.identifiers[t] > 0 || s.empty[t] > 0).map(t => `${t} ${n(s.identifiers[t])}${s.empty[t] > 0 ? ` (+${n(s.empty[t])} empty)` : ''}`)
+  lines.push(`identifiers     ${n(s.identifiers_total)}${ids.length > 0 ? `  [${ids.join(', ')}]` : ''}`)
+  lines.push(`valid           ${n(s.valid)}`)
+  const rej = REJECT_REASONS.filter(r => s.rejected[r] > 0).map(r => `${r} ${n(s.rejected[r])}`)
+  lines.push(`rejected        ${n(s.rejected_total)}${rej.length > 0 ? `  [${rej.join(', ')}]` : ''}`)
+  lines.push(`duplicates      ${n(s.duplicates)}`)
+  const uniq = ID_SCHEMAS.filter(k => (s.unique[k] ?? 0) > 0).map(k => `${k} ${n(s.unique[k])}`)
+  lines.push(`unique          ${n(s.unique_total)}${uniq.length > 0 ? `  [${uniq.join(', ')}]` : ''}`)
+  lines.push(`input           ${(s.bytes / 1048576).toFixed(1)} MiB in ${s.seconds.toFixed(2)} s, ${n(s.identifiers_per_second)} identifiers/s`)
+  for (const w of s.warnings) lines.push(`warning         ${w}`)
+  return lines.join('\n') + '\n'
+}

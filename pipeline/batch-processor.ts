@@ -1,0 +1,247 @@
+// Turns one batch of whole records into packed digests, counts and reject records. Runs inside
+// a hash worker (hash-worker.ts is the thin entry); plain synchronous code, no I/O.
+//
+// Fast path: the batch is valid UTF-8 without NUL bytes (checked natively over the whole batch),
+// so it is decoded once and split with indexOf. Otherwise each record is checked on its own
+// bytes, and bad records are rejected whole (invalid_utf8, nul_byte): never decoded with U+FFFD
+// replacement and hashed.
+//
+// Output invariant: digest i (32 bytes at i * 32) belongs to schemas[i], in input order.
+import { hash } from 'node:crypto'
+import { isAscii, isUtf8 } from 'node:buffer'
+import {
+  DIGEST_BYTES, ID_TYPES, ID_TYPE_SCHEMA, REASON_CODE, REJECT_REASONS,
+  type BatchResult, type BatchTask, type ColumnPlan, type IdType, type RejectReason, type RejectRecord, type WorkerOptions
+} from './protocol.js'
+import { createNormalizers, isPrehashed, kEmpty, type Normalizer } from './normalize.js'
+import { parseRecord } from './csv-record.js'
+
+const kNewline = 10
+
+interface FieldSlot { index: number, key: string, name: string, type: IdType, typeIndex: number, schema: number, normalize: Normalizer }
+
+export class BatchProcessor {
+  readonly #normalizers: Readonly<Record<IdType, Normalizer>>
+  readonly #options: WorkerOptions
+  // Per-batch state, reset by run().
+  #digests = Buffer.alloc(0)
+  #schemas = new Uint8Array(0)
+  #count = 0
+  #rows = 0
+  #seen: number[] = []
+  #empty: number[] = []
+  #rejected: number[] = []
+  #rejects: RejectRecord[] = []
+  #firstByte = 0
+
+  constructor (options: WorkerOptions) {
+    this.#options = options
+    this.#normalizers = createNormalizers(options)
+  }
+
+  run (task: BatchTask): BatchResult {
+    const bytes = Buffer.from(task.buffer, 0, task.byteLength)
+    this.#reset(task)
+    const slots = this.#slots(task.plan)
+    let lines: number
+    if (bytes.indexOf(0) === -1 && isAscii(bytes)) {
+      lines = this.#processText(bytes.toString('latin1'), true, 0, 0, task.plan, slots)
+    } else if (bytes.indexOf(0) === -1 && isUtf8(bytes)) {
+      lines = this.#processText(bytes.toString('utf8'), false, 0, 0, task.plan, slots)
+    } else {
+      lines = this.#processDirty(bytes, task.plan, slots)
+    }
+    return {
+      seq: task.seq,
+      input: task.input,
+      rows: this.#rows,
+      lines,
+      count: this.#count,
+      digests: this.#digests.buffer as ArrayBuffer,
+      schemas: this.#schemas.buffer as ArrayBuffer,
+      seen: this.#seen,
+      empty: this.#empty,
+      rejected: this.#rejected,
+      rejects: this.#rejects,
+      buffer: task.buffer
+    }
+  }
+
+  #reset (task: BatchTask): void {
+    // Worst case is one identifier per two bytes ("a\n"): size for a typical row instead and grow.
+    const capacity = Math.max(64, task.byteLength >> 4)
+    this.#digests = Buffer.from(new ArrayBuffer(capacity * DIGEST_BYTES))
+    this.#schemas = new Uint8Array(new ArrayBuffer(capacity))
+    this.#count = 0
+    this.#rows = 0
+    this.#seen = new Array(ID_TYPES.length).fill(0)
+    this.#empty = new Array(ID_TYPES.length).fill(0)
+    this.#rejected = new Array(REJECT_REASONS.length).fill(0)
+    this.#rejects = []
+    this.#firstByte = task.firstByte
+  }
+
+  #slots (plan: ColumnPlan): FieldSlot[] {
+    return plan.fields
+      .map(f => ({ ...f, typeIndex: ID_TYPES.indexOf(f.type), schema: ID_TYPE_SCHEMA[f.type], normalize: this.#normalizers[f.type] }))
+      .sort((a, b) => a.index - b.index)
+  }
+
+  /** Records one at a time on their bytes, for batches holding NUL bytes or invalid UTF-8. */
+  #processDirty (bytes: Buffer, plan: ColumnPlan, slots: FieldSlot[]): number {
+    let pos = 0
+    let line = 0
+    // Record boundaries here ignore quotes: a batch this damaged is resynchronised at each newline.
+    while (pos < bytes.length) {
+      let nl = bytes.indexOf(kNewline, pos)
+      if (nl === -1) nl = bytes.length
+      const record = bytes.subarray(pos, nl)
+      if (record.indexOf(0) !== -1) {
+        this.#rows++
+        this.#reject(line, pos, '', 'nul_byte', undefined)
+      } else if (!isUtf8(record)) {
+        this.#rows++
+        this.#reject(line, pos, '', 'invalid_utf8', undefined)
+      } else {
+        const ascii = isAscii(record)
+        const text = ascii ? record.toString('latin1') : record.toString('utf8')
+        this.#processText(text, ascii, pos, line, plan, slots)
+      }
+      line++
+      pos = nl + 1
+    }
+    return line
+  }
+
+  /**
+   * Every record of `text`. `byteBase`/`lineBase` place text[0] within the batch.
+   * Returns the number of physical lines consumed.
+   */
+  #processText (text: string, ascii: boolean, byteBase: number, lineBase: number, plan: ColumnPlan, slots: FieldSlot[]): number {
+    const n = text.length
+    const format = plan.format
+    const delim = format === 'tsv' ? '\t' : ','
+    const maxBytes = this.#options.maxRecordBytes
+    let pos = 0
+    let line = lineBase
+    // Byte offsets of records in non-ASCII text are computed lazily, only when a reject needs one.
+    let offChar = 0
+    let offByte = byteBase
+    const byteOffsetOf = (charPos: number): number => {
+      if (ascii) return byteBase + charPos
+      offByte += Buffer.byteLength(text.slice(offChar, charPos))
+      offChar = charPos
+      return offByte
+    }
+    while (pos < n) {
+      let nl = text.indexOf('\n', pos)
+      if (nl === -1) nl = n
+      let end = nl
+      if (end > pos && text.charCodeAt(end - 1) === 13) end--
+      if (end === pos) { line++; pos = nl + 1; continue } // blank line: nothing to count
+      this.#rows++
+      const length = ascii ? end - pos : (end - pos) * 3 > maxBytes ? Buffer.byteLength(text.slice(pos, end)) : 0
+      if (length > maxBytes) {
+        this.#reject(line - lineBase, byteOffsetOf(pos), '', 'line_too_long', undefined)
+        line++
+        pos = nl + 1
+        continue
+      }
+      if (format === 'csv' && text.indexOf('"', pos) !== -1 && text.indexOf('"', pos) < nl) {
+        const rec = parseRecord(text, pos, delim)
+        if (rec.malformed) {
+          this.#reject(line - lineBase, byteOffsetOf(pos), '', 'record_malformed', undefined)
+        } else {
+          for (const slot of slots) {
+            const value = rec.fields[slot.index]
+            if (value === undefined) this.#reject(line - lineBase, byteOffsetOf(pos), slot.name, 'field_missing', undefined)
+            else this.#cell(slot, value, line - lineBase, pos, byteOffsetOf)
+          }
+        }
+        line += 1 + rec.newlines
+        pos = rec.next
+        continue
+      }
+      if (format === 'ndjson') {
+        this.#jsonRecord(text.slice(pos, end), slots, line - lineBase, pos, byteOffsetOf)
+      } else if (format === 'lines') {
+        this.#cell(slots[0]!, text.slice(pos, end), line - lineBase, pos, byteOffsetOf)
+      } else {
+        // Walk delimiters only as far as the highest mapped column.
+        let field = 0
+        let start = pos
+        for (const slot of slots) {
+          while (field < slot.index && start <= end) {
+            const d = text.indexOf(delim, start)
+            start = d === -1 || d >= end ? end + 1 : d + 1
+            field++
+          }
+          if (start > end) {
+            this.#reject(line - lineBase, byteOffsetOf(pos), slot.name, 'field_missing', undefined)
+            continue
+          }
+          let stop = text.indexOf(delim, start)
+          if (stop === -1 || stop > end) stop = end
+          this.#cell(slot, text.slice(start, stop), line - lineBase, pos, byteOffsetOf)
+        }
+      }
+      line++
+      pos = nl + 1
+    }
+    return line - lineBase
+  }
+
+  #jsonRecord (record: string, slots: FieldSlot[], line: number, pos: number, byteOffsetOf: (p: number) => number): void {
+    let value: unknown
+    try {
+      value = JSON.parse(record)
+    } catch {
+      this.#reject(line, byteOffsetOf(pos), '', 'record_malformed', undefined)
+      return
+    }
+    for (const slot of slots) {
+      let cell: unknown
+      if (slot.key === '') cell = value
+      else if (value !== null && typeof value === 'object' && !Array.isArray(value)) cell = (value as Record<string, unknown>)[slot.key]
+      else { this.#reject(line, byteOffsetOf(pos), slot.name, 'record_malformed', undefined); continue }
+      // NDJSON commonly omits keys: an absent or null value is an empty cell, not a reject.
+      if (cell === undefined || cell === null) { this.#empty[slot.typeIndex]!++; continue }
+      if (typeof cell === 'string') this.#cell(slot, cell, line, pos, byteOffsetOf)
+      else if (typeof cell === 'number' && Number.isSafeInteger(cell)) this.#cell(slot, String(cell), line, pos, byteOffsetOf)
+      else this.#reject(line, byteOffsetOf(pos), slot.name, 'record_malformed', undefined)
+    }
+  }
+
+  #cell (slot: FieldSlot, raw: string, line: number, pos: number, byteOffsetOf: (p: number) => number): void {
+    const result = slot.normalize(raw)
+    if (typeof result === 'number') {
+      if (result === kEmpty) { this.#empty[slot.typeIndex]!++; return }
+      this.#seen[slot.typeIndex]!++
+      this.#reject(line, byteOffsetOf(pos), slot.name, REJECT_REASONS[result]!, raw)
+      return
+    }
+    this.#seen[slot.typeIndex]!++
+    if (this.#count === this.#schemas.length) this.#grow()
+    const offset = this.#count * DIGEST_BYTES
+    if (isPrehashed(slot.type, result)) this.#digests.write(result, offset, DIGEST_BYTES, 'hex')
+    else this.#digests.write(hash('sha256', result, 'binary'), offset, DIGEST_BYTES, 'latin1')
+    this.#schemas[this.#count++] = slot.schema
+  }
+
+  #grow (): void {
+    const capacity = this.#schemas.length * 2
+    const digests = Buffer.from(new ArrayBuffer(capacity * DIGEST_BYTES))
+    digests.set(this.#digests)
+    const schemas = new Uint8Array(new ArrayBuffer(capacity))
+    schemas.set(this.#schemas)
+    this.#digests = digests
+    this.#schemas = schemas
+  }
+
+  #reject (line: number, byteOffset: number, field: string, reason: RejectReason, raw: string | undefined): void {
+    this.#rejected[REASON_CODE[reason]]!++
+    const record: RejectRecord = { line, byteOffset: this.#firstByte + byteOffset, field, reason }
+    if (this.#options.includeValues && raw !== undefined) record.value = raw
+    this.#rejects.push(record)
+  }
+}

@@ -1,0 +1,49 @@
+// The Piscina pool that runs hash-worker.ts. Batches go in with their ArrayBuffer transferred
+// (the sender's buffer is detached afterwards), results come back transferred too. A worker
+// that dies or throws fails its batch with WorkerError naming the batch; callers stop the run.
+import { Piscina } from 'piscina'
+import { WorkerError } from '../engine/errors.js'
+import type { BatchResult, BatchTask } from './protocol.js'
+
+export interface HashPoolOptions {
+  threads: number
+  /** Worker module (tests substitute crashing fixtures). */
+  filename?: string
+}
+
+const kWorker = new URL('./hash-worker.js', import.meta.url).href
+
+export class HashPool {
+  readonly #pool: Piscina
+  readonly threads: number
+
+  constructor (options: HashPoolOptions) {
+    this.threads = options.threads
+    this.#pool = new Piscina({
+      filename: options.filename ?? kWorker,
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      concurrentTasksPerWorker: 1,
+      // The caller keeps its own bounded window; this bound only turns a caller bug into an error.
+      maxQueue: options.threads * 8,
+      idleTimeout: 60_000
+    })
+  }
+
+  /** Runs one batch. task.buffer is transferred: it is detached in the caller afterwards. */
+  async run (task: BatchTask): Promise<BatchResult> {
+    try {
+      return await this.#pool.run(task, { transferList: [task.buffer] }) as BatchResult
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err)
+      throw new WorkerError(`hash worker failed on batch ${task.seq} (input #${task.input + 1}, from byte ${task.firstByte}): ${why}; this is a bug or the machine ran out of memory — rerun with --threads 1 and report it if it repeats`, task.seq, { cause: err })
+    }
+  }
+
+  get utilization (): number { return this.#pool.utilization }
+  get queueSize (): number { return this.#pool.queueSize }
+
+  async destroy (): Promise<void> {
+    await this.#pool.destroy()
+  }
+}

@@ -1,0 +1,36 @@
+// Hash worker entry: one synchronous call per batch. Its import graph stays tiny (protocol,
+// normalizers, node:) because every pool thread loads it.
+//
+// The result goes back with its three ArrayBuffers (digests, schemas, and the input buffer for
+// reuse) transferred, not copied: piscina moves any object that implements its two
+// Symbol.for() transferable keys and is wrapped by move().
+import { move } from 'piscina'
+import { BatchProcessor } from './batch-processor.js'
+import type { BatchResult, BatchTask, WorkerOptions } from './protocol.js'
+
+const kTransferable = Symbol.for('Piscina.transferable')
+const kValue = Symbol.for('Piscina.valueOf')
+
+class TransferableResult {
+  readonly #result: BatchResult
+  constructor (result: BatchResult) { this.#result = result }
+  get [kTransferable] (): ArrayBuffer[] { return [this.#result.digests, this.#result.schemas, this.#result.buffer] }
+  get [kValue] (): BatchResult { return this.#result }
+}
+
+// Options are identical for every task of a run; the processor (and its phone metadata) is built once.
+let cachedKey = ''
+let cached: BatchProcessor | undefined
+
+function processorFor (options: WorkerOptions): BatchProcessor {
+  const key = JSON.stringify(options)
+  if (cached === undefined || key !== cachedKey) {
+    cached = new BatchProcessor(options)
+    cachedKey = key
+  }
+  return cached
+}
+
+export default function hashBatch (task: BatchTask): unknown {
+  return move(new TransferableResult(processorFor(task.options).run(task)) as unknown as ArrayBuffer)
+}

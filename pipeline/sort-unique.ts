@@ -1,0 +1,76 @@
+// Sorts packed 32-byte digests and drops duplicates: the exact dedupe of record, run once per
+// (id schema, digest-prefix partition) when a partition spills and when it is finalized.
+//
+// LSD radix sort on a 32-bit key taken from the digest (two 16-bit passes over an index array),
+// then the rare runs of equal keys are ordered by a full 32-byte comparison. SHA-256 output is
+// uniform, so the passes are balanced and equal keys are almost always true duplicates.
+// Precondition: all records share bytes [0, keyOffset) (the partition prefix).
+import { DIGEST_BYTES } from './protocol.js'
+
+const kSmall = 2048
+
+function compareRecords (a: Uint8Array, ia: number, ib: number): number {
+  const oa = ia * DIGEST_BYTES
+  const ob = ib * DIGEST_BYTES
+  for (let k = 0; k < DIGEST_BYTES; k++) {
+    const d = a[oa + k]! - a[ob + k]!
+    if (d !== 0) return d
+  }
+  return 0
+}
+
+function keyAt (a: Uint8Array, i: number, keyOffset: number): number {
+  const o = i * DIGEST_BYTES + keyOffset
+  return ((a[o]! << 24) | (a[o + 1]! << 16) | (a[o + 2]! << 8) | a[o + 3]!) >>> 0
+}
+
+function sortedIndex (records: Uint8Array, n: number, keyOffset: number): Uint32Array {
+  const idx = new Uint32Array(n)
+  for (let i = 0; i < n; i++) idx[i] = i
+  if (n < kSmall) return idx.sort((x, y) => compareRecords(records, x, y))
+  const keys = new Uint32Array(n)
+  for (let i = 0; i < n; i++) keys[i] = keyAt(records, i, keyOffset)
+  const tmp = new Uint32Array(n)
+  const count = new Uint32Array(65536)
+  for (let i = 0; i < n; i++) count[keys[i]! & 0xffff]!++
+  for (let b = 0, sum = 0; b < 65536; b++) { const c = count[b]!; count[b] = sum; sum += c }
+  for (let i = 0; i < n; i++) tmp[count[keys[i]! & 0xffff]!++] = i
+  count.fill(0)
+  for (let i = 0; i < n; i++) count[keys[i]! >>> 16]!++
+  for (let b = 0, sum = 0; b < 65536; b++) { const c = count[b]!; count[b] = sum; sum += c }
+  for (let j = 0; j < n; j++) { const i = tmp[j]!; idx[count[keys[i]! >>> 16]!++] = i }
+  // Order runs of equal keys by the whole digest (insertion sort: runs are tiny).
+  for (let start = 0; start < n;) {
+    let end = start + 1
+    const k = keys[idx[start]!]!
+    while (end < n && keys[idx[end]!] === k) end++
+    for (let i = start + 1; i < end; i++) {
+      const v = idx[i]!
+      let j = i - 1
+      while (j >= start && compareRecords(records, idx[j]!, v) > 0) { idx[j + 1] = idx[j]!; j-- }
+      idx[j + 1] = v
+    }
+    start = end
+  }
+  return idx
+}
+
+/**
+ * Returns a new buffer holding the distinct records of `records[0, n)` in ascending byte order,
+ * and how many there are.
+ */
+export function sortUnique (records: Uint8Array, n: number, keyOffset = 0): { records: Uint8Array, count: number } {
+  const out = new Uint8Array(n * DIGEST_BYTES)
+  if (n === 0) return { records: out, count: 0 }
+  const idx = sortedIndex(records, n, keyOffset)
+  let count = 0
+  let prev = -1
+  for (let j = 0; j < n; j++) {
+    const i = idx[j]!
+    if (prev !== -1 && compareRecords(records, prev, i) === 0) continue
+    out.set(records.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES), count * DIGEST_BYTES)
+    count++
+    prev = i
+  }
+  return { records: out.subarray(0, count * DIGEST_BYTES), count }
+}
