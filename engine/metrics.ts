@@ -215,16 +215,15 @@ export function createMetrics (options: MetricsOptions = {}): Metrics {
     startRun (command) {
       const c = safeLabel('command', command)
       for (const result of RUN_RESULTS) runs.inc({ command: c, result }, 0)
-      running.set(c, process.hrtime.bigint())
       runDuration.set({ command: c }, 0)
-      let done = false
+      const t0 = process.hrtime.bigint()
+      running.set(c, t0)
+      let ended: number | undefined
       return {
         end (result) {
-          const t0 = running.get(c)
-          const seconds = t0 === undefined ? 0 : Number(process.hrtime.bigint() - t0) / 1e9
-          if (done) return seconds
-          done = true
-          running.delete(c)
+          if (ended !== undefined) return ended
+          const seconds = ended = Number(process.hrtime.bigint() - t0) / 1e9
+          if (running.get(c) === t0) running.delete(c)
           const r = typeof result === 'number' ? runResultOf(result) : safeLabel('result', result)
           runDuration.set({ command: c }, seconds)
           runs.inc({ command: c, result: r })
