@@ -124,6 +124,7 @@ export class BatchProcessor {
     const maxBytes = this.#options.maxRecordBytes
     let pos = 0
     let line = lineBase
+    let nextQuote = format === 'csv' ? text.indexOf('"') : -1
     // Byte offsets of records in non-ASCII text are computed lazily, only when a reject needs one.
     let offChar = 0
     let offByte = byteBase
@@ -147,7 +148,9 @@ export class BatchProcessor {
         pos = nl + 1
         continue
       }
-      if (format === 'csv' && text.indexOf('"', pos) !== -1 && text.indexOf('"', pos) < nl) {
+      // The next quote's position is cached: searching from every record would rescan the batch.
+      if (nextQuote !== -1 && nextQuote < pos) nextQuote = text.indexOf('"', pos)
+      if (nextQuote !== -1 && nextQuote < nl) {
         const rec = parseRecord(text, pos, delim)
         if (rec.malformed) {
           this.#reject(line - lineBase, byteOffsetOf(pos), '', 'record_malformed', undefined)
