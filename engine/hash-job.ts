@@ -23,6 +23,7 @@ import {
   DIGEST_BYTES, ID_SCHEMAS, ID_TYPES, REJECT_REASONS,
   type BatchResult, type ColumnPlan, type IdType, type NormalizeOptions, type RecordFormat, type RejectRecord, type WorkerOptions
 } from '../pipeline/protocol.js'
+import type { Metrics } from './metrics.js'
 import { emptySummary, type HashSummary, type InputSummary } from './hash-summary.js'
 
 export interface HashJobOptions {
@@ -40,6 +41,8 @@ export interface HashJobOptions {
   tmpDir: string
   /** Worker module override, for tests. */
   workerFile?: string
+  /** Stage counters go here when given (hashpipe_* series); counts only, never values. */
+  metrics?: Metrics
 }
 
 export interface ProgressSnapshot { bytesDone: number, bytesTotal: number | undefined, identifiers: number, seconds: number }
@@ -72,6 +75,9 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
   let identifiers = 0
   let lastProgress = 0
   let splitter: RecordSplitter | undefined
+  let observedBytes = 0
+  const metrics = options.metrics
+  metrics?.workerThreads.set(options.threads)
   const headerOnly: number[] = []
 
   const progress = (force = false): void => {
@@ -106,7 +112,26 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     const schemas = new Uint8Array(r.schemas, 0, r.count)
     if (store !== undefined) store.add(digests, schemas, r.count)
     else await sinks.digests(digests, r.count, schemas)
+    if (metrics !== undefined) observe(metrics, r)
     progress()
+  }
+
+  const observe = (m: Metrics, r: BatchResult): void => {
+    const bytes = sources.reduce((n, s) => n + s.bytesRead(), 0)
+    m.inputBytes.inc(bytes - observedBytes)
+    observedBytes = bytes
+    m.inputRows.inc(r.rows)
+    m.batches.inc()
+    for (let t = 0; t < ID_TYPES.length; t++) {
+      const id_type = ID_TYPES[t]!
+      if (r.valid[t]! > 0) m.identifiers.inc({ id_type, outcome: 'valid' }, r.valid[t])
+      if (r.seen[t]! > r.valid[t]!) m.identifiers.inc({ id_type, outcome: 'rejected' }, r.seen[t]! - r.valid[t]!)
+      if (r.empty[t]! > 0) m.identifiers.inc({ id_type, outcome: 'empty' }, r.empty[t])
+    }
+    for (let k = 0; k < REJECT_REASONS.length; k++) if (r.rejected[k]! > 0) m.rejects.inc({ reason: REJECT_REASONS[k]! }, r.rejected[k])
+    m.workerUtilization.set(pool.utilization)
+    m.workerQueueDepth.set(pool.queueSize)
+    if (store !== undefined) m.spoolBytes.set(store.spilledBytes)
   }
 
   const submit = async (input: number, plan: BatchResultPlan, ev: SplitEvent): Promise<void> => {
@@ -179,6 +204,7 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
       for (const run of store.unique()) {
         const key = ID_SCHEMAS[run.schema]!
         summary.unique[key] = (summary.unique[key] ?? 0) + run.count
+        metrics?.uniqueIdentifiers.inc({ id_schema: key }, run.count)
         await sinks.digests(run.digests, run.count, run.schema)
       }
       summary.spilled_bytes = store.spilledBytes
@@ -220,7 +246,7 @@ function longRecordResult (seq: number, input: number, byteOffset: number, lines
   return {
     seq, input, rows: 1, lines, count: 0,
     digests: new ArrayBuffer(0), schemas: new ArrayBuffer(0),
-    seen: new Array(ID_TYPES.length).fill(0), empty: new Array(ID_TYPES.length).fill(0),
+    seen: new Array(ID_TYPES.length).fill(0), valid: new Array(ID_TYPES.length).fill(0), empty: new Array(ID_TYPES.length).fill(0),
     rejected, rejects: [{ line: 0, byteOffset, field: '', reason: 'line_too_long' }],
     buffer: new ArrayBuffer(0)
   }

@@ -29,6 +29,7 @@ export class BatchProcessor {
   #count = 0
   #rows = 0
   #seen: number[] = []
+  #valid: number[] = []
   #empty: number[] = []
   #rejected: number[] = []
   #rejects: RejectRecord[] = []
@@ -60,6 +61,7 @@ export class BatchProcessor {
       digests: this.#digests.buffer as ArrayBuffer,
       schemas: this.#schemas.buffer as ArrayBuffer,
       seen: this.#seen,
+      valid: this.#valid,
       empty: this.#empty,
       rejected: this.#rejected,
       rejects: this.#rejects,
@@ -75,6 +77,7 @@ export class BatchProcessor {
     this.#count = 0
     this.#rows = 0
     this.#seen = new Array(ID_TYPES.length).fill(0)
+    this.#valid = new Array(ID_TYPES.length).fill(0)
     this.#empty = new Array(ID_TYPES.length).fill(0)
     this.#rejected = new Array(REJECT_REASONS.length).fill(0)
     this.#rejects = []
@@ -224,6 +227,7 @@ export class BatchProcessor {
       return
     }
     this.#seen[slot.typeIndex]!++
+    this.#valid[slot.typeIndex]!++
     if (this.#count === this.#schemas.length) this.#grow()
     const offset = this.#count * DIGEST_BYTES
     if (isPrehashed(slot.type, result)) this.#digests.write(result, offset, DIGEST_BYTES, 'hex')

@@ -112,6 +112,8 @@ export interface BatchResult {
   schemas: ArrayBuffer
   /** Identifiers seen per input type index (ID_TYPES order), empty cells excluded. */
   seen: number[]
+  /** Valid identifiers per input type index (seen minus rejected). */
+  valid: number[]
   /** Empty cells per input type index. */
   empty: number[]
   /** Rejects per reason index (REJECT_REASONS order). */

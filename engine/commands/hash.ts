@@ -12,6 +12,8 @@ import { formatDigests, outputHeader, type OutFormat } from '../../pipeline/dige
 import { ID_TYPES, type IdType, type RejectRecord } from '../../pipeline/protocol.js'
 import { parseColumns, parseSize, csvCell } from '../cli-values.js'
 import type { CommandIo } from '../command.js'
+import { createMetrics, type Metrics } from '../metrics.js'
+import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
 
 const kHelp = `usage: hashpipe hash <input...> [options]
 
@@ -40,6 +42,7 @@ one-per-line, NDJSON or JSON array files, gzip or not (detected), or '-' for std
   --batch-bytes SIZE          bytes per worker batch (default 1MiB)
   --progress / --no-progress  progress on stderr (default: on; a bar on a TTY, lines otherwise)
   --metrics-port P            serve Prometheus metrics on 127.0.0.1:P during the run
+  --metrics-host H            bind the metrics server elsewhere (explicit: exposes it)
   -h, --help
 
 Exit codes: 0 ok, 1 failed, 2 usage, 3 rejects over --max-reject-ratio.
@@ -79,7 +82,18 @@ function oneOf<T extends string> (option: string, value: string, allowed: readon
   return value as T
 }
 
-function resolve (values: Values, inputs: string[]): HashJobOptions & { out: string, outFormat: OutFormat, rejects?: string, json: boolean, maxRejectRatio: number, progress: boolean } {
+interface HashCommandOptions extends HashJobOptions {
+  out: string
+  outFormat: OutFormat
+  rejects?: string
+  json: boolean
+  maxRejectRatio: number
+  progress: boolean
+  metricsPort?: number
+  metricsHost: string
+}
+
+function resolve (values: Values, inputs: string[]): HashCommandOptions {
   if (inputs.length === 0) throw new UsageError('no input given; name one or more files, or - for stdin (see hashpipe hash --help)')
   if (inputs.filter(i => i === '-').length > 1) throw new UsageError('stdin (-) can be named only once')
   const threads = values.threads === undefined ? availableParallelism() : Number(values.threads)
@@ -89,7 +103,13 @@ function resolve (values: Values, inputs: string[]): HashJobOptions & { out: str
   const country = values['default-country'].toUpperCase()
   if (!/^[A-Z]{2}$/.test(country)) throw new UsageError(`--default-country must be a two-letter ISO 3166 code such as US or GB, not '${values['default-country']}'`)
   const maxRecordBytes = parseSize('max-line-bytes', values['max-line-bytes'])
+  const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port'])
+  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) {
+    throw new UsageError(`--metrics-port must be a port number from 0 to 65535, not '${values['metrics-port']}'`)
+  }
   return {
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
+    metricsHost: values['metrics-host'],
     inputs,
     ...(values.format !== undefined ? { format: oneOf<InputFormat>('format', values.format, INPUT_FORMATS) } : {}),
     ...(values.type !== undefined ? { type: oneOf<IdType>('type', values.type, ID_TYPES) } : {}),
@@ -125,6 +145,28 @@ export default async function hash (argv: string[], io: CommandIo): Promise<numb
   }
   if (parsed.values.help) { io.stdout.write(kHelp); return ExitCode.OK }
   const opts = resolve(parsed.values, parsed.positionals)
+  let metrics: Metrics | undefined
+  let server: MetricsServer | undefined
+  if (opts.metricsPort !== undefined) {
+    metrics = createMetrics()
+    opts.metrics = metrics
+    server = await startMetricsServer(metrics, { port: opts.metricsPort, host: opts.metricsHost })
+    io.stderr.write(`hashpipe: metrics on ${server.url}\n`)
+  }
+  const timer = metrics?.startRun('hash')
+  try {
+    const code = await runHash(opts, io)
+    timer?.end(code)
+    return code
+  } catch (err) {
+    timer?.end((err as { exitCode?: number }).exitCode ?? ExitCode.FAILED)
+    throw err
+  } finally {
+    await server?.close()
+  }
+}
+
+async function runHash (opts: HashCommandOptions, io: CommandIo): Promise<number> {
 
   const out = await AtomicFileWriter.create(opts.out, io.stdout)
   const rejects = opts.rejects === undefined ? undefined : await AtomicFileWriter.create(opts.rejects, io.stdout, opts.includeValues ? 0o600 : 0o644)
