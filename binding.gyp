@@ -1,0 +1,20 @@
+# Native batch-hashing core (pipeline/native/hash_many.cc), built from source by node-gyp at
+# install. Optional: if the build fails, pipeline/native-hash.ts falls back to node:crypto.
+{
+  "targets": [
+    {
+      "target_name": "hash_many",
+      "sources": ["pipeline/native/hash_many.cc"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags!": ["-O2", "-O0", "-fno-exceptions"],
+      "cflags_cc!": ["-O2", "-O0", "-fno-exceptions"],
+      "cflags": ["-O3"],
+      "cflags_cc": ["-O3", "-std=c++17"],
+      "xcode_settings": {
+        "GCC_OPTIMIZATION_LEVEL": "3",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17"
+      },
+      "msvs_settings": { "VCCLCompilerTool": { "Optimization": 2 } }
+    }
+  ]
+}
