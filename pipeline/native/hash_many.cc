@@ -106,12 +106,22 @@ napi_value HashMany(napi_env env, napi_callback_info info) {
       return nullptr;
     }
   }
+  // Each offset is read once and re-checked: if offsets live in a SharedArrayBuffer another
+  // thread could change them after the pass above, and that must not become an out-of-bounds read.
   // If out overlaps input, later messages read bytes already overwritten: callers pass separate
   // buffers (the TS wrapper documents it); this is memory-safe either way, only the result differs.
-  for (size_t i = 0; i < count; i++) Sha256(input + offsets[i], offsets[i + 1] - offsets[i], out + kDigest * i);
+  uint32_t start = offsets[0];
+  for (size_t i = 0; i < count; i++) {
+    const uint32_t end = offsets[i + 1];
+    if (end < start || end > inputLen) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "offsets changed during the call");
+      return nullptr;
+    }
+    Sha256(input + start, end - start, out + kDigest * i);
+    start = end;
+  }
   return nullptr;
 }
-
 
 }  // namespace
 
