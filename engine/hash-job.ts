@@ -137,7 +137,11 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
   const submit = async (input: number, plan: BatchResultPlan, ev: SplitEvent): Promise<void> => {
     if (signal?.aborted === true) throw new InputError('HP_ERR_ABORTED', 'interrupted; nothing was written', { file: states[input]!.name })
     if (ev.kind === 'batch') {
-      window.push(pool.run({ seq: seq++, input, buffer: ev.buffer, byteLength: ev.byteLength, firstByte: ev.firstByte, plan: plan.plan, options: workerOptions }))
+      const result = pool.run({ seq: seq++, input, buffer: ev.buffer, byteLength: ev.byteLength, firstByte: ev.firstByte, plan: plan.plan, options: workerOptions })
+      // A batch behind a failed one may reject before it is awaited: mark it handled here; the
+      // failure still surfaces, in order, when the window reaches it.
+      result.catch(() => {})
+      window.push(result)
     } else {
       window.push(Promise.resolve(longRecordResult(seq++, input, ev.byteOffset, ev.lines)))
     }

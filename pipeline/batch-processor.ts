@@ -7,6 +7,11 @@
 // replacement and hashed.
 //
 // Output invariant: digest i (32 bytes at i * 32) belongs to schemas[i], in input order.
+//
+// Hashing: with the native addon, normalized values are staged in one buffer and hashed in a
+// single call at the end of the batch (~50 ns each instead of ~300 ns for crypto.hash plus the
+// copy); their digests are then placed in their slots. Without it, each value is hashed as it
+// is found. Both give identical digests (test/pipeline/native-hash.test.ts).
 import { hash } from 'node:crypto'
 import { isAscii, isUtf8 } from 'node:buffer'
 import {
@@ -15,8 +20,13 @@ import {
 } from './protocol.js'
 import { createNormalizers, isPrehashed, kEmpty, type Normalizer } from './normalize.js'
 import { parseRecord } from './csv-record.js'
+import { nativeHashMany } from './native-hash.js'
 
 const kNewline = 10
+
+// Buffer's own encoders without the argument-normalizing wrapper of write(): present on every
+// Node Buffer, absent from @types/node.
+interface RawWrites { latin1Write: (s: string, offset: number) => number, utf8Write: (s: string, offset: number) => number }
 
 interface FieldSlot { index: number, key: string, name: string, type: IdType, typeIndex: number, schema: number, normalize: Normalizer }
 
@@ -34,6 +44,13 @@ export class BatchProcessor {
   #rejected: number[] = []
   #rejects: RejectRecord[] = []
   #firstByte = 0
+  #ascii = true
+  // Native staging: values to hash, their byte ranges, and the digest slot each one fills.
+  #stage = Buffer.alloc(0)
+  #stageEnd = 0
+  #offsets = new Uint32Array(1)
+  #slotOf = new Uint32Array(0)
+  #staged = 0
 
   constructor (options: WorkerOptions) {
     this.#options = options
@@ -52,6 +69,7 @@ export class BatchProcessor {
     } else {
       lines = this.#processDirty(bytes, task.plan, slots)
     }
+    if (this.#staged > 0) this.#hashStaged()
     return {
       seq: task.seq,
       input: task.input,
@@ -82,6 +100,50 @@ export class BatchProcessor {
     this.#rejected = new Array(REJECT_REASONS.length).fill(0)
     this.#rejects = []
     this.#firstByte = task.firstByte
+    if (nativeHashMany !== undefined) {
+      // Normalized values are rarely longer than their cells; #stageValue grows the stage if one is.
+      if (this.#stage.length < task.byteLength + 256) this.#stage = Buffer.allocUnsafeSlow(task.byteLength + 256)
+      if (this.#offsets.length < capacity + 1) this.#offsets = new Uint32Array(capacity + 1)
+      if (this.#slotOf.length < capacity) this.#slotOf = new Uint32Array(capacity)
+    }
+    this.#stageEnd = 0
+    this.#staged = 0
+  }
+
+  #stageValue (value: string, slot: number): void {
+    const worst = this.#ascii ? value.length : value.length * 3
+    if (this.#stageEnd + worst > this.#stage.length) {
+      const grown = Buffer.allocUnsafeSlow((this.#stage.length + worst) * 2)
+      this.#stage.copy(grown, 0, 0, this.#stageEnd)
+      this.#stage = grown
+    }
+    if (this.#staged + 1 >= this.#offsets.length) {
+      const offsets = new Uint32Array(this.#offsets.length * 2)
+      offsets.set(this.#offsets)
+      this.#offsets = offsets
+      const slots = new Uint32Array(this.#slotOf.length * 2)
+      slots.set(this.#slotOf)
+      this.#slotOf = slots
+    }
+    this.#offsets[this.#staged] = this.#stageEnd
+    const stage = this.#stage as unknown as RawWrites
+    this.#stageEnd += this.#ascii ? stage.latin1Write(value, this.#stageEnd) : stage.utf8Write(value, this.#stageEnd)
+    this.#slotOf[this.#staged++] = slot
+  }
+
+  #hashStaged (): void {
+    const n = this.#staged
+    this.#offsets[n] = this.#stageEnd
+    const hashed = new Uint8Array(n * DIGEST_BYTES)
+    nativeHashMany!(this.#stage, this.#offsets, n, hashed)
+    // Word copies into the slots: the digests of pre-hashed values already sit between them.
+    const src = new Uint32Array(hashed.buffer, 0, n * 8)
+    const dst = new Uint32Array(this.#digests.buffer, this.#digests.byteOffset, this.#schemas.length * 8)
+    for (let i = 0; i < n; i++) {
+      const d = this.#slotOf[i]! * 8
+      const s = i * 8
+      for (let w = 0; w < 8; w++) dst[d + w] = src[s + w]!
+    }
   }
 
   #slots (plan: ColumnPlan): FieldSlot[] {
@@ -121,6 +183,9 @@ export class BatchProcessor {
    * Returns the number of physical lines consumed.
    */
   #processText (text: string, ascii: boolean, byteBase: number, lineBase: number, plan: ColumnPlan, slots: FieldSlot[]): number {
+    // Normalizing ASCII (lowercase, trim, E.164) stays ASCII, so it can be staged as latin1.
+    // JSON escapes (\u00e9) can turn ASCII text into non-ASCII values: NDJSON is always staged as UTF-8.
+    this.#ascii = ascii && plan.format !== 'ndjson'
     const n = text.length
     const format = plan.format
     const delim = format === 'tsv' ? '\t' : ','
@@ -231,6 +296,7 @@ export class BatchProcessor {
     if (this.#count === this.#schemas.length) this.#grow()
     const offset = this.#count * DIGEST_BYTES
     if (isPrehashed(slot.type, result)) this.#digests.write(result, offset, DIGEST_BYTES, 'hex')
+    else if (nativeHashMany !== undefined) this.#stageValue(result, this.#count)
     else this.#digests.write(hash('sha256', result, 'binary'), offset, DIGEST_BYTES, 'latin1')
     this.#schemas[this.#count++] = slot.schema
   }

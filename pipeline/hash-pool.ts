@@ -16,6 +16,9 @@ const kWorker = new URL('./hash-worker.js', import.meta.url).href
 export class HashPool {
   readonly #pool: Piscina
   readonly threads: number
+  // A worker that fails outside any task (e.g. its module does not load) is reported by piscina
+  // as an 'error' event, and tasks waiting for it might never settle: every run() races this.
+  readonly #failed: Promise<never>
 
   constructor (options: HashPoolOptions) {
     this.threads = options.threads
@@ -28,12 +31,16 @@ export class HashPool {
       maxQueue: options.threads * 8,
       idleTimeout: 60_000
     })
+    this.#failed = new Promise<never>((_resolve, reject) => {
+      this.#pool.on('error', (err: unknown) => { reject(err) })
+    })
+    this.#failed.catch(() => {})
   }
 
   /** Runs one batch. task.buffer is transferred: it is detached in the caller afterwards. */
   async run (task: BatchTask): Promise<BatchResult> {
     try {
-      return await this.#pool.run(task, { transferList: [task.buffer] }) as BatchResult
+      return await Promise.race([this.#pool.run(task, { transferList: [task.buffer] }) as Promise<BatchResult>, this.#failed])
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err)
       throw new WorkerError(`hash worker failed on batch ${task.seq} (input #${task.input + 1}, from byte ${task.firstByte}): ${why}; this is a bug or the machine ran out of memory — rerun with --threads 1 and report it if it repeats`, task.seq, { cause: err })
