@@ -65,7 +65,14 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
   for (const name of options.inputs) await checkReadable(name)
   const summary = emptySummary()
   const pool = new HashPool({ threads: options.threads, ...(options.workerFile !== undefined ? { filename: options.workerFile } : {}) })
-  const store = options.dedupe ? new DigestStore({ memoryBudgetBytes: options.memoryBudgetBytes, tmpDir: options.tmpDir }) : undefined
+  const store = options.dedupe
+    ? new DigestStore({
+      memoryBudgetBytes: options.memoryBudgetBytes,
+      tmpDir: options.tmpDir,
+      sorter: async (records, count, keyOffset) => await pool.sortUnique(records, count, keyOffset),
+      parallelSorts: options.threads * 2
+    })
+    : undefined
   const workerOptions: WorkerOptions = { ...options.normalize, maxRecordBytes: options.maxRecordBytes, includeValues: options.includeValues }
   const maxInFlight = options.threads * 2 + 1
   const window: Array<Promise<BatchResult>> = []
@@ -110,8 +117,10 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     state.lineBase += r.lines
     const digests = new Uint8Array(r.digests, 0, r.count * DIGEST_BYTES)
     const schemas = new Uint8Array(r.schemas, 0, r.count)
-    if (store !== undefined) store.add(digests, schemas, r.count)
-    else await sinks.digests(digests, r.count, schemas)
+    if (store !== undefined) {
+      store.add(digests, schemas, r.count)
+      if (store.overBudget) await store.spill()
+    } else await sinks.digests(digests, r.count, schemas)
     if (metrics !== undefined) observe(metrics, r)
     progress()
   }
@@ -205,7 +214,7 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     }
     progress(true)
     if (store !== undefined) {
-      for (const run of store.unique()) {
+      for await (const run of store.unique()) {
         const key = ID_SCHEMAS[run.schema]!
         summary.unique[key] = (summary.unique[key] ?? 0) + run.count
         metrics?.uniqueIdentifiers.inc({ id_schema: key }, run.count)

@@ -20,10 +20,19 @@ const kMaxChunkRecords = 8192
 
 interface Spill { path: string, fd: number, runs: Array<{ offset: number, count: number }> }
 
+/** Sorts and dedupes one partition; may run elsewhere (the worker pool) and in parallel. */
+export type Sorter = (records: Uint8Array, count: number, keyOffset: number) => Promise<{ records: Uint8Array, count: number }>
+
+export const localSorter: Sorter = async (records, count, keyOffset) => sortUnique(records, count, keyOffset)
+
 export interface DigestStoreOptions {
   memoryBudgetBytes: number
   /** Parent directory for the spill directory (created on first spill, removed by close()). */
   tmpDir: string
+  /** Default: sort on this thread. */
+  sorter?: Sorter
+  /** Partitions sorted at once (each one is about 1/1024 of the data). Default 4. */
+  parallelSorts?: number
 }
 
 export interface UniqueRun { schema: number, digests: Uint8Array, count: number }
@@ -41,10 +50,14 @@ export class DigestStore {
   #memoryBytes = 0
   #added = 0
   #spilledBytes = 0
+  readonly #sorter: Sorter
+  readonly #parallel: number
 
   constructor (options: DigestStoreOptions) {
     this.#budget = options.memoryBudgetBytes
     this.#tmpParent = options.tmpDir
+    this.#sorter = options.sorter ?? localSorter
+    this.#parallel = Math.max(1, options.parallelSorts ?? 4)
     for (let p = 0; p < ID_SCHEMAS.length * kPrefixes; p++) { this.#full.push([]); this.#current.push(undefined) }
   }
 
@@ -52,6 +65,8 @@ export class DigestStore {
   get memoryBytes (): number { return this.#memoryBytes }
   get spilledBytes (): number { return this.#spilledBytes }
   get spills (): number { return this.#spills.length }
+  /** True when the in-memory part is over budget: the caller should await spill() before adding more. */
+  get overBudget (): boolean { return this.#memoryBytes > this.#budget }
 
   /** Adds `count` packed digests; digest i has id schema schemas[i]. */
   add (digests: Uint8Array, schemas: Uint8Array, count: number): void {
@@ -71,7 +86,6 @@ export class DigestStore {
       this.#fill[p] = fill + 1
     }
     this.#added += count
-    if (this.#memoryBytes > this.#budget) this.spill()
   }
 
   #newChunk (p: number, previous: Uint32Array | undefined): Uint32Array {
@@ -101,59 +115,78 @@ export class DigestStore {
     return { records, count }
   }
 
-  /** Writes every partition as a sorted, deduplicated run to a new spill file. */
-  spill (): void {
+  /**
+   * Sorted, deduplicated partitions in partition order, with up to #parallel sorts in flight.
+   * `load(p)` gives a partition's records (and releases them from memory).
+   */
+  async * #sorted (load: (p: number) => { records: Uint8Array, count: number }): AsyncGenerator<{ p: number, records: Uint8Array, count: number }> {
+    const window: Array<Promise<{ p: number, records: Uint8Array, count: number }>> = []
+    try {
+      for (let p = 0; p < this.#fill.length; p++) {
+        const { records, count } = load(p)
+        const sorted = count === 0 ? Promise.resolve({ records, count }) : this.#sorter(records, count, 1)
+        const job = sorted.then(r => ({ p, ...r }))
+        job.catch(() => {})
+        window.push(job)
+        if (window.length >= this.#parallel) yield await window.shift()!
+      }
+      while (window.length > 0) yield await window.shift()!
+    } finally {
+      await Promise.allSettled(window)
+    }
+  }
+
+  /** Writes every partition as a sorted, deduplicated run to a new spill file and frees memory. */
+  async spill (): Promise<void> {
     if (this.#tmpDir === undefined) this.#tmpDir = mkdtempSync(join(this.#tmpParent, 'hashpipe-spill-'))
     const path = join(this.#tmpDir, `spill-${this.#spills.length}.bin`)
     const spill: Spill = { path, fd: -1, runs: [] }
     let offset = 0
     try {
       spill.fd = openSync(path, 'w+', 0o600)
-      for (let p = 0; p < this.#fill.length; p++) {
-        const { records, count } = this.#take(p)
-        const unique = sortUnique(records, count, 1)
-        spill.runs.push({ offset, count: unique.count })
+      for await (const unique of this.#sorted(p => this.#take(p))) {
+        spill.runs[unique.p] = { offset, count: unique.count }
+        const bytes = unique.count * DIGEST_BYTES
         let written = 0
-        while (written < unique.records.byteLength) {
-          written += writeSync(spill.fd, unique.records, written, unique.records.byteLength - written, offset + written)
+        while (written < bytes) {
+          written += writeSync(spill.fd, unique.records, written, bytes - written, offset + written)
         }
-        offset += unique.records.byteLength
+        offset += bytes
       }
     } catch (err) {
+      if ((err as { code?: string }).code === 'HP_ERR_WORKER_CRASHED') throw err
       throw new HashpipeError('HP_ERR_SPILL_IO', `cannot write dedupe spill file ${path}: ${(err as Error).message}; free disk space there or point --tmp-dir at a larger disk`, undefined, { cause: err })
     }
     this.#spilledBytes += offset
     this.#spills.push(spill)
   }
 
-  /** Every distinct digest, by schema, then partition, in ascending byte order. */
-  * unique (): Generator<UniqueRun> {
-    for (let s = 0; s < ID_SCHEMAS.length; s++) {
-      for (let prefix = 0; prefix < kPrefixes; prefix++) {
-        const p = s * kPrefixes + prefix
-        const mem = this.#take(p)
-        const spilled = this.#spills.reduce((n, sp) => n + sp.runs[p]!.count, 0)
-        if (mem.count + spilled === 0) continue
-        let records = mem.records
-        if (spilled > 0) {
-          records = new Uint8Array((mem.count + spilled) * DIGEST_BYTES)
-          records.set(mem.records)
-          let at = mem.records.byteLength
-          for (const sp of this.#spills) {
-            const run = sp.runs[p]!
-            const bytes = run.count * DIGEST_BYTES
-            let read = 0
-            while (read < bytes) {
-              const r = readSync(sp.fd, records, at + read, bytes - read, run.offset + read)
-              if (r === 0) throw new HashpipeError('HP_ERR_SPILL_IO', `dedupe spill file ${sp.path} is shorter than written; was it truncated? rerun the job`)
-              read += r
-            }
-            at += bytes
-          }
-        }
-        const unique = sortUnique(records, mem.count + spilled, 1)
-        if (unique.count > 0) yield { schema: s, digests: unique.records, count: unique.count }
+  /** A partition's memory part plus its run from every spill, in one buffer of its own. */
+  #gather (p: number): { records: Uint8Array, count: number } {
+    const mem = this.#take(p)
+    const spilled = this.#spills.reduce((n, sp) => n + sp.runs[p]!.count, 0)
+    if (spilled === 0) return mem
+    const records = new Uint8Array((mem.count + spilled) * DIGEST_BYTES)
+    records.set(mem.records)
+    let at = mem.records.byteLength
+    for (const sp of this.#spills) {
+      const run = sp.runs[p]!
+      const bytes = run.count * DIGEST_BYTES
+      let read = 0
+      while (read < bytes) {
+        const r = readSync(sp.fd, records, at + read, bytes - read, run.offset + read)
+        if (r === 0) throw new HashpipeError('HP_ERR_SPILL_IO', `dedupe spill file ${sp.path} is shorter than written; was it truncated? rerun the job`)
+        read += r
       }
+      at += bytes
+    }
+    return { records, count: mem.count + spilled }
+  }
+
+  /** Every distinct digest, by schema, then partition, in ascending byte order. */
+  async * unique (): AsyncGenerator<UniqueRun> {
+    for await (const r of this.#sorted(p => this.#gather(p))) {
+      if (r.count > 0) yield { schema: Math.floor(r.p / kPrefixes), digests: r.records, count: r.count }
     }
   }
 

@@ -3,7 +3,7 @@
 // that dies or throws fails its batch with WorkerError naming the batch; callers stop the run.
 import { Piscina } from 'piscina'
 import { WorkerError } from '../engine/errors.js'
-import type { BatchResult, BatchTask } from './protocol.js'
+import type { BatchResult, BatchTask, SortResult, SortTask } from './protocol.js'
 
 export interface HashPoolOptions {
   threads: number
@@ -44,6 +44,17 @@ export class HashPool {
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err)
       throw new WorkerError(`hash worker failed on batch ${task.seq} (input #${task.input + 1}, from byte ${task.firstByte}): ${why}; this is a bug or the machine ran out of memory — rerun with --threads 1 and report it if it repeats`, task.seq, { cause: err })
+    }
+  }
+
+  /** Sorts and dedupes packed digests on a worker; records must own their whole ArrayBuffer (it is transferred). */
+  async sortUnique (records: Uint8Array, count: number, keyOffset: number): Promise<{ records: Uint8Array, count: number }> {
+    const task: SortTask = { kind: 'sort', buffer: records.buffer as ArrayBuffer, count, keyOffset }
+    try {
+      const r = await Promise.race([this.#pool.run(task, { transferList: [task.buffer] }) as Promise<SortResult>, this.#failed])
+      return { records: new Uint8Array(r.buffer, 0, r.count * 32), count: r.count }
+    } catch (err) {
+      throw new WorkerError(`hash worker failed sorting ${count} digests for dedupe: ${err instanceof Error ? err.message : String(err)}; rerun with --threads 1 and report it if it repeats`, -1, { cause: err })
     }
   }
 

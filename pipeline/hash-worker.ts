@@ -6,7 +6,8 @@
 // Symbol.for() transferable keys and is wrapped by move().
 import { move } from 'piscina'
 import { BatchProcessor } from './batch-processor.js'
-import type { BatchResult, BatchTask, WorkerOptions } from './protocol.js'
+import { sortUnique } from './sort-unique.js'
+import type { BatchResult, BatchTask, SortResult, SortTask, WorkerOptions } from './protocol.js'
 
 const kTransferable = Symbol.for('Piscina.transferable')
 const kValue = Symbol.for('Piscina.valueOf')
@@ -31,6 +32,21 @@ function processorFor (options: WorkerOptions): BatchProcessor {
   return cached
 }
 
-export default function hashBatch (task: BatchTask): unknown {
+function sortPartition (task: SortTask): unknown {
+  const sorted = sortUnique(new Uint8Array(task.buffer, 0, task.count * 32), task.count, task.keyOffset)
+  const result: SortResult = { buffer: sorted.records.buffer as ArrayBuffer, count: sorted.count }
+  return move(new TransferableSort(result) as unknown as ArrayBuffer)
+}
+
+class TransferableSort {
+  readonly #result: SortResult
+  constructor (result: SortResult) { this.#result = result }
+  get [kTransferable] (): ArrayBuffer[] { return [this.#result.buffer] }
+  get [kValue] (): SortResult { return this.#result }
+}
+
+/** Batches are hashed; partitions of digests are sorted (dedupe runs its sorts on the pool too). */
+export default function handle (task: BatchTask | SortTask): unknown {
+  if (task.kind === 'sort') return sortPartition(task)
   return move(new TransferableResult(processorFor(task.options).run(task)) as unknown as ArrayBuffer)
 }

@@ -72,6 +72,7 @@ export interface NormalizeOptions {
 
 /** One batch: whole records from one input, in an owned, transferable ArrayBuffer. */
 export interface BatchTask {
+  kind?: 'batch'
   seq: number
   /** Index of the input in the run's input list (results name the file from it). */
   input: number
@@ -122,3 +123,13 @@ export interface BatchResult {
   /** The input buffer handed back for reuse. */
   buffer: ArrayBuffer
 }
+
+/** Sort and dedupe one partition of packed digests (they share their first keyOffset bytes). */
+export interface SortTask {
+  kind: 'sort'
+  buffer: ArrayBuffer
+  count: number
+  keyOffset: number
+}
+
+export interface SortResult { buffer: ArrayBuffer, count: number }

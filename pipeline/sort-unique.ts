@@ -63,12 +63,23 @@ export function sortUnique (records: Uint8Array, n: number, keyOffset = 0): { re
   const out = new Uint8Array(n * DIGEST_BYTES)
   if (n === 0) return { records: out, count: 0 }
   const idx = sortedIndex(records, n, keyOffset)
+  // Word copies (records are 32-byte aligned in their own buffers when byteOffset is a multiple
+  // of 4): a subarray per record would allocate tens of millions of views.
+  const aligned = records.byteOffset % 4 === 0
+  const src32 = aligned ? new Uint32Array(records.buffer, records.byteOffset, n * 8) : undefined
+  const dst32 = new Uint32Array(out.buffer, 0, n * 8)
   let count = 0
   let prev = -1
   for (let j = 0; j < n; j++) {
     const i = idx[j]!
     if (prev !== -1 && compareRecords(records, prev, i) === 0) continue
-    out.set(records.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES), count * DIGEST_BYTES)
+    if (src32 !== undefined) {
+      const s = i * 8
+      const d = count * 8
+      for (let w = 0; w < 8; w++) dst32[d + w] = src32[s + w]!
+    } else {
+      out.set(records.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES), count * DIGEST_BYTES)
+    }
     count++
     prev = i
   }
