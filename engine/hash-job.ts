@@ -97,8 +97,16 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     sinks.progress({ bytesDone: sources.reduce((n, s) => n + s.bytesRead(), 0), bytesTotal: total, identifiers, seconds: (now - started) / 1000 })
   }
 
+  const stages = summary.stages
+  const timed = async <T>(stage: keyof typeof stages, fn: () => Promise<T> | T): Promise<T> => {
+    const t0 = performance.now()
+    try { return await fn() } finally { stages[stage] += (performance.now() - t0) / 1000 }
+  }
+
   const apply = async (r: BatchResult): Promise<void> => {
     const state = states[r.input]!
+    stages.parse += r.parseSeconds
+    stages.hash += r.hashSeconds
     splitter?.recycle(r.buffer)
     summary.rows += r.rows
     state.summary.rows += r.rows
@@ -118,9 +126,11 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     const digests = new Uint8Array(r.digests, 0, r.count * DIGEST_BYTES)
     const schemas = new Uint8Array(r.schemas, 0, r.count)
     if (store !== undefined) {
-      store.add(digests, schemas, r.count)
-      if (store.overBudget) await store.spill()
-    } else await sinks.digests(digests, r.count, schemas)
+      await timed('dedupe', async () => {
+        store.add(digests, schemas, r.count)
+        if (store.overBudget) await store.spill()
+      })
+    } else await timed('write', async () => { await sinks.digests(digests, r.count, schemas) })
     if (metrics !== undefined) observe(metrics, r)
     progress()
   }
@@ -141,6 +151,8 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     m.workerUtilization.set(pool.utilization)
     m.workerQueueDepth.set(pool.queueSize)
     if (store !== undefined) m.spoolBytes.set(store.spilledBytes)
+    m.stageSeconds.inc({ stage: 'parse' }, r.parseSeconds)
+    m.stageSeconds.inc({ stage: 'hash' }, r.hashSeconds)
   }
 
   const submit = async (input: number, plan: BatchResultPlan, ev: SplitEvent): Promise<void> => {
@@ -201,9 +213,11 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
       }
       splitter = new RecordSplitter({ capacity: Math.max(options.batchBytes, options.maxRecordBytes + 2), quotes: format === 'csv', delimiter: format === 'tsv' ? 9 : 44, startOffset: offset + skip })
       const plan: BatchResultPlan = { plan: decision.plan }
-      for (const ev of splitter.push(head.subarray(skip))) await submit(i, plan, ev)
-      for (let r = await chunks.next(); r.done !== true; r = await chunks.next()) {
-        for (const ev of splitter.push(r.value)) await submit(i, plan, ev)
+      const split = splitter
+      for (const ev of await timed('split', () => split.push(head.subarray(skip)))) await submit(i, plan, ev)
+      for (let r = await timed('read', async () => await chunks.next()); r.done !== true; r = await timed('read', async () => await chunks.next())) {
+        const chunk = r.value
+        for (const ev of await timed('split', () => split.push(chunk))) await submit(i, plan, ev)
       }
       for (const ev of splitter.end()) await submit(i, plan, ev)
       if (decision.headerRow) headerOnly.push(i)
@@ -214,11 +228,13 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     }
     progress(true)
     if (store !== undefined) {
-      for await (const run of store.unique()) {
+      const runs = store.unique()
+      for (let r = await timed('dedupe', async () => await runs.next()); r.done !== true; r = await timed('dedupe', async () => await runs.next())) {
+        const run = r.value
         const key = ID_SCHEMAS[run.schema]!
         summary.unique[key] = (summary.unique[key] ?? 0) + run.count
         metrics?.uniqueIdentifiers.inc({ id_schema: key }, run.count)
-        await sinks.digests(run.digests, run.count, run.schema)
+        await timed('write', async () => { await sinks.digests(run.digests, run.count, run.schema) })
       }
       summary.spilled_bytes = store.spilledBytes
     }
@@ -230,6 +246,7 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     store?.close()
     await pool.destroy()
   }
+  for (const stage of ['read', 'split', 'dedupe', 'write'] as const) metrics?.stageSeconds.inc({ stage }, stages[stage])
   summary.bytes = sources.reduce((n, s) => n + s.bytesRead(), 0)
   summary.seconds = (performance.now() - started) / 1000
   return finishSummary(summary, options.dedupe)
@@ -261,7 +278,7 @@ function longRecordResult (seq: number, input: number, byteOffset: number, lines
     digests: new ArrayBuffer(0), schemas: new ArrayBuffer(0),
     seen: new Array(ID_TYPES.length).fill(0), valid: new Array(ID_TYPES.length).fill(0), empty: new Array(ID_TYPES.length).fill(0),
     rejected, rejects: [{ line: 0, byteOffset, field: '', reason: 'line_too_long' }],
-    buffer: new ArrayBuffer(0)
+    buffer: new ArrayBuffer(0), parseSeconds: 0, hashSeconds: 0
   }
 }
 

@@ -2,6 +2,9 @@
 // Counts only: no identifier, value or header content ever goes in here.
 import { ID_SCHEMAS, ID_TYPES, REJECT_REASONS, type IdSchema, type IdType, type RejectReason } from '../pipeline/protocol.js'
 
+export const STAGES = ['read', 'split', 'parse', 'hash', 'dedupe', 'write'] as const
+export type Stage = (typeof STAGES)[number]
+
 export interface InputSummary { file: string, format: string, gzip: boolean, rows: number }
 
 export interface HashSummary {
@@ -22,6 +25,11 @@ export interface HashSummary {
   spilled_bytes: number
   seconds: number
   identifiers_per_second: number
+  /**
+   * Busy seconds per stage. read/split/dedupe/write are main-thread wall time; parse and hash
+   * are summed over worker threads (so they can exceed `seconds` with several threads).
+   */
+  stages: Record<Stage, number>
   inputs: InputSummary[]
   warnings: string[]
 }
@@ -42,6 +50,7 @@ export function emptySummary (): HashSummary {
     spilled_bytes: 0,
     seconds: 0,
     identifiers_per_second: 0,
+    stages: { read: 0, split: 0, parse: 0, hash: 0, dedupe: 0, write: 0 },
     inputs: [],
     warnings: []
   }
@@ -63,6 +72,7 @@ export function formatSummary (s: HashSummary): string {
   const uniq = ID_SCHEMAS.filter(k => (s.unique[k] ?? 0) > 0).map(k => `${k} ${n(s.unique[k])}`)
   lines.push(`unique          ${n(s.unique_total)}${uniq.length > 0 ? `  [${uniq.join(', ')}]` : ''}`)
   lines.push(`input           ${(s.bytes / 1048576).toFixed(1)} MiB in ${s.seconds.toFixed(2)} s, ${n(s.identifiers_per_second)} identifiers/s`)
+  lines.push(`stages          ${STAGES.map(k => `${k} ${s.stages[k].toFixed(2)}s`).join(', ')}`)
   for (const w of s.warnings) lines.push(`warning         ${w}`)
   return lines.join('\n') + '\n'
 }

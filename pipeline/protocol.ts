@@ -122,6 +122,9 @@ export interface BatchResult {
   rejects: RejectRecord[]
   /** The input buffer handed back for reuse. */
   buffer: ArrayBuffer
+  /** Worker seconds spent parsing and normalizing, and hashing (the batched part; inline hashing counts as parse). */
+  parseSeconds: number
+  hashSeconds: number
 }
 
 /** Sort and dedupe one partition of packed digests (they share their first keyOffset bytes). */
