@@ -1,8 +1,9 @@
 // Writes a file so that readers see either nothing or the whole thing: data goes to a temp file
 // beside the target, is fsynced, and is renamed over the target on commit(). abort() removes the
 // temp file, so a failed run never leaves a half-written output where a complete one is expected.
-// `-` writes to the given stream instead (no atomicity is possible there).
-import { open, rename, rm, type FileHandle } from 'node:fs/promises'
+// `-` writes to the given stream instead, and a path that exists but is not a regular file
+// (/dev/stderr, a FIFO) is written in place: renaming over it would replace the device.
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { once } from 'node:events'
 import type { Writable } from 'node:stream'
@@ -15,6 +16,7 @@ export class AtomicFileWriter {
   readonly #temp: string
   readonly #stream: Writable | undefined
   #fh: FileHandle | undefined
+  #inPlace = false
   #pending: Buffer[] = []
   #pendingBytes = 0
   #bytes = 0
@@ -28,8 +30,10 @@ export class AtomicFileWriter {
   static async create (path: string, stdout: Writable, mode = 0o644): Promise<AtomicFileWriter> {
     if (path === '-') return new AtomicFileWriter(path, stdout)
     const w = new AtomicFileWriter(path, undefined)
+    const existing = await stat(path).catch(() => undefined)
+    w.#inPlace = existing !== undefined && !existing.isFile()
     try {
-      w.#fh = await open(w.#temp, 'w', mode)
+      w.#fh = await open(w.#inPlace ? path : w.#temp, 'w', mode)
     } catch (err) {
       throw new HashpipeError('HP_ERR_OUTPUT_IO', `cannot create output '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check that its directory exists and is writable`, undefined, { cause: err })
     }
@@ -66,10 +70,10 @@ export class AtomicFileWriter {
   async commit (): Promise<void> {
     await this.#flush()
     if (this.#fh === undefined) return
-    await this.#fh.sync()
+    if (!this.#inPlace) await this.#fh.sync()
     await this.#fh.close()
     this.#fh = undefined
-    await rename(this.#temp, this.path)
+    if (!this.#inPlace) await rename(this.#temp, this.path)
   }
 
   async abort (): Promise<void> {
@@ -77,6 +81,6 @@ export class AtomicFileWriter {
     if (this.#fh === undefined) return
     await this.#fh.close().catch(() => {})
     this.#fh = undefined
-    await rm(this.#temp, { force: true })
+    if (!this.#inPlace) await rm(this.#temp, { force: true })
   }
 }

@@ -12,7 +12,6 @@ import { createPhoneNormalizer } from './phone.js'
 export const kEmpty = -1
 
 const kHex64 = /^[0-9a-f]{64}$/
-const kUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const kZeroUuid = '00000000-0000-0000-0000-000000000000'
 // Anything that is whitespace or a control character after the trim makes an address implausible.
 const kSpaceOrControl = /[\s\u0000-\u001f\u007f]/
@@ -67,10 +66,24 @@ export function normalizeSha256 (raw: string): string | number {
   return s.length === 64 && kHex64.test(s) ? s : REASON_CODE.hash_invalid
 }
 
+/** 8-4-4-4-12 lowercase hex. A char-code loop: the anchored regex cost twice as much per MAID. */
+function isLowerUuid (s: string): boolean {
+  if (s.length !== 36) return false
+  for (let i = 0; i < 36; i++) {
+    const c = s.charCodeAt(i)
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45 /* - */) return false
+    } else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) {
+      return false
+    }
+  }
+  return true
+}
+
 export function normalizeMaid (raw: string): string | number {
   const s = raw.trim().toLowerCase()
   if (s.length === 0) return kEmpty
-  if (s.length !== 36 || !kUuid.test(s)) return REASON_CODE.maid_invalid
+  if (!isLowerUuid(s)) return REASON_CODE.maid_invalid
   // All zeros is what iOS/Android report when the user limited ad tracking: not a person.
   return s === kZeroUuid ? REASON_CODE.maid_zero : s
 }
