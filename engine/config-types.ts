@@ -1,0 +1,84 @@
+// The resolved config's types and the constants its schema (config.ts) enforces. No zod here:
+// modules that only need the types or limits import this file.
+import type { Secret } from './secret.js'
+import type { Env } from './config-interpolate.js'
+import type { InputFormat } from '../pipeline/column-plan.js'
+import type { IdType, NormalizeOptions, PhoneHashForm } from '../pipeline/protocol.js'
+
+export const INTEGRATIONS = ['first-party', 'first-party-record-sync', 'data-marketplace-3pd'] as const
+export type Integration = (typeof INTEGRATIONS)[number]
+export const DATA_TYPES = ['first-party', 'third-party'] as const
+export type DataType = (typeof DATA_TYPES)[number]
+
+/** Fields TikTok's Advertiser Direct (data-marketplace-3pd) destinations require (seed). */
+export const MARKETPLACE_AGREEMENTS = ['data_usage_reporting_requirement', 'payment_model', 'payment_requirement'] as const
+
+/** TikTok documents no per-request maximum for /segment/mapping/ (research/tiktok-api.md §3.2); 1000 is the largest batch peers are known to send. */
+export const MAX_BATCH_SIZE = 1000
+export const DEFAULT_API_BASE_URL = 'https://business-api.tiktok.com/open_api/v1.3'
+export const DEFAULT_AUTH_URL = 'https://business-api.tiktok.com/portal/auth'
+export const DEFAULT_STATE_DIR = '.hashpipe'
+/** TikTok cuts longer audience names to 67 characters + '...'; keeping segment names within it keeps names aligned. */
+export const MAX_SEGMENT_NAME = 70
+
+export interface MarketplaceAgreement {
+  dataUsageReportingRequirement: true
+  paymentModel: true
+  paymentRequirement: true
+  reportingContactEmails: string[]
+}
+
+export interface DestinationConfig {
+  name: string
+  integration: Integration
+  /** 19 digits, always a string: never a JS number (> 2^53). */
+  advertiserId: string
+  connection: string
+  region: string
+  /** Present exactly when integration is data-marketplace-3pd. */
+  marketplace?: MarketplaceAgreement
+}
+
+export interface SegmentConfig {
+  name: string
+  /** Absolute paths (resolved against the config file's directory). */
+  inputs: string[]
+  columns?: Partial<Record<IdType, string>>
+  type?: IdType
+  format?: InputFormat
+  /** Absent for a segment not (yet) distributed, e.g. a fresh clone. */
+  destination?: string
+  dataType: DataType
+}
+
+export interface TikTokConfig {
+  apiBaseUrl: string
+  authUrl: string
+  appId: string
+  secret: Secret
+  rateLimit: { qps: number, qpm: number }
+  batchSize: number
+  phoneHashForm: PhoneHashForm
+}
+
+export interface ResolvedConfig {
+  /** Absolute path of the config file, when it came from one. */
+  file: string | undefined
+  /** Directory relative paths were resolved against. */
+  dir: string
+  stateDir: string
+  tiktok: TikTokConfig
+  /** Options for the hashing pipeline (hashing.* plus tiktok.phone_hash_form). */
+  normalize: NormalizeOptions
+  destinations: DestinationConfig[]
+  segments: SegmentConfig[]
+}
+
+export interface ParseConfigOptions {
+  /** The config file's path: names it in errors, picks JSON for `.json`, anchors relative paths. */
+  path?: string
+  env?: Env
+  /** Defaults to the extension of `path` (`.json` → json), else yaml. */
+  format?: 'yaml' | 'json'
+}
+

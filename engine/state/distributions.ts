@@ -1,0 +1,138 @@
+// A distribution is one segment going to one destination account. Its TikTok audience is created
+// exactly once: the create request's name is recorded before the call (recordAudienceRequest),
+// the returned id is recorded once (setAudienceId refuses a second, different id), and every
+// later run maps into that id. commitDelivered replaces the delivered set and closes the run in
+// one transaction, so a crash leaves either the old delivered set or the new one.
+import type { Database, Statement } from 'better-sqlite3'
+import { HashpipeError } from '../errors.js'
+import { assertAdvertiserId } from './catalog.js'
+import type { DistributionRecord, RunRecord } from './records.js'
+import type { RunStore } from './runs.js'
+
+interface DistributionRow {
+  id: number, segment: string, destination: string, advertiser_id: string
+  audience_id: string | null, audience_name: string | null, audience_requested_at: string | null, audience_created_at: string | null
+  created_at: string, delivered_snapshot: string | null, delivered_counts: string, delivered_at: string | null
+  matched_reach: number | null, matched_reach_at: string | null, last_error: string | null
+}
+
+export interface DeliveredSet {
+  /** Path of the snapshot now mirroring what TikTok holds. */
+  snapshot: string
+  counts: DistributionRecord['deliveredCounts']
+}
+
+export class DistributionStore {
+  readonly #db: Database
+  readonly #now: () => string
+  readonly #runs: RunStore
+  readonly #q: Record<string, Statement>
+
+  constructor (db: Database, now: () => string, runs: RunStore) {
+    this.#db = db
+    this.#now = now
+    this.#runs = runs
+    this.#q = {
+      insert: db.prepare('INSERT INTO distributions (segment, destination, advertiser_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (segment, destination) DO NOTHING'),
+      find: db.prepare('SELECT * FROM distributions WHERE segment = ? AND destination = ?'),
+      get: db.prepare('SELECT * FROM distributions WHERE id = ?'),
+      bySegment: db.prepare('SELECT * FROM distributions WHERE segment = ? ORDER BY id'),
+      list: db.prepare('SELECT * FROM distributions ORDER BY segment, destination'),
+      request: db.prepare('UPDATE distributions SET audience_name = ?, audience_requested_at = ? WHERE id = ? AND audience_id IS NULL'),
+      setAudience: db.prepare('UPDATE distributions SET audience_id = ?, audience_created_at = ? WHERE id = ? AND audience_id IS NULL'),
+      delivered: db.prepare('UPDATE distributions SET delivered_snapshot = ?, delivered_counts = ?, delivered_at = ?, last_error = NULL WHERE id = ?'),
+      reach: db.prepare('UPDATE distributions SET matched_reach = ?, matched_reach_at = ? WHERE id = ?'),
+      lastError: db.prepare('UPDATE distributions SET last_error = ? WHERE id = ?'),
+      pending: db.prepare("SELECT count(*) AS n FROM batches WHERE run_id = ? AND status = 'pending'")
+    }
+  }
+
+  /** The distribution of (segment, destination), created on first use. */
+  ensure (segment: string, destination: string, advertiserId: string): DistributionRecord {
+    assertAdvertiserId(advertiserId)
+    this.#q['insert']!.run(segment, destination, advertiserId, this.#now())
+    return this.find(segment, destination)!
+  }
+
+  find (segment: string, destination: string): DistributionRecord | undefined {
+    const row = this.#q['find']!.get(segment, destination) as DistributionRow | undefined
+    return row === undefined ? undefined : distributionOf(row)
+  }
+
+  get (id: number): DistributionRecord {
+    const row = this.#q['get']!.get(id) as DistributionRow | undefined
+    if (row === undefined) throw new HashpipeError('HP_ERR_STATE', `no distribution with id ${id}`)
+    return distributionOf(row)
+  }
+
+  /** Every distribution of a segment: more than one advertiser here breaks TikTok's one-account rule. */
+  forSegment (segment: string): DistributionRecord[] {
+    return (this.#q['bySegment']!.all(segment) as DistributionRow[]).map(distributionOf)
+  }
+
+  list (): DistributionRecord[] {
+    return (this.#q['list']!.all() as DistributionRow[]).map(distributionOf)
+  }
+
+  /** Call before the create request: after a crash, the name finds an audience whose id was never recorded. */
+  recordAudienceRequest (id: number, audienceName: string): DistributionRecord {
+    const r = this.#q['request']!.run(audienceName, this.#now(), id)
+    const d = this.get(id)
+    if (r.changes === 0) throw new HashpipeError('HP_ERR_STATE', `distribution ${d.segment} → ${d.destination} already has audience ${d.audienceId}; it must not create another`)
+    return d
+  }
+
+  /** Records the audience id once; the same id again is a no-op, a different one is refused. */
+  setAudienceId (id: number, audienceId: string): DistributionRecord {
+    if (typeof audienceId !== 'string' || !/^\d+$/.test(audienceId)) {
+      throw new HashpipeError('HP_ERR_STATE', 'an audience id must be a string of digits')
+    }
+    this.#q['setAudience']!.run(audienceId, this.#now(), id)
+    const d = this.get(id)
+    if (d.audienceId !== audienceId) {
+      throw new HashpipeError('HP_ERR_STATE', `distribution ${d.segment} → ${d.destination} already has audience ${d.audienceId}; refusing to record a second one (${audienceId})`)
+    }
+    return d
+  }
+
+  /** Commit: the delivered set is replaced and the run marked succeeded, atomically. */
+  commitDelivered (id: number, runId: string, delivered: DeliveredSet, runCounts: Record<string, number> = {}): { distribution: DistributionRecord, run: RunRecord } {
+    this.#db.transaction(() => {
+      const run = this.#runs.get(runId)
+      if (run.distributionId !== id) throw new HashpipeError('HP_ERR_STATE', `run ${runId} belongs to distribution ${run.distributionId}, not ${id}`)
+      const { n } = this.#q['pending']!.get(runId) as { n: number }
+      if (n > 0) throw new HashpipeError('HP_ERR_STATE', `run ${runId} has ${n} batch${n === 1 ? '' : 'es'} TikTok has not acknowledged; the delivered set can't be committed`)
+      const now = this.#now()
+      this.#q['delivered']!.run(delivered.snapshot, JSON.stringify(delivered.counts), now, id)
+      this.#runs.finish(runId, 'succeeded', { counts: runCounts })
+    }).immediate()
+    return { distribution: this.get(id), run: this.#runs.get(runId) }
+  }
+
+  setMatchedReach (id: number, coverNum: number, readAt: string = this.#now()): void {
+    this.#q['reach']!.run(coverNum, readAt, id)
+  }
+
+  /** The last error shown by `status`; a message without identifiers or tokens. null clears it. */
+  setLastError (id: number, message: string | null): void {
+    this.#q['lastError']!.run(message, id)
+  }
+}
+
+const distributionOf = (r: DistributionRow): DistributionRecord => ({
+  id: r.id,
+  segment: r.segment,
+  destination: r.destination,
+  advertiserId: r.advertiser_id,
+  audienceId: r.audience_id,
+  audienceName: r.audience_name,
+  audienceRequestedAt: r.audience_requested_at,
+  audienceCreatedAt: r.audience_created_at,
+  createdAt: r.created_at,
+  deliveredSnapshot: r.delivered_snapshot,
+  deliveredCounts: JSON.parse(r.delivered_counts) as DistributionRecord['deliveredCounts'],
+  deliveredAt: r.delivered_at,
+  matchedReach: r.matched_reach,
+  matchedReachAt: r.matched_reach_at,
+  lastError: r.last_error
+})

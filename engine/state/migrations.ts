@@ -1,0 +1,130 @@
+// Versioned schema migrations. Each one runs in its own IMMEDIATE transaction together with its
+// row in schema_migrations, so a crash mid-migration leaves the previous version intact, and
+// running them again is a no-op. Append new migrations; never edit an applied one.
+import type { Database } from 'better-sqlite3'
+import { HashpipeError } from '../errors.js'
+
+export interface Migration {
+  version: number
+  name: string
+  sql: string
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+      CREATE TABLE connections (
+        name TEXT PRIMARY KEY,
+        advertiser_ids TEXT NOT NULL,        -- JSON array of strings
+        scopes TEXT NOT NULL,                -- JSON array of integers
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE destinations (
+        name TEXT PRIMARY KEY,
+        advertiser_id TEXT NOT NULL CHECK (length(advertiser_id) = 19 AND advertiser_id NOT GLOB '*[^0-9]*'),
+        integration TEXT NOT NULL,
+        connection TEXT NOT NULL,
+        region TEXT NOT NULL,
+        role TEXT,
+        activated_at TEXT,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE segments (
+        name TEXT PRIMARY KEY,
+        data_type TEXT NOT NULL,
+        first_seen_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE distributions (
+        id INTEGER PRIMARY KEY,
+        segment TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        advertiser_id TEXT NOT NULL,
+        audience_id TEXT,
+        audience_name TEXT,
+        audience_requested_at TEXT,
+        audience_created_at TEXT,
+        created_at TEXT NOT NULL,
+        delivered_snapshot TEXT,
+        delivered_counts TEXT NOT NULL DEFAULT '{}',
+        delivered_at TEXT,
+        matched_reach INTEGER,
+        matched_reach_at TEXT,
+        last_error TEXT,
+        UNIQUE (segment, destination)
+      ) STRICT;
+      CREATE UNIQUE INDEX distributions_audience ON distributions (audience_id) WHERE audience_id IS NOT NULL;
+
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        distribution_id INTEGER NOT NULL REFERENCES distributions (id),
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('running', 'succeeded', 'failed', 'abandoned')),
+        phase TEXT,
+        dry_run INTEGER NOT NULL DEFAULT 0,
+        counts TEXT NOT NULL DEFAULT '{}',
+        error_code TEXT,
+        error_message TEXT
+      ) STRICT;
+      CREATE INDEX runs_by_distribution ON runs (distribution_id, started_at);
+      -- At most one unfinished run per distribution: resume it or abandon it, never fork it.
+      CREATE UNIQUE INDEX runs_one_running ON runs (distribution_id) WHERE outcome = 'running';
+
+      CREATE TABLE checkpoints (
+        run_id TEXT NOT NULL REFERENCES runs (id),
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,                 -- JSON
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+      ) STRICT;
+
+      CREATE TABLE batches (
+        run_id TEXT NOT NULL REFERENCES runs (id),
+        id_schema TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('add', 'delete')),
+        batch_index INTEGER NOT NULL CHECK (batch_index >= 0),
+        first_offset INTEGER NOT NULL CHECK (first_offset >= 0),
+        count INTEGER NOT NULL CHECK (count > 0),
+        checksum TEXT,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'acked')),
+        attempts INTEGER NOT NULL DEFAULT 1,
+        sent_at TEXT NOT NULL,
+        acked_at TEXT,
+        PRIMARY KEY (run_id, id_schema, action, batch_index)
+      ) STRICT;
+    `
+  }
+]
+
+export function schemaVersion (db: Database): number {
+  const row = db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }
+  return row.v ?? 0
+}
+
+/** Applies the migrations not yet applied; returns the versions it applied. */
+export function migrate (db: Database, migrations: readonly Migration[] = MIGRATIONS, now: () => string = () => new Date().toISOString()): number[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT')
+  const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0)
+  const current = schemaVersion(db)
+  if (current > latest) {
+    throw new HashpipeError('HP_ERR_STATE', `the state database has schema version ${current}, newer than this hashpipe understands (${latest}); upgrade hashpipe`)
+  }
+  const applied: number[] = []
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (m.version <= current) continue
+    db.transaction(() => {
+      db.exec(m.sql)
+      record.run(m.version, m.name, now())
+    }).immediate()
+    applied.push(m.version)
+  }
+  return applied
+}

@@ -1,0 +1,109 @@
+// The embedded state under state_dir:
+//
+//   state_dir/            0700
+//     lock                single-writer lock (pid); see state-lock.ts
+//     state.db            SQLite, WAL: connections, destinations, segments, distributions,
+//                         runs, checkpoints, batch ledger (migrations.ts)
+//     tokens/<name>.token access tokens, 0600, never in the database (token-store.ts)
+//
+// Opening takes the lock first, so a second process on the same state_dir refuses before it
+// touches the database. synchronous=FULL: a checkpoint that returned is on disk, which is what
+// lets a SIGKILLed run resume without losing an acknowledged batch.
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import Database from 'better-sqlite3'
+import { HashpipeError } from '../errors.js'
+import { acquireStateLock, type StateLock } from './state-lock.js'
+import { migrate, schemaVersion, MIGRATIONS, type Migration } from './migrations.js'
+import { TokenStore } from './token-store.js'
+import { Catalog } from './catalog.js'
+import { RunStore } from './runs.js'
+import { DistributionStore } from './distributions.js'
+import { BatchLedger } from './batch-ledger.js'
+
+export const DB_FILE = 'state.db'
+
+export interface StateStoreOptions {
+  /** Clock for timestamps (tests). */
+  now?: () => Date
+  /** Migrations to apply (tests); defaults to the product's. */
+  migrations?: readonly Migration[]
+}
+
+export class StateStore {
+  readonly dir: string
+  readonly tokens: TokenStore
+  readonly catalog: Catalog
+  readonly runs: RunStore
+  readonly distributions: DistributionStore
+  readonly ledger: BatchLedger
+  /** Migration versions this open applied (empty when the schema was current). */
+  readonly migrated: readonly number[]
+  readonly #db: Database.Database
+  readonly #lock: StateLock
+  #closed = false
+
+  private constructor (dir: string, db: Database.Database, lock: StateLock, migrated: number[], now: () => string) {
+    this.dir = dir
+    this.#db = db
+    this.#lock = lock
+    this.migrated = migrated
+    this.tokens = new TokenStore(dir)
+    this.catalog = new Catalog(db, now)
+    this.runs = new RunStore(db, now)
+    this.distributions = new DistributionStore(db, now, this.runs)
+    this.ledger = new BatchLedger(db, now, this.runs)
+  }
+
+  /** Opens (creating if needed) the state in `stateDir`; HP_ERR_STATE_LOCKED if another process has it. */
+  static open (stateDir: string, options: StateStoreOptions = {}): StateStore {
+    const dir = resolve(stateDir)
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
+    } catch (err) {
+      throw new HashpipeError('HP_ERR_STATE', `cannot create state directory '${dir}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check state_dir in the config`, undefined, { cause: err })
+    }
+    const lock = acquireStateLock(dir)
+    let db: Database.Database | undefined
+    try {
+      db = new Database(join(dir, DB_FILE))
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = FULL')
+      db.pragma('foreign_keys = ON')
+      db.pragma('busy_timeout = 5000')
+      const clock = options.now ?? (() => new Date())
+      const now = (): string => clock().toISOString()
+      const migrated = migrate(db, options.migrations ?? MIGRATIONS, now)
+      return new StateStore(dir, db, lock, migrated, now)
+    } catch (err) {
+      db?.close()
+      lock.release()
+      if (err instanceof HashpipeError) throw err
+      throw new HashpipeError('HP_ERR_STATE', `cannot open the state database in '${dir}': ${(err as Error).message}`, undefined, { cause: err })
+    }
+  }
+
+  get schemaVersion (): number {
+    return schemaVersion(this.#db)
+  }
+
+  get journalMode (): string {
+    return this.#db.pragma('journal_mode', { simple: true }) as string
+  }
+
+  /** Runs fn in one IMMEDIATE transaction across the stores. */
+  transaction<T> (fn: () => T): T {
+    return this.#db.transaction(fn).immediate()
+  }
+
+  /** Closes the database and releases the lock. Idempotent. */
+  close (): void {
+    if (this.#closed) return
+    this.#closed = true
+    try {
+      this.#db.close()
+    } finally {
+      this.#lock.release()
+    }
+  }
+}
