@@ -36,9 +36,12 @@ export function checkRules (root: unknown): ConfigProblem[] {
   const add = (path: Array<string | number>, message: string): void => { problems.push({ path: formatPath(path), message }) }
 
   const destinations = new Map<string, { index: number, integration: unknown, name: string }>()
+  // With a destination unnamed or malformed, "no destination named X" would only echo that problem.
+  let namesKnown = root['destinations'] === undefined || Array.isArray(root['destinations'])
   list(root['destinations']).forEach((d, i) => {
+    const name = isObj(d) ? str(d['name']) : undefined
+    if (name === undefined || name.length >= 150) namesKnown = false
     if (!isObj(d)) return
-    const name = str(d['name'])
     if (name !== undefined) {
       const first = destinations.get(key(name))
       if (first !== undefined) add(['destinations', i, 'name'], `duplicate destination name '${name}' (also destinations[${first.index}]); destination names must be unique`)
@@ -82,7 +85,7 @@ export function checkRules (root: unknown): ConfigProblem[] {
     }
 
     const dest = destination === undefined ? undefined : destinations.get(key(destination))
-    if (destination !== undefined && dest === undefined) {
+    if (destination !== undefined && dest === undefined && namesKnown) {
       const known = [...destinations.values()].map(d => `'${d.name}'`)
       add(['segments', i, 'destination'], `no destination named '${destination}'; ${known.length === 0 ? 'no destinations are defined' : `defined: ${known.join(', ')}`}`)
     }

@@ -230,7 +230,7 @@ export function checkConfig (text: string, options: ParseConfigOptions = {}): Ch
   const schemaProblems = parsed.success ? [] : zodProblems(parsed.error.issues).filter(p => !failed.has(p.path))
   const problems = inDocumentOrder(dedupe([...interpolated.problems, ...schemaProblems, ...checkRules(interpolated.value)]))
   const secret = (interpolated.value as { tiktok?: { secret?: unknown } } | null)?.tiktok?.secret
-  const scrubbed = problems.map(p => ({ path: p.path, message: scrub(p.message, secret) }))
+  const scrubbed = problems.map(p => ({ path: scrub(p.path, secret), message: scrub(p.message, secret) }))
   if (scrubbed.length > 0 || !parsed.success) return { config: undefined, problems: scrubbed }
   return { config: resolveConfig(parsed.data, file, dir), problems: [] }
 }
