@@ -11,7 +11,7 @@ const kRecordSync = 'first-party-record-sync'
 /** The seed's workaround, quoted in every refusal of a segment going to a second ad account. */
 export function oneAccountMessage (segment: string): string {
   return 'TikTok does not allow the same segment to be sent to multiple TikTok ad accounts (the deliveries fail). ' +
-    `To send it to another ad account, clone it under a unique name: hashpipe segments clone ${quoteArg(segment)} --name NEW, ` +
+    `To send it to another ad account, clone it under a unique name: hashpipe segments clone ${shellQuote(segment)} --name NEW, ` +
     'then set the clone\'s destination to that account'
 }
 
@@ -127,7 +127,7 @@ export function checkRules (root: unknown): ConfigProblem[] {
 const isIdTypeLike = (t: string): boolean => ['phone_sha256', 'maid', 'idfa', 'gaid'].includes(t)
 
 /** A shell-safe rendering of a segment name for the suggested command. */
-function quoteArg (s: string): string {
+export function shellQuote (s: string): string {
   return /^[A-Za-z0-9._\-/]+$/.test(s) ? s : `'${s.replaceAll('\'', '\'\\\'\'')}'`
 }
 
