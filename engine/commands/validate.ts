@@ -100,7 +100,11 @@ async function checkEnvironment (config: ResolvedConfig): Promise<ConfigProblem[
 function connectionNotes (config: ResolvedConfig, file: string): string[] {
   const tokens = new TokenStore(config.stateDir)
   const names = [...new Set(config.destinations.map(d => d.connection))]
-  return names.filter(name => !tokens.has(name)).map(name => `connection '${name}' is not made yet; run: hashpipe connect tiktok --config ${file} --name ${name}`)
+  try {
+    return names.filter(name => !tokens.has(name)).map(name => `connection '${name}' is not made yet; run: hashpipe connect tiktok --config ${file} --name ${name}`)
+  } catch (err) {
+    return [`cannot check connections in state_dir '${config.stateDir}': ${(err as Error).message}`]
+  }
 }
 
 function count (n: number, noun: string): string {

@@ -4,7 +4,7 @@ interface Test { teardown (fn: () => void): void }
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 import Database from 'better-sqlite3'
@@ -249,4 +249,37 @@ t.test('SIGKILL mid-run: acked batches survive, only in-flight ones are resent',
   t.same([...s.ledger.ackedIndexes('run-k', 'PHONE_SHA256', 'add')].sort(), [0, 1, 2])
   t.same(s.ledger.inFlight('run-k').map(b => b.batchIndex), [3, 4], 'only the in-flight batches to resend')
   t.equal(s.runs.checkpoint('run-k', 'acked'), 2)
+})
+
+t.test('racing takeovers of one stale lock: exactly one process wins', async t => {
+  const dir = tempDir(t)
+  StateStore.open(dir).close()
+  const dead = spawn(process.execPath, ['-e', ''])
+  await once(dead, 'exit')
+  writeFileSync(join(dir, LOCK_FILE), `${dead.pid}\n${hostname()}\nfeedface\n`)
+  const code = `
+    import { StateStore } from ${JSON.stringify(kStoreModule)}
+    try {
+      StateStore.open(${JSON.stringify(dir)})
+      process.stdout.write('GOT\\n')
+      setInterval(() => {}, 1000)
+    } catch (err) {
+      process.stdout.write(err.code + '\\n')
+    }
+  `
+  const children = Array.from({ length: 4 }, () => spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] }))
+  t.teardown(() => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL') })
+  const results = await Promise.all(children.map(async c => {
+    let out = ''
+    c.stdout!.setEncoding('utf8')
+    for await (const chunk of c.stdout!) {
+      out += chunk as string
+      if (out.endsWith('\n')) break
+    }
+    return out.trim()
+  }))
+  t.same(results.filter(r => r === 'GOT').length, 1, `one winner: ${results.join(',')}`)
+  t.same(results.filter(r => r !== 'GOT'), ['HP_ERR_STATE_LOCKED', 'HP_ERR_STATE_LOCKED', 'HP_ERR_STATE_LOCKED'])
+  const winner = children[results.indexOf('GOT')]!
+  t.equal(Number(readFileSync(join(dir, LOCK_FILE), 'utf8').split('\n')[0]), winner.pid)
 })
