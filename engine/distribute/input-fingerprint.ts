@@ -1,0 +1,46 @@
+// A cheap identity for a run's inputs: size, mtime, and SHA-256 of the first and last 64 KiB of
+// each file. A resumed run compares it with the interrupted run's: delivering a plan made from
+// other data than what is on disk now would be silently wrong.
+import { createHash } from 'node:crypto'
+import { open, stat } from 'node:fs/promises'
+
+const kEdge = 64 * 1024
+
+export interface FileFingerprint { path: string, size: number, mtimeMs: number, edges: string }
+
+export async function fingerprintInputs (paths: string[]): Promise<FileFingerprint[]> {
+  const out: FileFingerprint[] = []
+  for (const path of paths) {
+    const st = await stat(path)
+    const fh = await open(path, 'r')
+    try {
+      const hash = createHash('sha256')
+      const head = Buffer.alloc(Math.min(kEdge, st.size))
+      await fh.read(head, 0, head.length, 0)
+      hash.update(head)
+      if (st.size > kEdge) {
+        const tail = Buffer.alloc(Math.min(kEdge, st.size - kEdge))
+        await fh.read(tail, 0, tail.length, st.size - tail.length)
+        hash.update(tail)
+      }
+      out.push({ path, size: st.size, mtimeMs: Math.trunc(st.mtimeMs), edges: hash.digest('hex') })
+    } finally {
+      await fh.close()
+    }
+  }
+  return out
+}
+
+/** The first difference between two fingerprints, in words, or undefined when they match. */
+export function fingerprintChange (before: FileFingerprint[], now: FileFingerprint[]): string | undefined {
+  if (before.length !== now.length) return `the segment had ${before.length} input file(s), now ${now.length}`
+  for (let i = 0; i < before.length; i++) {
+    const a = before[i]!
+    const b = now[i]!
+    if (a.path !== b.path) return `input ${i + 1} was ${a.path}, now ${b.path}`
+    if (a.size !== b.size) return `${a.path} changed size (${a.size} → ${b.size} bytes)`
+    if (a.mtimeMs !== b.mtimeMs) return `${a.path} was modified (mtime changed)`
+    if (a.edges !== b.edges) return `${a.path} changed content`
+  }
+  return undefined
+}
