@@ -1,0 +1,213 @@
+// Request handling for the emulator: TikTok's validation and codes, per endpoint.
+import type { IncomingHttpHeaders } from 'node:http'
+import type { EmulatorState, EmulatorToken } from './emulator-state.js'
+import type { EmulatorFaults } from './emulator.js'
+
+export interface Reply { status: number, body?: { code: number, message: string, request_id: string, data: unknown }, redirect?: string }
+
+export interface RouteContext {
+  state: EmulatorState
+  faults: EmulatorFaults
+  overLimit: (advertiserId: string | undefined) => number | undefined
+  requestId: string
+  scheduleSave: () => void
+}
+
+const kPrefix = '/open_api/v1.3'
+const kSchemas = new Set(['EMAIL_SHA256', 'PHONE_SHA256', 'IDFA_SHA256', 'AAID_SHA256', 'IDFA_MD5', 'AAID_MD5'])
+const kMaxRows = 1000
+const kHex64 = /^[0-9a-f]{64}$/
+const kDigits = /^\d{1,20}$/
+const kBcId = '7300000000000000001'
+
+class Fail extends Error {
+  constructor (readonly code: number, message: string) { super(message) }
+}
+
+function jsonList (v: string | null, name: string): string[] {
+  if (v === null) throw new Fail(40002, `Parameter error: ${name} is required`)
+  let parsed: unknown
+  try { parsed = JSON.parse(v) } catch { throw new Fail(40002, `Parameter error: ${name} must be a JSON-encoded list`) }
+  if (!Array.isArray(parsed) || !parsed.every(x => typeof x === 'string' && kDigits.test(x))) throw new Fail(40002, `Parameter error: ${name} must be a list of id strings`)
+  return parsed as string[]
+}
+
+function idString (v: unknown, name: string): string {
+  if (typeof v !== 'string' || !kDigits.test(v)) throw new Fail(40002, `Parameter error: ${name} must be a string of digits`)
+  return v
+}
+
+function coverNum (members: number): number {
+  return members < 1000 ? 0 : Math.floor(members * 0.62)
+}
+
+export function handleApi (ctx: RouteContext, method: string, url: URL, headers: IncomingHttpHeaders, rawBody: string): Reply {
+  const { state } = ctx
+  const ok = (data: unknown = {}): Reply => ({ status: 200, body: { code: 0, message: 'OK', request_id: ctx.requestId, data } })
+  const q = url.searchParams
+  try {
+    if (url.pathname === '/__emulator/audiences' && method === 'GET') {
+      return { status: 200, body: { code: 0, message: 'OK', request_id: ctx.requestId, data: { audiences: state.snapshot() } } }
+    }
+    if (url.pathname === '/portal/auth' && method === 'GET') {
+      const appId = q.get('app_id') ?? ''
+      const redirect = q.get('redirect_uri')
+      if (!state.apps.has(appId) || redirect === null) return { status: 400, body: { code: 40101, message: 'unknown app_id or missing redirect_uri', request_id: ctx.requestId, data: {} } }
+      const target = new URL(redirect)
+      target.searchParams.set('auth_code', state.newCode(appId))
+      target.searchParams.set('state', q.get('state') ?? '')
+      return { status: 302, redirect: target.toString() }
+    }
+    if (!url.pathname.startsWith(kPrefix)) return { status: 404, body: { code: 40006, message: '404 page not found', request_id: ctx.requestId, data: {} } }
+    const path = url.pathname.slice(kPrefix.length)
+    let body: Record<string, unknown> = {}
+    if (method === 'POST') {
+      try { body = JSON.parse(rawBody === '' ? '{}' : rawBody) as Record<string, unknown> } catch { throw new Fail(40000, 'invalid JSON body') }
+    }
+    const advertiserForLimit = typeof body['advertiser_id'] === 'string' ? body['advertiser_id'] : Array.isArray(body['advertiser_ids']) ? String(body['advertiser_ids'][0]) : q.get('advertiser_id') ?? undefined
+    const limited = ctx.overLimit(advertiserForLimit)
+    if (limited !== undefined) throw new Fail(limited, limited === 40100 ? 'Too many requests. Please retry in some time.' : 'Too many requests for this advertiser.')
+
+    if (path === '/oauth2/access_token/' && method === 'POST') {
+      const app = state.apps.get(String(body['app_id'] ?? ''))
+      if (app === undefined || body['secret'] !== app.secret) throw new Fail(40101, 'app_id or secret invalid')
+      const code = state.codes.get(String(body['auth_code'] ?? ''))
+      if (code === undefined || code.used || code.expires < Date.now() || code.appId !== app.appId) throw new Fail(40110, 'auth_code invalid: used, expired or unknown')
+      code.used = true
+      const t = state.newToken(app.appId)
+      return ok({ access_token: t.token, advertiser_ids: t.advertiserIds, scope: t.scopes })
+    }
+
+    const token = authenticate(ctx, headers)
+    switch (`${method} ${path}`) {
+      case 'GET /oauth2/advertiser/get/': {
+        const app = state.apps.get(q.get('app_id') ?? '')
+        if (app === undefined || q.get('secret') !== app.secret) throw new Fail(40101, 'app_id or secret invalid')
+        return ok({ list: token.advertiserIds.map(id => ({ advertiser_id: id, advertiser_name: state.advertisers.get(id)?.name ?? '' })) })
+      }
+      case 'GET /user/info/':
+        return ok({ core_user_id: '7400000000000000001', display_name: 'Emulated User', email: '' })
+      case 'GET /advertiser/info/': {
+        const ids = jsonList(q.get('advertiser_ids'), 'advertiser_ids')
+        for (const id of ids) if (!token.advertiserIds.includes(id)) throw new Fail(40001, `No permission to operate advertiser ${id}`)
+        return ok({ list: ids.map(id => ({ advertiser_id: id, name: state.advertisers.get(id)?.name ?? '', status: 'STATUS_ENABLE', role: 'ROLE_ADVERTISER' })) })
+      }
+      case 'GET /bc/get/':
+        return ok({ list: [{ bc_info: { bc_id: kBcId, name: 'Emulated Business Center' } }] })
+      case 'GET /bc/asset/get/': {
+        if (q.get('bc_id') !== kBcId) throw new Fail(40002, 'Parameter error: bc_id')
+        const list = token.advertiserIds.map(id => state.advertisers.get(id)).filter(a => a !== undefined)
+          .map(a => ({ asset_id: a.advertiserId, asset_name: a.name, asset_type: 'ADVERTISER', advertiser_role: a.role }))
+        return ok({ list, page_info: { page: 1, page_size: 50, total_number: list.length, total_page: 1 } })
+      }
+      case 'POST /segment/audience/': {
+        const advertiserId = idString(body['advertiser_id'], 'advertiser_id')
+        reach(token, advertiserId, 31)
+        if ((body['action'] ?? 'create') === 'delete') {
+          const id = idString(body['delete_audience_id'], 'delete_audience_id')
+          const a = state.audiences.get(id)
+          if (a === undefined || a.advertiserId !== advertiserId) throw new Fail(40002, 'Parameter error: invalid audience ID')
+          state.audiences.delete(id)
+          ctx.scheduleSave()
+          return ok({})
+        }
+        const raw = body['custom_audience_name']
+        if (typeof raw !== 'string' || raw.length === 0) throw new Fail(40002, 'Parameter error: custom_audience_name is required')
+        const name = raw.length > 70 ? `${raw.slice(0, 67)}...` : raw
+        return ok({ audience_id: state.createAudience(advertiserId, name) })
+      }
+      case 'POST /segment/mapping/':
+        mappingRequest(ctx, token, body)
+        return ok({})
+      case 'GET /dmp/custom_audience/get/': {
+        const advertiserId = idString(q.get('advertiser_id'), 'advertiser_id')
+        reach(token, advertiserId, 30)
+        const ids = jsonList(q.get('custom_audience_ids'), 'custom_audience_ids')
+        const list = ids.map(id => {
+          const a = state.audiences.get(id)
+          if (a === undefined || a.advertiserId !== advertiserId) throw new Fail(40002, 'Parameter error: invalid audience ID')
+          return { audience_details: details(a), audience_history: [] }
+        })
+        return ok({ list })
+      }
+      case 'GET /dmp/custom_audience/list/': {
+        const advertiserId = idString(q.get('advertiser_id'), 'advertiser_id')
+        reach(token, advertiserId, 30)
+        const page = Math.max(1, Number(q.get('page') ?? 1))
+        const size = Math.min(100, Math.max(1, Number(q.get('page_size') ?? 10)))
+        const all = [...state.audiences.values()].filter(a => a.advertiserId === advertiserId)
+        return ok({ list: all.slice((page - 1) * size, page * size).map(details), page_info: { page, page_size: size, total_number: all.length, total_page: Math.max(1, Math.ceil(all.length / size)) } })
+      }
+      default:
+        return { status: 404, body: { code: 40006, message: '404 page not found', request_id: ctx.requestId, data: {} } }
+    }
+  } catch (err) {
+    if (err instanceof Fail) return { status: 200, body: { code: err.code, message: err.message, request_id: ctx.requestId, data: {} } }
+    throw err
+  }
+}
+
+function details (a: { audienceId: string, name: string, createdAt: number, members: Map<string, Set<string>> }): Record<string, unknown> {
+  const members = [...a.members.values()].reduce((n, s) => n + s.size, 0)
+  return { audience_id: a.audienceId, name: a.name, type: 'Partner', audience_type: 'Partner', cover_num: coverNum(members), is_valid: true, is_expiring: false, create_time: Math.floor(a.createdAt / 1000), shared: false }
+}
+
+function authenticate (ctx: RouteContext, headers: IncomingHttpHeaders): EmulatorToken {
+  const value = headers['access-token']
+  if (typeof value !== 'string' || value === '') throw new Fail(40104, 'Access token is empty; set the Access-Token header')
+  const token = ctx.state.tokens.get(value)
+  if (token === undefined || token.revoked) throw new Fail(40105, 'Access token is invalid or has been revoked')
+  token.calls++
+  if (ctx.faults.revokeTokenAfter !== undefined && token.calls > ctx.faults.revokeTokenAfter) {
+    token.revoked = true
+    throw new Fail(40105, 'Access token is invalid or has been revoked')
+  }
+  return token
+}
+
+function reach (token: EmulatorToken, advertiserId: string, scope: number): void {
+  if (!token.advertiserIds.includes(advertiserId)) throw new Fail(40001, `No permission to operate advertiser ${advertiserId}`)
+  if (!token.scopes.includes(scope)) throw new Fail(40001, `No permission: scope ${scope} not granted`)
+}
+
+function mappingRequest (ctx: RouteContext, token: EmulatorToken, body: Record<string, unknown>): void {
+  const advertisers = body['advertiser_ids']
+  if (!Array.isArray(advertisers) || advertisers.length === 0) throw new Fail(40002, 'Parameter error: advertiser_ids is required')
+  for (const a of advertisers) reach(token, idString(a, 'advertiser_ids[]'), 31)
+  const action = body['action'] ?? 'add'
+  if (action !== 'add' && action !== 'delete') throw new Fail(40002, 'Parameter error: action must be add or delete')
+  const schemas = body['id_schema']
+  if (!Array.isArray(schemas) || schemas.length === 0 || schemas.some(s => typeof s !== 'string' || !kSchemas.has(s.toUpperCase())) || new Set(schemas).size !== schemas.length) {
+    throw new Fail(40002, 'Parameter error: id_schema must list distinct supported id types')
+  }
+  const rows = body['batch_data']
+  if (!Array.isArray(rows) || rows.length === 0) throw new Fail(40002, 'Parameter error: batch_data is required')
+  if (rows.length > kMaxRows) throw new Fail(40011, `Too many ids in one request: ${rows.length} rows, at most ${kMaxRows}`)
+  const ops: Array<[string, string, string]> = []
+  for (const row of rows) {
+    if (!Array.isArray(row) || row.length !== schemas.length) throw new Fail(40002, 'Parameter error: every batch_data row must have one element per id_schema entry')
+    row.forEach((el: unknown, i: number) => {
+      if (el === null || typeof el !== 'object') throw new Fail(40002, 'Parameter error: batch_data elements must be objects')
+      const e = el as { id?: unknown, audience_ids?: unknown }
+      if (e.id === undefined && e.audience_ids === undefined) return
+      const schema = String(schemas[i]).toUpperCase()
+      if (typeof e.id !== 'string' || (schema.endsWith('SHA256') && !kHex64.test(e.id))) throw new Fail(40002, 'Parameter error: invalid id in batch_data')
+      if (e.id === ctx.faults.poisonId) throw new Fail(40002, 'Parameter error: invalid id in batch_data')
+      if (!Array.isArray(e.audience_ids) || e.audience_ids.length === 0) throw new Fail(40002, 'Parameter error: audience_ids is required in batch_data')
+      for (const id of e.audience_ids) {
+        const a = ctx.state.audiences.get(idString(id, 'audience_ids[]'))
+        if (a === undefined || !advertisers.includes(a.advertiserId)) throw new Fail(40002, 'Parameter error: invalid audience ID')
+        ops.push([a.audienceId, schema, e.id])
+      }
+    })
+  }
+  // Validated whole before applying: a failed request changes nothing.
+  for (const [audienceId, schema, id] of ops) {
+    const a = ctx.state.audiences.get(audienceId)!
+    let set = a.members.get(schema)
+    if (set === undefined) { set = new Set(); a.members.set(schema, set) }
+    if (action === 'add') set.add(id)
+    else set.delete(id)
+  }
+  ctx.scheduleSave()
+}

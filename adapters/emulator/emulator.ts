@@ -1,0 +1,151 @@
+// The built-in TikTok API emulator: the endpoints hashpipe uses, TikTok's envelope and codes
+// (errors as HTTP 200 with a non-zero code), per-app QPS/QPM and per-advertiser QPS limits,
+// set semantics, simulated cover_num, fault injection, and a read-only inspection route
+// (GET /__emulator/audiences). It lets the whole product run on one machine without a TikTok
+// account; it is not a substitute for checking requests against TikTok's documented shapes.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { randomBytes } from 'node:crypto'
+import type { AddressInfo, Socket } from 'node:net'
+import { EmulatorState, type EmulatorSeed } from './emulator-state.js'
+import { handleApi, type Reply } from './emulator-routes.js'
+
+export interface EmulatorFaults {
+  /** Share of API requests answered with HTTP 500/503. */
+  error5xxRate?: number
+  /** Share of API requests whose connection is destroyed without an answer. */
+  resetRate?: number
+  /** Delay before every answer. */
+  slowMs?: number
+  /** Answer every API request with 40100 during [startMs, startMs + durationMs) after start. */
+  storm?: { startMs: number, durationMs: number }
+  /** Tokens stop working (40105) after this many authenticated calls. */
+  revokeTokenAfter?: number
+  /** An identifier (hex digest) whose presence fails its whole mapping batch with 40002. */
+  poisonId?: string
+}
+
+export interface EmulatorOptions {
+  host?: string
+  port?: number
+  seed?: EmulatorSeed
+  /** Persist audiences and tokens here (atomic writes), so a demo survives restarts. */
+  stateFile?: string
+  limits?: { qps: number, qpm: number, advertiserQps: number }
+  faults?: EmulatorFaults
+  /** Random source for fault injection (tests pass a seeded one). */
+  random?: () => number
+}
+
+export interface Emulator {
+  url: string
+  /** The API base URL to put in `tiktok.api_base_url`. */
+  apiBaseUrl: string
+  authUrl: string
+  state: EmulatorState
+  faults: EmulatorFaults
+  /** Requests answered, by TikTok code ('http500' etc. for HTTP faults). */
+  stats: Map<string, number>
+  close: () => Promise<void>
+}
+
+export const API_PREFIX = '/open_api/v1.3'
+
+export async function startEmulator (options: EmulatorOptions = {}): Promise<Emulator> {
+  const state = new EmulatorState(options.seed, options.stateFile)
+  const limits = options.limits ?? { qps: 10, qpm: 600, advertiserQps: 10 }
+  const faults: EmulatorFaults = { ...options.faults }
+  const random = options.random ?? Math.random
+  const started = Date.now()
+  const stats = new Map<string, number>()
+  const count = (k: string): void => { stats.set(k, (stats.get(k) ?? 0) + 1) }
+  const appWindow: number[] = []
+  const advWindows = new Map<string, number[]>()
+  const sockets = new Set<Socket>()
+  let saveTimer: NodeJS.Timeout | undefined
+  const scheduleSave = (): void => {
+    if (options.stateFile === undefined || saveTimer !== undefined) return
+    saveTimer = setTimeout(() => { saveTimer = undefined; state.save() }, 500)
+  }
+
+  // Sliding windows of request times: the app's (QPS and QPM) and each advertiser's (QPS).
+  const overLimit = (advertiserId: string | undefined): number | undefined => {
+    const now = Date.now()
+    while (appWindow.length > 0 && appWindow[0]! <= now - 60_000) appWindow.shift()
+    const lastSecond = appWindow.filter(t => t > now - 1000).length
+    if (lastSecond >= limits.qps || appWindow.length >= limits.qpm) return 40100
+    if (advertiserId !== undefined) {
+      const w = advWindows.get(advertiserId) ?? []
+      while (w.length > 0 && w[0]! <= now - 1000) w.shift()
+      if (w.length >= limits.advertiserQps) return 40133
+      w.push(now)
+      advWindows.set(advertiserId, w)
+    }
+    appWindow.push(now)
+    return undefined
+  }
+
+  const send = (res: ServerResponse, reply: Reply): void => {
+    count(reply.status === 200 ? String(reply.body?.code ?? 0) : `http${reply.status}`)
+    if (reply.redirect !== undefined) {
+      res.writeHead(302, { location: reply.redirect })
+      res.end()
+      return
+    }
+    const text = JSON.stringify(reply.body)
+    res.writeHead(reply.status, { 'content-type': 'application/json', 'x-tt-logid': reply.body?.request_id ?? '' })
+    res.end(text)
+  }
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      void (async () => {
+        const url = new URL(req.url ?? '/', 'http://emulator')
+        if (faults.slowMs !== undefined && faults.slowMs > 0) await new Promise(resolve => setTimeout(resolve, faults.slowMs))
+        const isApi = url.pathname.startsWith(API_PREFIX)
+        if (isApi && faults.resetRate !== undefined && random() < faults.resetRate) { count('reset'); req.socket.destroy(); return }
+        if (isApi && faults.error5xxRate !== undefined && random() < faults.error5xxRate) {
+          count('http503')
+          res.writeHead(503, { 'content-type': 'text/html' })
+          res.end('<html><body>503 Service Unavailable</body></html>')
+          return
+        }
+        const requestId = randomBytes(8).toString('hex')
+        if (isApi && faults.storm !== undefined) {
+          const t = Date.now() - started
+          if (t >= faults.storm.startMs && t < faults.storm.startMs + faults.storm.durationMs) {
+            send(res, { status: 200, body: { code: 40100, message: 'Too many requests (emulated storm)', request_id: requestId, data: {} } })
+            return
+          }
+        }
+        const reply = handleApi({ state, faults, overLimit, requestId, scheduleSave }, req.method ?? 'GET', url, req.headers, Buffer.concat(chunks).toString('utf8'))
+        send(res, reply)
+      })().catch(err => {
+        res.writeHead(500, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ code: 50000, message: `emulator error: ${(err as Error).message}`, request_id: '', data: {} }))
+      })
+    })
+  })
+  server.on('connection', s => { sockets.add(s); s.on('close', () => sockets.delete(s)) })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve())
+  })
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const url = `http://${host}:${address.port}`
+  return {
+    url,
+    apiBaseUrl: `${url}${API_PREFIX}`,
+    authUrl: `${url}/portal/auth`,
+    state,
+    faults,
+    stats,
+    close: async () => {
+      if (saveTimer !== undefined) { clearTimeout(saveTimer); state.save() }
+      for (const s of sockets) s.destroy()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    }
+  }
+}

@@ -1,0 +1,26 @@
+// Errors from TikTok calls, with the exit codes PRODUCT.md §3 gives them: re-authorization 4,
+// unavailable after retries 5 (resumable), anything else terminal 1. TikTok's message is kept
+// (scrubbed of anything shaped like an identifier) because it is often the only explanation.
+import { HashpipeError, ExitCode, type ErrorCode } from '../../engine/errors.js'
+import { scrub } from '../../engine/logger.js'
+
+export interface ApiErrorDetails { endpoint: string, httpStatus?: number, apiCode?: number, requestId?: string, apiMessage?: string }
+
+export class ApiError extends HashpipeError {
+  readonly endpoint: string
+  readonly httpStatus: number | undefined
+  readonly apiCode: number | undefined
+  readonly requestId: string | undefined
+  /** TikTok blamed the request's rows (batch_data), not the request: a poison identifier may be isolated. */
+  readonly rowError: boolean
+
+  constructor (code: ErrorCode, message: string, details: ApiErrorDetails, options: { cause?: unknown } = {}) {
+    const exit = code === 'HP_ERR_API_REAUTHORIZE' ? ExitCode.REAUTHORIZE : code === 'HP_ERR_API_UNAVAILABLE' ? ExitCode.DESTINATION_UNAVAILABLE : ExitCode.FAILED
+    super(code, scrub(message), exit, options)
+    this.endpoint = details.endpoint
+    this.httpStatus = details.httpStatus
+    this.apiCode = details.apiCode
+    this.requestId = details.requestId
+    this.rowError = details.apiCode === 40002 && /batch_data/i.test(details.apiMessage ?? '')
+  }
+}

@@ -1,0 +1,77 @@
+// Partner-audience operations (research/tiktok-api.md §3–4) over TikTokClient. Ids are strings.
+// A poison identifier that makes TikTok fail its whole mapping batch is isolated by bisection
+// (about 2·log2(n) extra calls for one poison row) and reported; the rest is delivered.
+import type { TikTokClient } from './tiktok-client.js'
+import { ApiError } from './api-error.js'
+
+export type IdSchemaName = 'EMAIL_SHA256' | 'PHONE_SHA256' | 'IDFA_SHA256' | 'AAID_SHA256'
+
+export const kMaxAudienceName = 70
+
+/** TikTok cuts longer names to 67 characters plus '...'; we send what TikTok will keep. */
+export function audienceName (name: string): string {
+  return name.length > kMaxAudienceName ? `${name.slice(0, 67)}...` : name
+}
+
+export async function createAudience (client: TikTokClient, advertiserId: string, name: string): Promise<string> {
+  const data = await client.call<{ audience_id?: unknown }>('POST', '/segment/audience/', {
+    advertiserId,
+    body: { advertiser_id: advertiserId, action: 'create', custom_audience_name: audienceName(name) }
+  })
+  if (typeof data.audience_id !== 'string' || !/^\d+$/.test(data.audience_id)) {
+    throw new ApiError('HP_ERR_API_PROTOCOL', 'TikTok created an audience but returned no audience_id; check the audience list in Ads Manager before retrying', { endpoint: '/segment/audience/' })
+  }
+  return data.audience_id
+}
+
+export async function deleteAudience (client: TikTokClient, advertiserId: string, audienceId: string): Promise<void> {
+  await client.call('POST', '/segment/audience/', { advertiserId, body: { advertiser_id: advertiserId, action: 'delete', delete_audience_id: audienceId } })
+}
+
+export interface AudienceInfo { audienceId: string, name: string, coverNum: number, isValid: boolean }
+
+export async function getAudiences (client: TikTokClient, advertiserId: string, audienceIds: string[]): Promise<AudienceInfo[]> {
+  const data = await client.call<{ list?: Array<{ audience_details?: Record<string, unknown> }> }>('GET', '/dmp/custom_audience/get/', {
+    advertiserId, query: { advertiser_id: advertiserId, custom_audience_ids: audienceIds }
+  })
+  return (data.list ?? []).map(item => {
+    const d = item.audience_details ?? {}
+    return { audienceId: String(d['audience_id']), name: String(d['name'] ?? ''), coverNum: Number(d['cover_num'] ?? 0), isValid: d['is_valid'] === true }
+  })
+}
+
+/** Every audience of the advertiser (paged), for finding one by name. */
+export async function listAudiences (client: TikTokClient, advertiserId: string): Promise<AudienceInfo[]> {
+  const out: AudienceInfo[] = []
+  for (let page = 1; ; page++) {
+    const data = await client.call<{ list?: Array<Record<string, unknown>>, page_info?: { total_page?: number } }>('GET', '/dmp/custom_audience/list/', {
+      advertiserId, query: { advertiser_id: advertiserId, page, page_size: 100 }
+    })
+    for (const d of data.list ?? []) out.push({ audienceId: String(d['audience_id']), name: String(d['name'] ?? ''), coverNum: Number(d['cover_num'] ?? 0), isValid: d['is_valid'] === true })
+    if (page >= (data.page_info?.total_page ?? 1)) return out
+  }
+}
+
+/** Adds or deletes identifiers (lowercase hex digests of one id schema); returns the indexes of poisoned rows. */
+export async function mapping (client: TikTokClient, advertiserId: string, audienceId: string, action: 'add' | 'delete', idSchema: IdSchemaName, digests: string[]): Promise<number[]> {
+  const send = async (from: number, to: number): Promise<number[]> => {
+    try {
+      await client.call('POST', '/segment/mapping/', {
+        advertiserId,
+        body: {
+          advertiser_ids: [advertiserId],
+          action,
+          id_schema: [idSchema],
+          batch_data: digests.slice(from, to).map(id => [{ id, audience_ids: [audienceId] }])
+        }
+      })
+      return []
+    } catch (err) {
+      if (!(err instanceof ApiError) || !err.rowError) throw err
+      if (to - from === 1) return [from]
+      const mid = (from + to) >>> 1
+      return [...await send(from, mid), ...await send(mid, to)]
+    }
+  }
+  return digests.length === 0 ? [] : await send(0, digests.length)
+}

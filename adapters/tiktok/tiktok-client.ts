@@ -1,0 +1,144 @@
+// TikTok Marketing API v1.3 client: one undici Pool per origin, the Access-Token header, JSON
+// bodies, GET list parameters as JSON-encoded strings, every response body consumed, a timeout
+// on every request. Each answer goes through classify(): success, retry (capped exponential
+// backoff within a total retry budget), rate limited (the limiter pauses), re-authorize (exit 4)
+// or terminal. When the budget is spent the caller gets HP_ERR_API_UNAVAILABLE (exit 5, resumable).
+import { Pool } from 'undici'
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseEnvelope, type Envelope } from './envelope.js'
+import { classify } from './classify.js'
+import { ApiError } from './api-error.js'
+import { RateLimiter } from './rate-limiter.js'
+
+export interface ApiObserver {
+  onRequest?: (e: { endpoint: string, codeClass: string, seconds: number }) => void
+  onRetry?: (e: { endpoint: string, reason: string }) => void
+  onRateLimitWait?: (e: { scope: string, seconds: number }) => void
+}
+
+export interface TikTokClientOptions {
+  /** e.g. https://business-api.tiktok.com/open_api/v1.3 */
+  apiBaseUrl: string
+  accessToken?: string
+  rateLimit: { qps: number, qpm: number, advertiserQps?: number }
+  timeoutMs?: number
+  /** Total time retries may take for one call before it fails as unavailable. */
+  retryBudgetMs?: number
+  retryBaseMs?: number
+  retryCapMs?: number
+  /** Backoff after a rate-limit answer (base and cap). */
+  rateLimitBackoffMs?: { base: number, cap: number }
+  observer?: ApiObserver
+  connections?: number
+}
+
+export interface CallOptions {
+  query?: Record<string, string | number | boolean | string[] | undefined>
+  body?: unknown
+  advertiserId?: string
+  /** Default true; the token exchange is the one call without it. */
+  auth?: boolean
+}
+
+export class TikTokClient {
+  readonly #pool: Pool
+  readonly #basePath: string
+  readonly #limiter: RateLimiter
+  readonly #o: Required<Pick<TikTokClientOptions, 'timeoutMs' | 'retryBudgetMs' | 'retryBaseMs' | 'retryCapMs'>> & TikTokClientOptions
+  #token: string | undefined
+
+  constructor (options: TikTokClientOptions) {
+    this.#o = { timeoutMs: 30_000, retryBudgetMs: 10 * 60_000, retryBaseMs: 500, retryCapMs: 30_000, ...options }
+    const url = new URL(options.apiBaseUrl)
+    this.#basePath = url.pathname.replace(/\/+$/, '')
+    this.#pool = new Pool(url.origin, { connections: options.connections ?? 8, headersTimeout: this.#o.timeoutMs, bodyTimeout: this.#o.timeoutMs })
+    this.#token = options.accessToken
+    this.#limiter = new RateLimiter({
+      qps: options.rateLimit.qps,
+      qpm: options.rateLimit.qpm,
+      ...(options.rateLimit.advertiserQps !== undefined ? { advertiserQps: options.rateLimit.advertiserQps } : {}),
+      ...(options.rateLimitBackoffMs !== undefined ? { backoffBaseMs: options.rateLimitBackoffMs.base, backoffCapMs: options.rateLimitBackoffMs.cap } : {}),
+      onWait: (scope, seconds) => options.observer?.onRateLimitWait?.({ scope, seconds })
+    })
+  }
+
+  setAccessToken (token: string): void { this.#token = token }
+
+  /** One API call with retries; resolves with `data` of a successful envelope. */
+  async call<T = Record<string, unknown>> (method: 'GET' | 'POST', endpoint: string, options: CallOptions = {}): Promise<T> {
+    const started = Date.now()
+    let attempt = 0
+    for (;;) {
+      const r = await this.#limiter.schedule(options.advertiserId, async () => await this.#once(method, endpoint, options))
+      const outcome = classify(r.status, r.envelope?.code, r.transportError)
+      this.#o.observer?.onRequest?.({ endpoint, codeClass: outcome.codeClass, seconds: r.seconds })
+      const details = { endpoint, ...(r.status !== undefined ? { httpStatus: r.status } : {}), ...(r.envelope !== undefined ? { apiCode: r.envelope.code, requestId: r.envelope.request_id, apiMessage: r.envelope.message } : {}) }
+      const what = r.transportError ?? (r.envelope === undefined ? `HTTP ${r.status ?? '-'} with no JSON envelope` : `code ${r.envelope.code} (${r.envelope.message})`)
+      if (outcome.verdict === 'success') {
+        this.#limiter.recovered(options.advertiserId)
+        return r.envelope!.data as T
+      }
+      if (outcome.verdict === 'reauthorize') {
+        throw new ApiError('HP_ERR_API_REAUTHORIZE', `TikTok refused ${endpoint}: ${what}; the connection's authorization is missing, revoked or lacks permission — run hashpipe connect tiktok again (an Ad Account Admin or Operator must authorize)`, details)
+      }
+      if (outcome.verdict === 'terminal') {
+        throw new ApiError('HP_ERR_API_TERMINAL', `TikTok rejected ${endpoint}: ${what}`, details)
+      }
+      attempt++
+      let wait: number
+      if (outcome.verdict === 'rate_limited') {
+        wait = this.#limiter.backoff(outcome.scope ?? 'app', options.advertiserId)
+        this.#o.observer?.onRetry?.({ endpoint, reason: 'rate_limited' })
+      } else {
+        const raw = Math.min(this.#o.retryCapMs, this.#o.retryBaseMs * 2 ** (attempt - 1))
+        wait = Math.round(raw * (0.5 + Math.random() / 2))
+        this.#o.observer?.onRetry?.({ endpoint, reason: outcome.codeClass === 'network' ? 'network' : outcome.codeClass === 'invalid_response' ? 'invalid_response' : 'server_error' })
+      }
+      if (Date.now() - started + wait > this.#o.retryBudgetMs) {
+        throw new ApiError('HP_ERR_API_UNAVAILABLE', `TikTok ${endpoint} still failing after ${attempt} attempt(s) over ${Math.round((Date.now() - started) / 1000)} s (last: ${what}); the run is resumable — run the command again later`, details)
+      }
+      // Rate-limit pauses are waited out inside the limiter; other retries wait here.
+      if (outcome.verdict !== 'rate_limited') await sleep(wait)
+    }
+  }
+
+  async #once (method: string, endpoint: string, options: CallOptions): Promise<{ status?: number, envelope?: Envelope, transportError?: string, seconds: number }> {
+    const t0 = performance.now()
+    const query = new URLSearchParams()
+    for (const [k, v] of Object.entries(options.query ?? {})) {
+      if (v === undefined) continue
+      query.set(k, Array.isArray(v) ? JSON.stringify(v) : String(v))
+    }
+    const qs = query.toString()
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (options.auth !== false && this.#token !== undefined) headers['access-token'] = this.#token
+    let body: string | undefined
+    if (options.body !== undefined) {
+      headers['content-type'] = 'application/json'
+      body = JSON.stringify(options.body)
+    }
+    try {
+      const res = await this.#pool.request({
+        method: method as 'GET' | 'POST',
+        path: `${this.#basePath}${endpoint}${qs === '' ? '' : `?${qs}`}`,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        headersTimeout: this.#o.timeoutMs,
+        bodyTimeout: this.#o.timeoutMs
+      })
+      // Always read the body: an unconsumed body holds the connection (undici README).
+      const text = await res.body.text()
+      const envelope = parseEnvelope(text)
+      return { status: res.statusCode, ...(envelope !== undefined ? { envelope } : {}), seconds: (performance.now() - t0) / 1000 }
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      return { transportError: `${e.code ?? 'ERR'}: ${e.message}`, seconds: (performance.now() - t0) / 1000 }
+    }
+  }
+
+  async close (): Promise<void> {
+    await this.#limiter.stop()
+    await this.#pool.close()
+  }
+}

@@ -1,0 +1,23 @@
+// AudienceApi over the real (or emulated) TikTok API: the TikTok client with the config's rate
+// limits, wired to the metrics observer when metrics are on.
+import { TikTokClient } from '../../adapters/tiktok/tiktok-client.js'
+import { createAudience, getAudiences, listAudiences, mapping, audienceName, type IdSchemaName } from '../../adapters/tiktok/audiences.js'
+import { apiObserver, type Metrics } from '../metrics.js'
+import type { TikTokConfig } from '../config.js'
+import type { AudienceApi } from './audience-api.js'
+
+export function createTikTokAudienceApi (config: TikTokConfig, accessToken: string, metrics?: Metrics): AudienceApi & { close: () => Promise<void> } {
+  const client = new TikTokClient({
+    apiBaseUrl: config.apiBaseUrl,
+    accessToken,
+    rateLimit: config.rateLimit,
+    ...(metrics !== undefined ? { observer: apiObserver(metrics) } : {})
+  })
+  return {
+    createAudience: async (advertiserId, name) => await createAudience(client, advertiserId, name),
+    findAudiences: async (advertiserId, name) => (await listAudiences(client, advertiserId)).filter(a => a.name === audienceName(name)).map(a => a.audienceId),
+    mapping: async (advertiserId, audienceId, action, idSchema, digests) => ({ poisoned: await mapping(client, advertiserId, audienceId, action, idSchema as IdSchemaName, digests) }),
+    coverNum: async (advertiserId, audienceId) => (await getAudiences(client, advertiserId, [audienceId]))[0]?.coverNum ?? 0,
+    close: async () => { await client.close() }
+  }
+}
