@@ -152,7 +152,7 @@ t.test('OAuth: consent redirect, single-use code, advertisers and roles', async 
   const grant = await exchangeAuthCode(c, DEFAULT_APP.appId, DEFAULT_APP.secret, code)
   t.ok(grant.advertiserIds.includes(kAdv))
   t.ok(grant.scopes.includes(31))
-  await t.rejects(exchangeAuthCode(c, DEFAULT_APP.appId, DEFAULT_APP.secret, code), { apiCode: 40110 }, 'the code is single-use')
+  await t.rejects(exchangeAuthCode(c, DEFAULT_APP.appId, DEFAULT_APP.secret, code), { code: 'HP_ERR_API_TERMINAL', apiCode: 40110 }, 'the code is single-use')
   c.setAccessToken(grant.accessToken)
   t.same((await authorizedAdvertisers(c, DEFAULT_APP.appId, DEFAULT_APP.secret)).map(a => a.advertiserId), grant.advertiserIds)
   t.equal(await advertiserRole(c, kAdv), 'ADMIN')
