@@ -1,0 +1,179 @@
+// `hashpipe distribute --config FILE`: every (segment, destination) distribution of the config,
+// or those chosen with --segment/--destination, prepared, planned, delivered and committed.
+// An interrupted run resumes by itself; --restart discards it.
+import { parseArgs } from 'node:util'
+import hyperid from 'hyperid'
+import { loadConfig, type ResolvedConfig, type DestinationConfig, type SegmentConfig } from '../config.js'
+import { StateStore } from '../state/state-store.js'
+import { runDistribution, type DistributionResult } from '../distribute/run-distribution.js'
+import { createTikTokAudienceApi } from '../distribute/tiktok-audience-api.js'
+import { HashpipeError, ExitCode, UsageError } from '../errors.js'
+import { createMetrics, type Metrics } from '../metrics.js'
+import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
+import type { CommandIo } from '../command.js'
+import type { AudienceApi } from '../distribute/audience-api.js'
+
+const kHelp = `usage: hashpipe distribute --config FILE [options]
+
+Delivers segments to their TikTok destinations: hashes the inputs into a snapshot, plans what
+to add (and, for Record Sync, delete), sends it in rate-limited batches, and commits. A run that
+was interrupted (crash, kill, TikTok unavailable) resumes where it stopped.
+
+  --config FILE          the config (YAML or JSON)
+  --segment NAME         only this segment (repeatable)
+  --destination NAME     only distributions to this destination (repeatable)
+  --dry-run              plan only: print adds/removes per id type, no TikTok write call
+  --restart              discard an interrupted run and start over from the inputs
+  --allow-mass-delete    let Record Sync delete more than --max-delete-share of an audience
+  --max-delete-share R   Record Sync guard (default 0.5)
+  --threads N            hash worker threads (default: all cores)
+  --json                 results as JSON on stdout
+  --metrics-port P       serve Prometheus metrics on 127.0.0.1:P while running
+  --metrics-host H       bind the metrics server elsewhere (explicit: exposes it)
+  -h, --help
+
+Exit codes: 0 ok, 1 failed, 2 usage, 4 re-authorization required, 5 TikTok unavailable after
+retries (resumable: run again), 78 config invalid.
+`
+
+const kOptions = {
+  config: { type: 'string' },
+  segment: { type: 'string', multiple: true },
+  destination: { type: 'string', multiple: true },
+  'dry-run': { type: 'boolean', default: false },
+  restart: { type: 'boolean', default: false },
+  'allow-mass-delete': { type: 'boolean', default: false },
+  'max-delete-share': { type: 'string', default: '0.5' },
+  threads: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string', default: '127.0.0.1' },
+  help: { type: 'boolean', short: 'h', default: false }
+} as const
+
+interface Pair { segment: SegmentConfig, destination: DestinationConfig }
+
+function selectPairs (config: ResolvedConfig, segments: string[] | undefined, destinations: string[] | undefined): Pair[] {
+  for (const s of segments ?? []) {
+    if (!config.segments.some(x => x.name === s)) throw new UsageError(`--segment '${s}' is not in the config (segments: ${config.segments.map(x => x.name).join(', ')})`)
+  }
+  for (const d of destinations ?? []) {
+    if (!config.destinations.some(x => x.name === d)) throw new UsageError(`--destination '${d}' is not in the config (destinations: ${config.destinations.map(x => x.name).join(', ')})`)
+  }
+  const pairs: Pair[] = []
+  for (const segment of config.segments) {
+    if (segment.destination === undefined) continue
+    if (segments !== undefined && !segments.includes(segment.name)) continue
+    if (destinations !== undefined && !destinations.includes(segment.destination)) continue
+    pairs.push({ segment, destination: config.destinations.find(d => d.name === segment.destination)! })
+  }
+  return pairs
+}
+
+/** The connection must exist, hold a token and reach the advertiser before anything is sent. */
+function audienceApiFor (config: ResolvedConfig, state: StateStore, destination: DestinationConfig, metrics: Metrics | undefined): AudienceApi & { close: () => Promise<void> } {
+  const connection = state.catalog.connection(destination.connection)
+  if (connection === undefined) {
+    throw new HashpipeError('HP_ERR_API_REAUTHORIZE', `destination '${destination.name}' uses connection '${destination.connection}', which does not exist yet; run: hashpipe connect tiktok --config ${config.file ?? 'FILE'} --name ${destination.connection}`, ExitCode.REAUTHORIZE)
+  }
+  if (!connection.advertiserIds.includes(destination.advertiserId)) {
+    throw new HashpipeError('HP_ERR_API_REAUTHORIZE', `connection '${destination.connection}' does not reach advertiser ${destination.advertiserId} (destination '${destination.name}'); authorize that ad account for the app and run hashpipe connect tiktok again`, ExitCode.REAUTHORIZE)
+  }
+  const recorded = state.catalog.destination(destination.name)
+  if (recorded === undefined || recorded.activatedAt === null || recorded.advertiserId !== destination.advertiserId || recorded.connection !== destination.connection) {
+    throw new HashpipeError('HP_ERR_API_REAUTHORIZE', `destination '${destination.name}' is not activated${recorded?.role === 'ANALYST' ? ' (the authorizing user is an Analyst; Ad Account Admin or Operator is needed)' : ''}; run: hashpipe connect tiktok --config ${config.file ?? 'FILE'} --name ${destination.connection}`, ExitCode.REAUTHORIZE)
+  }
+  const token = state.tokens.read(destination.connection)
+  return createTikTokAudienceApi(config.tiktok, token.reveal(), metrics)
+}
+
+function n (v: number): string { return v.toLocaleString('en-US') }
+
+function formatResult (r: DistributionResult): string {
+  const plan = (c: Partial<Record<string, number>>, sign: string): string => Object.entries(c).map(([k, v]) => `${k} ${sign}${n(v ?? 0)}`).join(', ')
+  const adds = plan(r.plan.add, '+')
+  const dels = plan(r.plan.delete, '-')
+  const head = `${r.segment} → ${r.destination} (advertiser ${r.advertiserId})${r.resumed ? ' [resumed]' : ''}`
+  if (r.dryRun) return `${head} [dry run]\n  plan: ${adds === '' ? 'nothing to add' : adds}${dels === '' ? '' : `; ${dels}`}\n`
+  return `${head}\n  audience ${r.audienceId ?? '-'}: ${n(r.delivered.add)} added, ${n(r.delivered.delete)} deleted${adds === '' && dels === '' ? ' (already up to date)' : ` [${[adds, dels].filter(x => x !== '').join('; ')}]`}` +
+    `${r.poisoned > 0 ? `, ${n(r.poisoned)} refused by TikTok` : ''}${r.rejects > 0 ? `, ${n(r.rejects)} input rejects` : ''}\n  matched reach: ${r.coverNum === null ? 'unknown' : n(r.coverNum)}\n`
+}
+
+export default async function distribute (argv: string[], io: CommandIo): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options: kOptions, allowPositionals: false, strict: true })
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message} (see hashpipe distribute --help)`)
+  }
+  const v = parsed.values
+  if (v.help) { io.stdout.write(kHelp); return ExitCode.OK }
+  if (v.config === undefined) throw new UsageError('--config FILE is required (see hashpipe distribute --help)')
+  const share = Number(v['max-delete-share'])
+  if (!(share > 0 && share <= 1)) throw new UsageError(`--max-delete-share must be a number above 0 and at most 1, not '${v['max-delete-share']}'`)
+  const threads = v.threads === undefined ? undefined : Number(v.threads)
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) throw new UsageError(`--threads must be a whole number from 1 to 256, not '${v.threads}'`)
+  const metricsPort = v['metrics-port'] === undefined ? undefined : Number(v['metrics-port'])
+  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new UsageError(`--metrics-port must be a port number, not '${v['metrics-port']}'`)
+
+  const config = await loadConfig(v.config, io.env)
+  const pairs = selectPairs(config, v.segment, v.destination)
+  if (pairs.length === 0) {
+    io.stderr.write('hashpipe: no segment with a destination matches; nothing to distribute\n')
+    return ExitCode.OK
+  }
+  let metrics: Metrics | undefined
+  let server: MetricsServer | undefined
+  if (metricsPort !== undefined) {
+    metrics = createMetrics()
+    server = await startMetricsServer(metrics, { port: metricsPort, host: v['metrics-host'] })
+    io.stderr.write(`hashpipe: metrics on ${server.url}\n`)
+  }
+  const timer = metrics?.startRun('distribute')
+  const state = StateStore.open(config.stateDir)
+  const ids = hyperid({ urlSafe: true })
+  const results: DistributionResult[] = []
+  const clients: Array<{ close: () => Promise<void> }> = []
+  let code: number = ExitCode.OK
+  try {
+    for (const { segment, destination } of pairs) {
+      const dist = state.distributions.ensure(segment.name, destination.name, destination.advertiserId)
+      try {
+        let api: AudienceApi = refuseWrites()
+        if (!v['dry-run']) {
+          const client = audienceApiFor(config, state, destination, metrics)
+          clients.push(client)
+          api = client
+        }
+        const r = await runDistribution(config, state, api, segment, destination, {
+          dryRun: v['dry-run'], restart: v.restart, allowMassDelete: v['allow-mass-delete'], maxDeleteShare: share,
+          ...(threads !== undefined ? { threads } : {}),
+          inflight: 4, stdin: io.stdin, signal: io.signal,
+          ...(metrics !== undefined ? { metrics } : {})
+        }, () => ids())
+        results.push(r)
+        if (!v.json) io.stdout.write(formatResult(r))
+      } catch (err) {
+        const e = err as HashpipeError
+        state.distributions.setLastError(dist.id, `${e.code ?? 'HP_ERR'}: ${e.message}`)
+        throw err
+      }
+    }
+  } catch (err) {
+    code = (err as HashpipeError).exitCode ?? ExitCode.FAILED
+    throw err
+  } finally {
+    for (const c of clients) await c.close()
+    state.close()
+    timer?.end(code)
+    await server?.close()
+    if (v.json) io.stdout.write(JSON.stringify({ results }) + '\n')
+  }
+  return code
+}
+
+/** For --dry-run: any write call is a bug, and fails loudly rather than touching TikTok. */
+function refuseWrites (): AudienceApi {
+  const no = async (): Promise<never> => { throw new HashpipeError('HP_ERR_REFUSED', 'a dry run made a TikTok call (a bug; please report it)') }
+  return { createAudience: no, findAudiences: no, mapping: no, coverNum: no }
+}
