@@ -43,7 +43,7 @@ export interface Emulator {
   authUrl: string
   state: EmulatorState
   faults: EmulatorFaults
-  /** Requests answered, by TikTok code ('http500' etc. for HTTP faults). */
+  /** Requests by 'METHOD /path', and answers by TikTok code ('http503', 'reset' for faults). */
   stats: Map<string, number>
   close: () => Promise<void>
 }
@@ -102,6 +102,7 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
     req.on('end', () => {
       void (async () => {
         const url = new URL(req.url ?? '/', 'http://emulator')
+        count(`${req.method ?? 'GET'} ${url.pathname}`)
         if (faults.slowMs !== undefined && faults.slowMs > 0) await new Promise(resolve => setTimeout(resolve, faults.slowMs))
         const isApi = url.pathname.startsWith(API_PREFIX)
         if (isApi && faults.resetRate !== undefined && random() < faults.resetRate) { count('reset'); req.socket.destroy(); return }
