@@ -92,8 +92,10 @@ export function createPhoneCellNormalizer (options: Pick<NormalizeOptions, 'defa
   const toE164 = createPhoneNormalizer(options.defaultCountry)
   const digitsOnly = options.phoneHashForm === 'digits'
   return function normalizePhone (raw: string): string | number {
-    const s = raw.trim()
+    let s = raw.trim()
     if (s.length === 0) return kEmpty
+    // 00 is the international prefix almost everywhere but in NANP (011): read it as '+'.
+    if (s.charCodeAt(0) === 48 && s.charCodeAt(1) === 48) s = `+${s.slice(2)}`
     const e164 = toE164(s)
     if (e164 === null) return REASON_CODE.phone_invalid
     return digitsOnly ? e164.slice(1) : e164
