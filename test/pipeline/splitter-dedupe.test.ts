@@ -1,0 +1,125 @@
+// The splitter never cuts a record (quoted newlines included) and never holds more than a batch;
+// dedupe is exact, with and without spills to disk, against a reference Set.
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { RecordSplitter, type SplitEvent } from '../../pipeline/record-splitter.js'
+import { parseRecord } from '../../pipeline/csv-record.js'
+import { sortUnique } from '../../pipeline/sort-unique.js'
+import { DigestStore } from '../../pipeline/digest-store.js'
+
+let seed = 12345
+const rnd = (): number => { seed = (seed * 48271) % 2147483647; return seed / 2147483647 }
+
+function csv (rows: number): { text: string, records: number } {
+  const lines = ['email,note']
+  for (let i = 0; i < rows; i++) {
+    const r = rnd()
+    const note = r < 0.2 ? `"multi\nline, ""quoted"" ${i}"` : r < 0.3 ? `"comma, ${i}"` : `plain${i}`
+    lines.push(`user${i}@x.com,${note}`)
+  }
+  return { text: lines.join(rnd() < 0.5 ? '\n' : '\r\n') + '\n', records: rows + 1 }
+}
+
+function countRecords (text: string): number {
+  let n = 0
+  for (let pos = 0; pos < text.length; n++) pos = parseRecord(text, pos, ',').next
+  return n
+}
+
+t.test('batches end at record boundaries under any chunking', async t => {
+  for (let round = 0; round < 20; round++) {
+    const { text, records } = csv(300)
+    const input = Buffer.from(text)
+    const splitter = new RecordSplitter({ capacity: 512 + Math.floor(rnd() * 2048), quotes: true, delimiter: 44 })
+    const events: SplitEvent[] = []
+    for (let at = 0; at < input.length;) {
+      const size = 1 + Math.floor(rnd() * 700)
+      events.push(...splitter.push(input.subarray(at, at + size)))
+      at += size
+    }
+    events.push(...splitter.end())
+    const batches = events.filter(e => e.kind === 'batch')
+    t.equal(events.length, batches.length, 'no record too long')
+    const texts = batches.map(b => Buffer.from(b.buffer, 0, b.byteLength).toString())
+    if (texts.join('') !== text) { t.fail('concatenated batches differ from the input'); return }
+    const counted = texts.reduce((n, x) => n + countRecords(x), 0)
+    if (counted !== records) { t.fail(`records split across batches (${counted} vs ${records})`); return }
+    let offset = 0
+    for (const b of batches) { if (b.firstByte !== offset) t.fail('firstByte'); offset += b.byteLength }
+  }
+  t.pass('20 random chunkings')
+})
+
+t.test('a record longer than a batch is skipped with bounded memory', async t => {
+  const splitter = new RecordSplitter({ capacity: 1024, quotes: false, delimiter: 44 })
+  const events: SplitEvent[] = [...splitter.push(Buffer.from('a@x.com\n'))]
+  const long = Buffer.alloc(64 * 1024, 0x61)
+  for (let i = 0; i < 100; i++) events.push(...splitter.push(long))
+  events.push(...splitter.push(Buffer.from('\nb@x.com\n')), ...splitter.end())
+  const longs = events.filter(e => e.kind === 'long')
+  t.equal(longs.length, 1)
+  t.equal(longs[0]!.kind === 'long' && longs[0]!.byteOffset, 8)
+  const out = events.filter(e => e.kind === 'batch').map(b => b.kind === 'batch' ? Buffer.from(b.buffer, 0, b.byteLength).toString() : '').join('')
+  t.equal(out, 'a@x.com\nb@x.com\n', 'the records around it survive')
+})
+
+function reference (buf: Uint8Array, n: number): string[] {
+  const s = new Set<string>()
+  for (let i = 0; i < n; i++) s.add(Buffer.from(buf.subarray(i * 32, i * 32 + 32)).toString('hex'))
+  return [...s].sort()
+}
+
+function hexList (buf: Uint8Array, n: number): string[] {
+  const out: string[] = []
+  for (let i = 0; i < n; i++) out.push(Buffer.from(buf.subarray(i * 32, i * 32 + 32)).toString('hex'))
+  return out
+}
+
+t.test('sortUnique equals a Set reference, duplicates and all', async t => {
+  for (const n of [0, 1, 7, 3000, 20000]) {
+    const uniq = Math.max(1, Math.floor(n * 0.7))
+    const pool = randomBytes(uniq * 32)
+    const buf = new Uint8Array(n * 32)
+    for (let i = 0; i < n; i++) { const k = Math.floor(rnd() * uniq); buf.set(pool.subarray(k * 32, k * 32 + 32), i * 32) }
+    const r = sortUnique(buf, n)
+    t.same(hexList(r.records, r.count), reference(buf, n), `n=${n}`)
+  }
+})
+
+t.test('DigestStore: spilled and in-memory dedupe give the reference set', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'hp-dedupe-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const n = 60000
+  const pool = randomBytes(40000 * 32)
+  const all = new Uint8Array(n * 32)
+  const schemas = new Uint8Array(n)
+  for (let i = 0; i < n; i++) { const k = Math.floor(rnd() * 40000); all.set(pool.subarray(k * 32, k * 32 + 32), i * 32); schemas[i] = k % 3 }
+  const collect = async (budget: number): Promise<{ runs: string[], spills: number, spillDir: boolean }> => {
+    const store = new DigestStore({ memoryBudgetBytes: budget, tmpDir: dir })
+    for (let at = 0; at < n; at += 5000) {
+      store.add(all.subarray(at * 32, (at + 5000) * 32), schemas.subarray(at, at + 5000), 5000)
+      if (store.overBudget) await store.spill()
+    }
+    const runs: string[] = []
+    for await (const r of store.unique()) for (const h of hexList(r.digests, r.count)) runs.push(`${r.schema}:${h}`)
+    const spills = store.spills
+    const spillDir = readdirSync(dir).length > 0
+    store.close()
+    return { runs, spills, spillDir }
+  }
+  const big = await collect(1 << 30)
+  const small = await collect(256 * 1024)
+  t.equal(big.spills, 0)
+  t.ok(small.spills >= 3, `spilled ${small.spills} times`)
+  t.ok(small.spillDir)
+  t.same(small.runs, big.runs, 'identical output with spills')
+  const ref = new Set<string>()
+  for (let i = 0; i < n; i++) ref.add(`${schemas[i]}:${Buffer.from(all.subarray(i * 32, i * 32 + 32)).toString('hex')}`)
+  t.same(new Set(big.runs), ref)
+  t.equal(big.runs.length, ref.size, 'no duplicate left')
+  t.same(readdirSync(dir), [], 'close() removed the spill files')
+  t.notOk(existsSync(join(dir, 'x')))
+})
