@@ -13,7 +13,7 @@ import { DEFAULT_APP } from '../../adapters/emulator/emulator-state.js'
 const cli = fileURLToPath(new URL('../../engine/cli.js', import.meta.url))
 
 async function run (args: string[], onStdout?: (text: string) => void): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
+  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, cli, ...args], { env: { ...process.env, TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); onStdout?.(c.toString()) })

@@ -21,7 +21,7 @@ const kInflight = 4
 
 // Asynchronous on purpose: the emulator lives in this process and must keep answering.
 async function run (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env, TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
+  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, cli, ...args], { env: { ...process.env, ...env, TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
@@ -99,7 +99,7 @@ t.test('kills at random moments, then a rerun', async t => {
   let seed = 7
   for (let i = 0; i < 4; i++) {
     seed = (seed * 48271) % 2147483647
-    const child = spawn(process.execPath, [cli, 'distribute', '--config', config, '--threads', '1'], { env: { ...process.env, TIKTOK_APP_SECRET: DEFAULT_APP.secret }, stdio: 'ignore' })
+    const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, cli, 'distribute', '--config', config, '--threads', '1'], { env: { ...process.env, TIKTOK_APP_SECRET: DEFAULT_APP.secret }, stdio: 'ignore' })
     const exited = once(child, 'exit')
     await new Promise(resolve => setTimeout(resolve, 200 + (seed % 1200)))
     child.kill('SIGKILL')
