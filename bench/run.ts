@@ -1,0 +1,97 @@
+// `npm run bench`: the hashing benchmark. Generates (or reuses) the workload in the OS temp dir,
+// runs each contender in its own process, measures wall time and peak RSS (VmHWM, polled), and
+// writes a markdown table with ratios to the naive baseline run in the same session, the
+// openssl SHA-256 ceiling, and hashpipe's per-stage seconds.
+//   SIZE=1GiB RUNS=3 BENCH_ONLY=hashpipe,naive npm run bench
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateFile, parseBytes } from './generate.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const size = process.env['SIZE'] ?? '1GiB'
+const runs = Number(process.env['RUNS'] ?? 3)
+const only = process.env['BENCH_ONLY']?.split(',')
+const dir = join(tmpdir(), 'hashpipe-bench')
+mkdirSync(dir, { recursive: true })
+const input = join(dir, `workload-${size}-seed1.csv`)
+if (!existsSync(input)) {
+  process.stderr.write(`generating ${size} workload in ${input}\n`)
+  generateFile({ path: input, bytes: parseBytes(size), seed: 1 })
+}
+const bytes = statSync(input).size
+
+interface Measure { seconds: number, peakMiB: number, identifiers: number, unique: number, stages?: Record<string, number>, note?: string }
+
+async function measure (args: string[], parse: (stdout: string) => Omit<Measure, 'peakMiB' | 'seconds'> & { seconds?: number }): Promise<Measure> {
+  const t0 = performance.now()
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  let peak = 0
+  child.stdout.on('data', (c: Buffer) => { out += c.toString() })
+  const poll = setInterval(() => {
+    try { const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8')); if (m !== null) peak = Math.max(peak, Number(m[1])) } catch {}
+  }, 25)
+  await new Promise(resolve => child.once('close', resolve))
+  clearInterval(poll)
+  const seconds = (performance.now() - t0) / 1000
+  return { ...parse(out), seconds, peakMiB: peak / 1024 }
+}
+
+const contenders: Array<{ name: string, run: () => Promise<Measure> }> = [
+  {
+    name: 'hashpipe', run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', join(dir, 'out.csv'), '--no-progress', '--json', '--max-reject-ratio', '1'],
+      out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages } })
+  },
+  {
+    name: 'hashpipe --threads 1', run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', join(dir, 'out1.csv'), '--threads', '1', '--no-progress', '--json', '--max-reject-ratio', '1'],
+      out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages } })
+  },
+  {
+    name: 'naive (readline + createHash + Set)', run: async () => await measure([join(root, 'dist/bench/naive-baseline.js'), input],
+      out => { const s = JSON.parse(out); return { identifiers: s.identifiers, unique: s.unique, ...(s.died !== undefined ? { note: `died: ${s.died}` } : {}) } })
+  }
+]
+
+function ceiling (): string {
+  const r = spawnSync('openssl', ['speed', '-seconds', '2', '-bytes', '32', 'sha256'], { encoding: 'utf8' })
+  const m = /sha256\s+([\d.]+)k/.exec(r.stdout ?? '')
+  if (m === null) return 'openssl not available'
+  const perCore = Number(m[1]) * 1000 / 32
+  return `${(perCore / 1e6).toFixed(2)} M/s per core × ${cpus().length} cores = ${(perCore * cpus().length / 1e6).toFixed(1)} M/s`
+}
+
+const results: Array<{ name: string, m: Measure }> = []
+for (const c of contenders) {
+  if (only !== undefined && !only.some(o => c.name.startsWith(o))) continue
+  const samples: Measure[] = []
+  for (let i = 0; i < runs; i++) { process.stderr.write(`${c.name}: run ${i + 1}/${runs}\n`); samples.push(await c.run()) }
+  samples.sort((a, b) => a.seconds - b.seconds)
+  results.push({ name: c.name, m: samples[Math.floor(samples.length / 2)]! })
+}
+const naive = results.find(r => r.name.startsWith('naive'))
+const rate = (m: Measure): number => m.identifiers / m.seconds
+const lines = [
+  `# hashpipe hash benchmark — ${new Date().toISOString().slice(0, 10)}`,
+  '',
+  `Machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}.`,
+  `Workload: bench/generate.ts, ${(bytes / 2 ** 20).toFixed(0)} MiB CSV (seed 1), page cache warm; median of ${runs}. SHA-256 ceiling (openssl speed, 32-byte inputs): ${ceiling()}.`,
+  '',
+  '| method | identifiers/s | MB/s | peak RSS | × naive | unique | note |',
+  '|---|---:|---:|---:|---:|---:|---|',
+  ...results.map(({ name, m }) => `| ${name} | ${(rate(m) / 1e6).toFixed(2)} M | ${(bytes / 1e6 / m.seconds).toFixed(1)} | ${m.peakMiB.toFixed(0)} MiB | ${naive === undefined ? '-' : (rate(m) / rate(naive.m)).toFixed(2)} | ${m.unique.toLocaleString('en-US')} | ${m.note ?? ''} |`),
+  '',
+  'hashpipe per-stage busy seconds (read/split/dedupe/write: main thread; parse/hash: summed over workers):',
+  '',
+  ...results.filter(r => r.m.stages !== undefined).map(r => `- ${r.name}: ${Object.entries(r.m.stages!).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`),
+  '',
+  'DuckDB (@duckdb/node-api) is not run yet: see the README performance notes.',
+  ''
+]
+const table = lines.join('\n')
+process.stdout.write(table)
+mkdirSync(join(root, 'bench/results'), { recursive: true })
+writeFileSync(join(root, `bench/results/hash-${new Date().toISOString().slice(0, 10)}-${size}.md`), table)
+writeFileSync(join(root, 'bench/results/hash-latest.md'), table)
