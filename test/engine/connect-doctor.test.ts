@@ -1,26 +1,15 @@
 // connect (the real OAuth flow against the emulator's consent page), activation refusals,
 // status and doctor, through the CLI. The token must never reach stdout or stderr.
 import t from 'tap'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync, statSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { startEmulator } from '../../adapters/emulator/emulator.js'
 import { DEFAULT_APP } from '../../adapters/emulator/emulator-state.js'
+import { runCli } from '../helpers/cli.js'
 
-const cli = fileURLToPath(new URL('../../engine/cli.js', import.meta.url))
-
-async function run (args: string[], onStdout?: (text: string) => void): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, cli, ...args], { env: { ...process.env, TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); onStdout?.(c.toString()) })
-  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-  const [code] = await once(child, 'close') as [number | null]
-  return { code, stdout, stderr }
-}
+const run = async (args: string[], onStdout?: (text: string) => void): ReturnType<typeof runCli> =>
+  await runCli(args, { env: { TIKTOK_APP_SECRET: DEFAULT_APP.secret }, ...(onStdout !== undefined ? { onStdout } : {}) })
 
 t.test('OAuth connect, activation, analyst refusal, distribute, status and doctor', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'hp-connect-'))

@@ -9,26 +9,17 @@ import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { startEmulator } from '../../adapters/emulator/emulator.js'
 import { DEFAULT_APP, DEFAULT_TOKEN } from '../../adapters/emulator/emulator-state.js'
+import { runCli, cliPath as cli } from '../helpers/cli.js'
 
-const cli = fileURLToPath(new URL('../../engine/cli.js', import.meta.url))
 const kAdv = '7123456789012345678'
 const kMapping = 'POST /open_api/v1.3/segment/mapping/'
 const kBatch = 40
 const kInflight = 4
 
-// Asynchronous on purpose: the emulator lives in this process and must keep answering.
-async function run (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }> {
-  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, cli, ...args], { env: { ...process.env, ...env, TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
-  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-  const [code, signal] = await once(child, 'close') as [number | null, NodeJS.Signals | null]
-  return { code, signal, stdout, stderr }
-}
+// runCli is asynchronous: the emulator lives in this process and must keep answering.
+const run = async (args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof runCli> => await runCli(args, { env: { ...env, TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
 
 async function expectedSet (dir: string, input: string): Promise<Set<string>> {
   const out = join(dir, 'expected.csv')

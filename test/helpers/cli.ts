@@ -12,12 +12,12 @@ export const cliPath = fileURLToPath(new URL('../../engine/cli.js', import.meta.
 
 export interface CliResult { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string, peakRssKiB: number }
 
-export async function runCli (args: string[], options: { stdin?: string | Buffer, env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export async function runCli (args: string[], options: { stdin?: string | Buffer, env?: NodeJS.ProcessEnv, onStdout?: (text: string) => void } = {}): Promise<CliResult> {
   const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, cliPath, ...args], { env: { ...process.env, ...options.env } })
   let stdout = ''
   let stderr = ''
   let peak = 0
-  child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); options.onStdout?.(c.toString()) })
   child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
   const poll = setInterval(() => {
     try {
