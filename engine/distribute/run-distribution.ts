@@ -11,7 +11,7 @@
 // Named crashpoints (HASHPIPE_CRASHPOINT=name[:n]) let tests SIGKILL the process at each step.
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { rename, rm, mkdir, stat } from 'node:fs/promises'
+import { rename, rm, mkdir, stat, readdir } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { runHashJob } from '../hash-job.js'
 import { HashpipeError, ExitCode } from '../errors.js'
@@ -95,6 +95,13 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   }
   const runId = run.id
   const runDir = join(spool, `run-${runId}`)
+  // Work dirs of runs that finished or were abandoned (a crash after commit leaves one behind).
+  const delivered = dist.deliveredSnapshot
+  for (const name of await readdir(spool)) {
+    const path = join(spool, name)
+    const ours = path === runDir || path === delivered || name === `delivered-${runId}`
+    if (!ours && (name.startsWith('run-') || name.startsWith('delivered-'))) await rm(path, { recursive: true, force: true })
+  }
   const snapshotDir = join(runDir, 'snapshot')
   const addsDir = join(runDir, 'adds')
   const removesDir = join(runDir, 'removes')
@@ -133,7 +140,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   }
 
   // plan
-  const delivered = dist.deliveredSnapshot === null ? undefined : await Snapshot.open(dist.deliveredSnapshot)
+  const deliveredSnap = delivered === null ? undefined : await Snapshot.open(delivered)
   if (run.phase === null || run.phase === 'prepare' || run.phase === 'prepared') {
     const snapshot = await Snapshot.open(snapshotDir)
     const adds = await SnapshotWriter.create(addsDir)
@@ -141,7 +148,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
     try {
       for (let s = 0; s < ID_SCHEMAS.length; s++) {
         const schema = ID_SCHEMAS[s]!
-        const previous = delivered?.records(schema) ?? (async function * () {})()
+        const previous = deliveredSnap?.records(schema) ?? (async function * () {})()
         await diffSorted(snapshot.records(schema), previous, {
           added: async (d, n) => { await adds.write(s, d, n) },
           removed: async (d, n) => { if (recordSync) await removes.write(s, d, n) }
