@@ -12,6 +12,8 @@ import { createMetrics, type Metrics } from '../metrics.js'
 import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
 import type { CommandIo } from '../command.js'
 import type { AudienceApi } from '../distribute/audience-api.js'
+import { commandLogger } from '../command-logger.js'
+import { createIds } from '../ids.js'
 
 const kHelp = `usage: hashpipe distribute --config FILE [options]
 
@@ -30,6 +32,8 @@ was interrupted (crash, kill, TikTok unavailable) resumes where it stopped.
   --json                 results as JSON on stdout
   --metrics-port P       serve Prometheus metrics on 127.0.0.1:P while running
   --metrics-host H       bind the metrics server elsewhere (explicit: exposes it)
+  --log-file FILE        JSON logs (pino) to FILE at info level; otherwise warnings and errors
+                         go to stderr (HASHPIPE_LOG_LEVEL sets the level)
   -h, --help
 
 Exit codes: 0 ok, 1 failed, 2 usage, 4 re-authorization required, 5 TikTok unavailable after
@@ -48,6 +52,7 @@ const kOptions = {
   json: { type: 'boolean', default: false },
   'metrics-port': { type: 'string' },
   'metrics-host': { type: 'string', default: '127.0.0.1' },
+  'log-file': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } as const
 
@@ -132,6 +137,8 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
   const timer = metrics?.startRun('distribute')
   const state = StateStore.open(config.stateDir)
   const ids = hyperid({ urlSafe: true })
+  const idGen = createIds()
+  const log = commandLogger(io, 'distribute', v['log-file'], idGen.runId())
   const results: DistributionResult[] = []
   const clients: Array<{ close: () => Promise<void> }> = []
   let code: number = ExitCode.OK
@@ -148,13 +155,14 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
         const r = await runDistribution(config, state, api, segment, destination, {
           dryRun: v['dry-run'], restart: v.restart, allowMassDelete: v['allow-mass-delete'], maxDeleteShare: share,
           ...(threads !== undefined ? { threads } : {}),
-          inflight: 4, stdin: io.stdin, signal: io.signal,
+          inflight: 4, stdin: io.stdin, signal: io.signal, log, batchId: idGen.batchId,
           ...(metrics !== undefined ? { metrics } : {})
         }, () => ids())
         results.push(r)
         if (!v.json) io.stdout.write(formatResult(r))
       } catch (err) {
         const e = err as HashpipeError
+        log.error({ err, segment: segment.name, destination: destination.name }, 'distribution failed')
         state.distributions.setLastError(dist.id, `${e.code ?? 'HP_ERR'}: ${e.message}`)
         throw err
       }

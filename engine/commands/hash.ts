@@ -13,6 +13,9 @@ import { ID_TYPES, type IdType, type RejectRecord } from '../../pipeline/protoco
 import { parseColumns, parseSize, csvCell } from '../cli-values.js'
 import type { CommandIo } from '../command.js'
 import { createMetrics, type Metrics } from '../metrics.js'
+import { commandLogger } from '../command-logger.js'
+import { createIds } from '../ids.js'
+import type { Logger } from '../logger.js'
 import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
 
 const kHelp = `usage: hashpipe hash <input...> [options]
@@ -43,6 +46,7 @@ one-per-line, NDJSON or JSON array files, gzip or not (detected), or '-' for std
   --progress / --no-progress  progress on stderr (default: on; a bar on a TTY, lines otherwise)
   --metrics-port P            serve Prometheus metrics on 127.0.0.1:P during the run
   --metrics-host H            bind the metrics server elsewhere (explicit: exposes it)
+  --log-file FILE             JSON logs to FILE at info level (HASHPIPE_LOG_LEVEL=debug adds rejects)
   -h, --help
 
 Exit codes: 0 ok, 1 failed, 2 usage, 3 rejects over --max-reject-ratio.
@@ -72,6 +76,7 @@ const kOptions = {
   'no-progress': { type: 'boolean', default: false },
   'metrics-port': { type: 'string' },
   'metrics-host': { type: 'string', default: '127.0.0.1' },
+  'log-file': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } as const
 
@@ -91,6 +96,7 @@ interface HashCommandOptions extends HashJobOptions {
   progress: boolean
   metricsPort?: number
   metricsHost: string
+  logFile?: string
 }
 
 function resolve (values: Values, inputs: string[]): HashCommandOptions {
@@ -110,6 +116,7 @@ function resolve (values: Values, inputs: string[]): HashCommandOptions {
   return {
     ...(metricsPort !== undefined ? { metricsPort } : {}),
     metricsHost: values['metrics-host'],
+    ...(values['log-file'] !== undefined ? { logFile: values['log-file'] } : {}),
     inputs,
     ...(values.format !== undefined ? { format: oneOf<InputFormat>('format', values.format, INPUT_FORMATS) } : {}),
     ...(values.type !== undefined ? { type: oneOf<IdType>('type', values.type, ID_TYPES) } : {}),
@@ -154,11 +161,14 @@ export default async function hash (argv: string[], io: CommandIo): Promise<numb
     io.stderr.write(`hashpipe: metrics on ${server.url}\n`)
   }
   const timer = metrics?.startRun('hash')
+  const log = commandLogger(io, 'hash', opts.logFile, createIds().runId())
+  log.info({ inputs: opts.inputs.length, threads: opts.threads, dedupe: opts.dedupe }, 'hash run started')
   try {
-    const code = await runHash(opts, io)
+    const code = await runHash(opts, io, log)
     timer?.end(code)
     return code
   } catch (err) {
+    log.error({ err }, 'hash run failed')
     timer?.end((err as { exitCode?: number }).exitCode ?? ExitCode.FAILED)
     throw err
   } finally {
@@ -166,7 +176,7 @@ export default async function hash (argv: string[], io: CommandIo): Promise<numb
   }
 }
 
-async function runHash (opts: HashCommandOptions, io: CommandIo): Promise<number> {
+async function runHash (opts: HashCommandOptions, io: CommandIo, log: Logger): Promise<number> {
 
   const out = await AtomicFileWriter.create(opts.out, io.stdout)
   const rejects = opts.rejects === undefined ? undefined : await AtomicFileWriter.create(opts.rejects, io.stdout, opts.includeValues ? 0o600 : 0o644)
@@ -181,6 +191,7 @@ async function runHash (opts: HashCommandOptions, io: CommandIo): Promise<number
       ...(rejects !== undefined
         ? {
             reject: async (file: string, r: RejectRecord) => {
+              log.debug({ file, line: r.line, byte_offset: r.byteOffset, field: r.field, reason: r.reason }, 'rejected')
               const row = [csvCell(file), r.line, r.byteOffset < 0 ? '' : r.byteOffset, csvCell(r.field), r.reason]
               if (opts.includeValues) row.push(csvCell(r.value ?? ''))
               await rejects.write(row.join(',') + '\n')
@@ -200,6 +211,9 @@ async function runHash (opts: HashCommandOptions, io: CommandIo): Promise<number
     throw err
   }
   summary.warnings = warnings
+  for (const w of warnings) log.warn(w)
+  const { inputs: _inputs, warnings: _w, ...counts } = summary
+  log.info({ summary: counts }, 'hash run finished')
   const summaryStream = opts.out === '-' ? io.stderr : io.stdout
   for (const w of warnings) io.stderr.write(`hashpipe: warning: ${w}\n`)
   summaryStream.write(opts.json ? JSON.stringify(summary) + '\n' : formatSummary(summary))

@@ -9,6 +9,7 @@ import { DIGEST_BYTES, ID_SCHEMAS, type IdSchema } from '../../pipeline/protocol
 import type { Snapshot } from '../../pipeline/snapshot.js'
 import type { StateStore } from '../state/state-store.js'
 import type { Metrics } from '../metrics.js'
+import { forBatch, type Logger } from '../logger.js'
 import type { AudienceApi, MappingAction } from './audience-api.js'
 import { crashpoint } from './crashpoint.js'
 
@@ -23,6 +24,8 @@ export interface DeliverPlanOptions {
   plans: Array<[MappingAction, Snapshot | undefined]>
   metrics?: Metrics
   signal?: AbortSignal
+  log?: Logger
+  batchId?: () => string
 }
 
 export interface DeliveryOutcome { delivered: { add: number, delete: number }, poisoned: number }
@@ -48,6 +51,7 @@ export async function deliverPlan (o: DeliverPlanOptions): Promise<DeliveryOutco
     const r = await api.mapping(o.advertiserId, o.audienceId, action, idSchema, hexDigests(bytes))
     crashpoint('after-batch-sent')
     state.ledger.acked(key, { key: 'progress', value: { idSchema, action, batchIndex } })
+    if (o.log !== undefined) forBatch(o.log, { batchId: o.batchId?.() ?? `${idSchema}-${action}-${batchIndex}`, seq: batchIndex }).debug({ id_schema: idSchema, action, count, poisoned: r.poisoned.length }, 'batch acknowledged')
     crashpoint('after-batch-ack')
     poisoned += r.poisoned.length
     o.metrics?.deliveredIdentifiers.inc({ operation: action, id_schema: idSchema }, count - r.poisoned.length)

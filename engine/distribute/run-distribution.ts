@@ -18,6 +18,7 @@ import { HashpipeError, ExitCode } from '../errors.js'
 import type { ResolvedConfig, SegmentConfig, DestinationConfig } from '../config.js'
 import type { StateStore } from '../state/state-store.js'
 import type { Metrics } from '../metrics.js'
+import type { Logger } from '../logger.js'
 import { Snapshot, SnapshotWriter } from '../../pipeline/snapshot.js'
 import { diffSorted } from '../../pipeline/sorted-diff.js'
 import { ID_SCHEMAS, type IdSchema } from '../../pipeline/protocol.js'
@@ -39,6 +40,9 @@ export interface DistributeOptions {
   stdin: Readable
   signal?: AbortSignal
   metrics?: Metrics
+  /** Structured log (counts, phases, batch positions; never identifiers). */
+  log?: Logger
+  batchId?: () => string
 }
 
 type Counts = Partial<Record<IdSchema, number>>
@@ -94,6 +98,8 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
     state.runs.putCheckpoint(run.id, 'inputs', fingerprint as unknown as Json)
   }
   const runId = run.id
+  const log = options.log?.child({ distribution: dist.id, dist_run_id: runId })
+  log?.info({ resumed, phase: run.phase, dry_run: options.dryRun }, 'distribution run started')
   const runDir = join(spool, `run-${runId}`)
   // Work dirs of runs that finished or were abandoned (a crash after commit leaves one behind).
   const delivered = dist.deliveredSnapshot
@@ -136,6 +142,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
     }
     state.runs.putCheckpoint(runId, 'rejects', rejects)
     state.runs.setPhase(runId, 'prepared')
+    log?.info({ rejects }, 'snapshot prepared')
     crashpoint('after-prepare')
   }
 
@@ -170,6 +177,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
       throw err
     }
     state.runs.setPhase(runId, 'planned')
+    log?.info('plan written')
     crashpoint('after-plan')
   }
 
@@ -213,7 +221,9 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
       batchSize: config.tiktok.batchSize, inflight: options.inflight,
       plans: [['add', addPlan], ['delete', removePlan]],
       ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
-      ...(options.signal !== undefined ? { signal: options.signal } : {})
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(log !== undefined ? { log } : {}),
+      ...(options.batchId !== undefined ? { batchId: options.batchId } : {})
     })
     result.delivered = delivery.delivered
     result.poisoned = delivery.poisoned
@@ -232,6 +242,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
     add: sum(result.plan.add), delete: sum(result.plan.delete), poisoned: result.poisoned, rejects
   })
   crashpoint('after-commit')
+  log?.info({ added: result.delivered.add, deleted: result.delivered.delete, poisoned: result.poisoned }, 'delivered set committed')
   state.distributions.setLastError(dist.id, null)
   if (previousPath !== null && previousPath !== target) await rm(previousPath, { recursive: true, force: true })
   await rm(runDir, { recursive: true, force: true })
