@@ -76,6 +76,29 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
   const workerOptions: WorkerOptions = { ...options.normalize, maxRecordBytes: options.maxRecordBytes, includeValues: options.includeValues }
   const maxInFlight = options.threads * 2 + 1
   const window: Array<Promise<BatchResult>> = []
+  // Batches that have finished, so results are applied (counted, reported, spilled) as soon as
+  // they are ready in order, not only when the window is full.
+  // Applying is serialized on one chain, driven by batch completion, so a slow input (a pipe on
+  // stdin) still has its finished batches counted and reported while the reader waits.
+  const settled = new WeakSet<Promise<BatchResult>>()
+  let chain: Promise<void> = Promise.resolve()
+  let failure: { error: unknown } | undefined
+  const drain = (): void => {
+    chain = chain.then(async () => {
+      while (failure === undefined && window.length > 0 && settled.has(window[0]!)) await apply(await window.shift()!)
+    }).catch((error: unknown) => { failure ??= { error } })
+  }
+  const track = (p: Promise<BatchResult>): Promise<BatchResult> => {
+    const done = (): void => { settled.add(p); drain() }
+    p.then(done, done)
+    return p
+  }
+  /** Waits until at most `limit` batches are outstanding and everything finished is applied. */
+  const settle = async (limit: number): Promise<void> => {
+    while (window.length > limit) await window[0]!.then(() => chain, () => chain)
+    await chain
+    if (failure !== undefined) throw failure.error
+  }
   const states: InputState[] = []
   const sources: Array<{ bytesRead: () => number, size: number | undefined }> = []
   let seq = 0
@@ -162,11 +185,11 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
       // A batch behind a failed one may reject before it is awaited: mark it handled here; the
       // failure still surfaces, in order, when the window reaches it.
       result.catch(() => {})
-      window.push(result)
+      window.push(track(result))
     } else {
-      window.push(Promise.resolve(longRecordResult(seq++, input, ev.byteOffset, ev.lines)))
+      window.push(track(Promise.resolve(longRecordResult(seq++, input, ev.byteOffset, ev.lines))))
     }
-    while (window.length >= maxInFlight) await apply(await window.shift()!)
+    await settle(maxInFlight - 1)
   }
 
   try {
@@ -222,7 +245,7 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
       for (const ev of splitter.end()) await submit(i, plan, ev)
       if (decision.headerRow) headerOnly.push(i)
     }
-    while (window.length > 0) await apply(await window.shift()!)
+    await settle(0)
     for (const i of headerOnly) {
       if (states[i]!.summary.rows === 0) sinks.warn?.(`input '${states[i]!.name}' has a header row and no data`)
     }
