@@ -10,6 +10,7 @@ import { createTikTokAudienceApi } from '../distribute/tiktok-audience-api.js'
 import { HashpipeError, ExitCode, UsageError } from '../errors.js'
 import { createMetrics, type Metrics } from '../metrics.js'
 import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
+import { pushMetrics } from '../../adapters/pushgateway.js'
 import type { CommandIo } from '../command.js'
 import type { AudienceApi } from '../distribute/audience-api.js'
 import { commandLogger } from '../command-logger.js'
@@ -32,6 +33,7 @@ was interrupted (crash, kill, TikTok unavailable) resumes where it stopped.
   --json                 results as JSON on stdout
   --metrics-port P       serve Prometheus metrics on 127.0.0.1:P while running
   --metrics-host H       bind the metrics server elsewhere (explicit: exposes it)
+  --pushgateway URL      push final metrics to a Prometheus Pushgateway (batch runs)
   --log-file FILE        JSON logs (pino) to FILE at info level; otherwise warnings and errors
                          go to stderr (HASHPIPE_LOG_LEVEL sets the level)
   -h, --help
@@ -53,6 +55,7 @@ const kOptions = {
   'metrics-port': { type: 'string' },
   'metrics-host': { type: 'string', default: '127.0.0.1' },
   'log-file': { type: 'string' },
+  pushgateway: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } as const
 
@@ -129,8 +132,8 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
   }
   let metrics: Metrics | undefined
   let server: MetricsServer | undefined
-  if (metricsPort !== undefined) {
-    metrics = createMetrics()
+  if (metricsPort !== undefined || v.pushgateway !== undefined) metrics = createMetrics()
+  if (metrics !== undefined && metricsPort !== undefined) {
     server = await startMetricsServer(metrics, { port: metricsPort, host: v['metrics-host'] })
     io.stderr.write(`hashpipe: metrics on ${server.url}\n`)
   }
@@ -175,6 +178,11 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
     state.close()
     timer?.end(code)
     await server?.close()
+    if (metrics !== undefined && v.pushgateway !== undefined) {
+      await pushMetrics(metrics, { url: v.pushgateway, grouping: { command: 'distribute' } }).catch((err: unknown) => {
+        io.stderr.write(`hashpipe: warning: ${(err as Error).message}\n`)
+      })
+    }
     if (v.json) io.stdout.write(JSON.stringify({ results }) + '\n')
   }
   return code

@@ -17,6 +17,7 @@ import { commandLogger } from '../command-logger.js'
 import { createIds } from '../ids.js'
 import type { Logger } from '../logger.js'
 import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
+import { pushMetrics } from '../../adapters/pushgateway.js'
 
 const kHelp = `usage: hashpipe hash <input...> [options]
 
@@ -46,6 +47,7 @@ one-per-line, NDJSON or JSON array files, gzip or not (detected), or '-' for std
   --progress / --no-progress  progress on stderr (default: on; a bar on a TTY, lines otherwise)
   --metrics-port P            serve Prometheus metrics on 127.0.0.1:P during the run
   --metrics-host H            bind the metrics server elsewhere (explicit: exposes it)
+  --pushgateway URL           push final metrics to a Prometheus Pushgateway (batch runs)
   --log-file FILE             JSON logs to FILE at info level (HASHPIPE_LOG_LEVEL=debug adds rejects)
   -h, --help
 
@@ -77,6 +79,7 @@ const kOptions = {
   'metrics-port': { type: 'string' },
   'metrics-host': { type: 'string', default: '127.0.0.1' },
   'log-file': { type: 'string' },
+  pushgateway: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } as const
 
@@ -97,6 +100,7 @@ interface HashCommandOptions extends HashJobOptions {
   metricsPort?: number
   metricsHost: string
   logFile?: string
+  pushgateway?: string
 }
 
 function resolve (values: Values, inputs: string[]): HashCommandOptions {
@@ -117,6 +121,7 @@ function resolve (values: Values, inputs: string[]): HashCommandOptions {
     ...(metricsPort !== undefined ? { metricsPort } : {}),
     metricsHost: values['metrics-host'],
     ...(values['log-file'] !== undefined ? { logFile: values['log-file'] } : {}),
+    ...(values.pushgateway !== undefined ? { pushgateway: values.pushgateway } : {}),
     inputs,
     ...(values.format !== undefined ? { format: oneOf<InputFormat>('format', values.format, INPUT_FORMATS) } : {}),
     ...(values.type !== undefined ? { type: oneOf<IdType>('type', values.type, ID_TYPES) } : {}),
@@ -154,9 +159,11 @@ export default async function hash (argv: string[], io: CommandIo): Promise<numb
   const opts = resolve(parsed.values, parsed.positionals)
   let metrics: Metrics | undefined
   let server: MetricsServer | undefined
-  if (opts.metricsPort !== undefined) {
+  if (opts.metricsPort !== undefined || opts.pushgateway !== undefined) {
     metrics = createMetrics()
     opts.metrics = metrics
+  }
+  if (metrics !== undefined && opts.metricsPort !== undefined) {
     server = await startMetricsServer(metrics, { port: opts.metricsPort, host: opts.metricsHost })
     io.stderr.write(`hashpipe: metrics on ${server.url}\n`)
   }
@@ -173,6 +180,11 @@ export default async function hash (argv: string[], io: CommandIo): Promise<numb
     throw err
   } finally {
     await server?.close()
+    if (metrics !== undefined && opts.pushgateway !== undefined) {
+      await pushMetrics(metrics, { url: opts.pushgateway, grouping: { command: 'hash' } }).catch((err: unknown) => {
+        io.stderr.write(`hashpipe: warning: ${(err as Error).message}\n`)
+      })
+    }
   }
 }
 
