@@ -12,6 +12,8 @@ export interface HashPoolOptions {
 }
 
 const kWorker = new URL('./hash-worker.js', import.meta.url).href
+// The flag exists on Node 20.17+ and 22.12+; older versions never require() ES modules anyway.
+const kRequireModuleFlag = process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module')
 
 export class HashPool {
   readonly #pool: Piscina
@@ -29,7 +31,12 @@ export class HashPool {
       concurrentTasksPerWorker: 1,
       // The caller keeps its own bounded window; this bound only turns a caller bug into an error.
       maxQueue: options.threads * 8,
-      idleTimeout: 60_000
+      idleTimeout: 60_000,
+      // piscina first tries require() on the worker file. On Node 20.19+ require() of an ES
+      // module is allowed, and under load it now and then aborted the whole process with a V8
+      // fatal error (v8::Module::IsGraphAsync, seen in our tests). With require(esm) off in the
+      // workers, require() fails cleanly and piscina falls back to import().
+      execArgv: [...process.execArgv.filter(a => !a.includes('require-module')), ...(kRequireModuleFlag ? ['--no-experimental-require-module'] : [])]
     })
     this.#failed = new Promise<never>((_resolve, reject) => {
       this.#pool.on('error', (err: unknown) => { reject(err) })
