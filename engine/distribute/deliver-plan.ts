@@ -40,6 +40,8 @@ function hexDigests (bytes: Uint8Array): string[] {
 export async function deliverPlan (o: DeliverPlanOptions): Promise<DeliveryOutcome> {
   const { state, api, runId } = o
   let poisoned = 0
+  // Identifiers sent but not yet acknowledged: what a crash right now would send again.
+  let unacked = 0
   const window: Array<Promise<void>> = []
 
   const send = async (action: MappingAction, idSchema: IdSchema, batchIndex: number, bytes: Uint8Array): Promise<void> => {
@@ -47,10 +49,12 @@ export async function deliverPlan (o: DeliverPlanOptions): Promise<DeliveryOutco
     const key = { runId, idSchema, action, batchIndex }
     const checksum = createHash('sha256').update(bytes).digest('hex').slice(0, 16)
     state.ledger.sending({ ...key, firstOffset: batchIndex * o.batchSize, count, checksum })
+    o.metrics?.checkpointLag.set(unacked += count)
     crashpoint('after-batch-recorded')
     const r = await api.mapping(o.advertiserId, o.audienceId, action, idSchema, hexDigests(bytes))
     crashpoint('after-batch-sent')
     state.ledger.acked(key, { key: 'progress', value: { idSchema, action, batchIndex } })
+    o.metrics?.checkpointLag.set(unacked -= count)
     if (o.log !== undefined) forBatch(o.log, { batchId: o.batchId?.() ?? `${idSchema}-${action}-${batchIndex}`, seq: batchIndex }).debug({ id_schema: idSchema, action, count, poisoned: r.poisoned.length }, 'batch acknowledged')
     crashpoint('after-batch-ack')
     poisoned += r.poisoned.length
