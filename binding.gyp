@@ -1,10 +1,10 @@
-# Native batch-hashing core (pipeline/native/hash_many.cc), built from source by node-gyp at
+# Native batch-hashing core (pipeline/native/*.cc), built from source by node-gyp at
 # install. Optional: if the build fails, pipeline/native-hash.ts falls back to node:crypto.
 {
   "targets": [
     {
       "target_name": "hash_many",
-      "sources": ["pipeline/native/hash_many.cc"],
+      "sources": ["pipeline/native/hash_many.cc", "pipeline/native/scan_batch.cc", "pipeline/native/format_rows.cc"],
       "defines": ["NAPI_VERSION=8"],
       "cflags!": ["-O2", "-O0", "-fno-exceptions"],
       "cflags_cc!": ["-O2", "-O0", "-fno-exceptions"],

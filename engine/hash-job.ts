@@ -150,7 +150,8 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     const schemas = new Uint8Array(r.schemas, 0, r.count)
     if (store !== undefined) {
       await timed('dedupe', async () => {
-        store.add(digests, schemas, r.count)
+        if (r.partitions !== undefined) store.addPartitioned(digests, new Uint32Array(r.partitions))
+        else store.add(digests, schemas, r.count)
         if (store.overBudget) await store.spill()
       })
     } else await timed('write', async () => { await sinks.digests(digests, r.count, schemas) })
@@ -181,7 +182,7 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
   const submit = async (input: number, plan: BatchResultPlan, ev: SplitEvent): Promise<void> => {
     if (signal?.aborted === true) throw new InputError('HP_ERR_ABORTED', 'interrupted; nothing was written', { file: states[input]!.name })
     if (ev.kind === 'batch') {
-      const result = pool.run({ seq: seq++, input, buffer: ev.buffer, byteLength: ev.byteLength, firstByte: ev.firstByte, plan: plan.plan, options: workerOptions })
+      const result = pool.run({ seq: seq++, input, buffer: ev.buffer, byteLength: ev.byteLength, firstByte: ev.firstByte, plan: plan.plan, options: workerOptions, partition: store !== undefined })
       // A batch behind a failed one may reject before it is awaited: mark it handled here; the
       // failure still surfaces, in order, when the window reaches it.
       result.catch(() => {})

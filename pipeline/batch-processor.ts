@@ -16,12 +16,16 @@ import { hash } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { isAscii, isUtf8 } from 'node:buffer'
 import {
-  DIGEST_BYTES, ID_TYPES, ID_TYPE_SCHEMA, REASON_CODE, REJECT_REASONS,
+  DIGEST_BYTES, ID_TYPES, ID_TYPE_SCHEMA, PARTITIONS, REASON_CODE, REJECT_REASONS,
   type BatchResult, type BatchTask, type ColumnPlan, type IdType, type RejectReason, type RejectRecord, type WorkerOptions
 } from './protocol.js'
 import { createNormalizers, isPrehashed, kEmpty, type Normalizer } from './normalize.js'
 import { parseRecord } from './csv-record.js'
 import { nativeHashMany } from './native-hash.js'
+import {
+  kEvReject, kEventInts, kHole, kSrcScratch, kStatCount, kStatDone, kStatEmpty, kStatEvents, kStatLength, kStatLine,
+  kStatRejected, kStatRows, kStatSeen, kStatValid, nanpTable, nativeScanBatch, scanConfig
+} from './native-scan.js'
 
 const kNewline = 10
 
@@ -52,10 +56,19 @@ export class BatchProcessor {
   #offsets = new Uint32Array(1)
   #slotOf = new Uint32Array(0)
   #staged = 0
+  // Native scan: its in/out state, events and scratch (unescaped quoted fields), reused.
+  readonly #stats = new Int32Array(kStatLength)
+  #events = new Int32Array(1024 * kEventInts)
+  #scratch = Buffer.alloc(0)
+  #holes = 0
 
-  constructor (options: WorkerOptions) {
+  readonly #scan: boolean
+
+  /** `scan: false` forces the JavaScript loop where the native scanner would run (tests compare the two). */
+  constructor (options: WorkerOptions, engine: { scan?: boolean } = {}) {
     this.#options = options
     this.#normalizers = createNormalizers(options)
+    this.#scan = nativeScanBatch !== undefined && engine.scan !== false
   }
 
   run (task: BatchTask): BatchResult {
@@ -63,16 +76,21 @@ export class BatchProcessor {
     const bytes = Buffer.from(task.buffer, 0, task.byteLength)
     this.#reset(task)
     const slots = this.#slots(task.plan)
+    const config = this.#scan ? scanConfig(task.plan, slots, this.#options) : undefined
+    const clean = bytes.indexOf(0) === -1
+    const ascii = clean && isAscii(bytes)
     let lines: number
-    if (bytes.indexOf(0) === -1 && isAscii(bytes)) {
-      lines = this.#processText(bytes.toString('latin1'), true, 0, 0, task.plan, slots)
-    } else if (bytes.indexOf(0) === -1 && isUtf8(bytes)) {
-      lines = this.#processText(bytes.toString('utf8'), false, 0, 0, task.plan, slots)
+    if (clean && (ascii || isUtf8(bytes))) {
+      lines = config !== undefined
+        ? this.#processNative(bytes, ascii, config, slots)
+        : this.#processText(bytes.toString(ascii ? 'latin1' : 'utf8'), ascii, 0, 0, task.plan, slots)
     } else {
       lines = this.#processDirty(bytes, task.plan, slots)
     }
     const parsed = performance.now()
     if (this.#staged > 0) this.#hashStaged()
+    if (this.#holes > 0) this.#compact()
+    const partitions = task.partition === true ? this.#partition() : undefined
     const hashed = performance.now()
     return {
       parseSeconds: (parsed - started) / 1000,
@@ -89,6 +107,7 @@ export class BatchProcessor {
       empty: this.#empty,
       rejected: this.#rejected,
       rejects: this.#rejects,
+      ...(partitions !== undefined ? { partitions: partitions.buffer as ArrayBuffer } : {}),
       buffer: task.buffer
     }
   }
@@ -114,6 +133,7 @@ export class BatchProcessor {
     }
     this.#stageEnd = 0
     this.#staged = 0
+    this.#holes = 0
   }
 
   #stageValue (value: string, slot: number): void {
@@ -156,6 +176,116 @@ export class BatchProcessor {
     return plan.fields
       .map(f => ({ ...f, typeIndex: ID_TYPES.indexOf(f.type), schema: ID_TYPE_SCHEMA[f.type], normalize: this.#normalizers[f.type] }))
       .sort((a, b) => a.index - b.index)
+  }
+
+  /**
+   * A clean (valid UTF-8, NUL-free) CSV/TSV/lines batch through the native scanner. It fills
+   * digests and counts itself and hands back, as events, the rejects to report and the cells it
+   * deferred (non-ASCII text, phones off the NANP fast path, canonicalized emails): those are
+   * normalized here by the same functions as the JavaScript loop, into the slots it reserved.
+   */
+  #processNative (bytes: Buffer, ascii: boolean, config: Int32Array, slots: FieldSlot[]): number {
+    const scan = nativeScanBatch!
+    const stats = this.#stats.fill(0)
+    if (this.#scratch.length < bytes.length) this.#scratch = Buffer.allocUnsafeSlow(Math.max(bytes.length, 1 << 16))
+    if (this.#events.length < (slots.length + 1) * kEventInts) this.#events = new Int32Array((slots.length + 1) * kEventInts)
+    // Deferred values are staged for hashing like the JavaScript loop's (ASCII stays ASCII).
+    this.#ascii = ascii
+    const encoding = ascii ? 'latin1' : 'utf8'
+    const scratch = this.#scratch
+    const events = this.#events
+    const dfa = nanpTable()
+    for (;;) {
+      stats[kStatCount] = this.#count
+      scan(bytes, config, dfa, this.#digests, this.#schemas, events, scratch, stats)
+      this.#count = stats[kStatCount]!
+      const n = stats[kStatEvents]! * kEventInts
+      for (let o = 0; o < n; o += kEventInts) {
+        const line = events[o + 1]!
+        const at = events[o + 2]!
+        const slot = events[o + 3]!
+        const source = events[o + 7]! === kSrcScratch ? scratch : bytes
+        if (events[o] === kEvReject) {
+          const raw = this.#options.includeValues && events[o + 7]! >= 0 ? source.toString(encoding, events[o + 5], events[o + 6]) : undefined
+          this.#record(line, at, slot < 0 ? '' : slots[slot]!.name, REJECT_REASONS[events[o + 4]!]!, raw)
+        } else {
+          this.#deferred(slots[slot]!, source.toString(encoding, events[o + 5], events[o + 6]), line, at, events[o + 4]!)
+        }
+      }
+      if (stats[kStatDone] === 1) break
+      // Stopped for room: events are consumed; digests may need more.
+      if (this.#count + slots.length > this.#schemas.length) this.#grow()
+    }
+    this.#rows += stats[kStatRows]!
+    for (let t = 0; t < ID_TYPES.length; t++) {
+      this.#seen[t]! += stats[kStatSeen + t]!
+      this.#valid[t]! += stats[kStatValid + t]!
+      this.#empty[t]! += stats[kStatEmpty + t]!
+    }
+    for (let k = 0; k < REJECT_REASONS.length; k++) this.#rejected[k]! += stats[kStatRejected + k]!
+    return stats[kStatLine]!
+  }
+
+  /** A cell the scanner deferred, into the digest slot it reserved (left a hole if not valid). */
+  #deferred (slot: FieldSlot, raw: string, line: number, pos: number, at: number): void {
+    const result = slot.normalize(raw)
+    if (typeof result === 'number') {
+      this.#holes++
+      if (result === kEmpty) { this.#empty[slot.typeIndex]!++; return }
+      this.#seen[slot.typeIndex]!++
+      this.#reject(line, pos, slot.name, REJECT_REASONS[result]!, raw)
+      return
+    }
+    this.#seen[slot.typeIndex]!++
+    this.#valid[slot.typeIndex]!++
+    this.#place(slot, result, at)
+  }
+
+  /**
+   * Groups the digests by dedupe partition (a stable counting sort; input order is kept within a
+   * partition) and returns the partition ends. Done here because workers run in parallel and the
+   * main thread, which owns the dedupe store, is the pipeline's one serial stage.
+   */
+  #partition (): Uint32Array {
+    const n = this.#count
+    const schemas = this.#schemas
+    const bytes = this.#digests
+    const ends = new Uint32Array(PARTITIONS)
+    for (let i = 0; i < n; i++) ends[schemas[i]! * 256 + bytes[i * DIGEST_BYTES]!]!++
+    const next = new Uint32Array(PARTITIONS)
+    let at = 0
+    for (let p = 0; p < PARTITIONS; p++) { next[p] = at; at += ends[p]!; ends[p] = at }
+    const src = new Uint32Array(bytes.buffer, bytes.byteOffset, n * 8)
+    const grouped = Buffer.from(new ArrayBuffer(Math.max(n, 1) * DIGEST_BYTES))
+    const dst = new Uint32Array(grouped.buffer, 0, n * 8)
+    const groupedSchemas = new Uint8Array(new ArrayBuffer(Math.max(n, 1)))
+    for (let i = 0; i < n; i++) {
+      const s = schemas[i]!
+      const d = next[s * 256 + bytes[i * DIGEST_BYTES]!]!++
+      groupedSchemas[d] = s
+      const from = i * 8
+      const to = d * 8
+      for (let w = 0; w < 8; w++) dst[to + w] = src[from + w]!
+    }
+    this.#digests = grouped
+    this.#schemas = groupedSchemas
+    return ends
+  }
+
+  /** Closes the holes deferred cells left, keeping input order. */
+  #compact (): void {
+    const schemas = this.#schemas
+    const words = new Uint32Array(this.#digests.buffer, this.#digests.byteOffset, schemas.length * 8)
+    let w = 0
+    for (let r = 0; r < this.#count; r++) {
+      if (schemas[r] === kHole) continue
+      if (w !== r) {
+        schemas[w] = schemas[r]!
+        words.copyWithin(w * 8, r * 8, r * 8 + 8)
+      }
+      w++
+    }
+    this.#count = w
   }
 
   /** Records one at a time on their bytes, for batches holding NUL bytes or invalid UTF-8. */
@@ -300,11 +430,16 @@ export class BatchProcessor {
     this.#seen[slot.typeIndex]!++
     this.#valid[slot.typeIndex]!++
     if (this.#count === this.#schemas.length) this.#grow()
-    const offset = this.#count * DIGEST_BYTES
-    if (isPrehashed(slot.type, result)) this.#digests.write(result, offset, DIGEST_BYTES, 'hex')
-    else if (nativeHashMany !== undefined) this.#stageValue(result, this.#count)
-    else this.#digests.write(hash('sha256', result, 'binary'), offset, DIGEST_BYTES, 'latin1')
-    this.#schemas[this.#count++] = slot.schema
+    this.#place(slot, result, this.#count++)
+  }
+
+  /** The digest of a normalized value into slot `at`: decoded if pre-hashed, else hashed (now or staged). */
+  #place (slot: FieldSlot, value: string, at: number): void {
+    const offset = at * DIGEST_BYTES
+    if (isPrehashed(slot.type, value)) this.#digests.write(value, offset, DIGEST_BYTES, 'hex')
+    else if (nativeHashMany !== undefined) this.#stageValue(value, at)
+    else this.#digests.write(hash('sha256', value, 'binary'), offset, DIGEST_BYTES, 'latin1')
+    this.#schemas[at] = slot.schema
   }
 
   #grow (): void {
@@ -319,6 +454,11 @@ export class BatchProcessor {
 
   #reject (line: number, byteOffset: number, field: string, reason: RejectReason, raw: string | undefined): void {
     this.#rejected[REASON_CODE[reason]]!++
+    this.#record(line, byteOffset, field, reason, raw)
+  }
+
+  /** The reject record alone (the native scanner counts its own rejects). */
+  #record (line: number, byteOffset: number, field: string, reason: RejectReason, raw: string | undefined): void {
     const record: RejectRecord = { line, byteOffset: this.#firstByte + byteOffset, field, reason }
     if (this.#options.includeValues && raw !== undefined) record.value = raw
     this.#rejects.push(record)

@@ -1,7 +1,12 @@
 // Formats packed digests as output rows (`EMAIL_SHA256,<64 hex>` or NDJSON). Hex is written
 // through a 256-entry table straight into one buffer per call: at tens of millions of rows,
-// per-row string building on the main thread would cost seconds.
+// per-row string building would cost seconds. Runs of one schema (the deduplicated output) go
+// through the native addon's formatRows when it is loaded, ~10x faster, with identical bytes.
 import { DIGEST_BYTES, ID_SCHEMAS } from './protocol.js'
+import { nativeAddon } from './native-hash.js'
+
+type FormatRows = (digests: Uint8Array, count: number, prefix: Uint8Array, suffix: Uint8Array, out: Uint8Array) => number
+const nativeFormatRows = typeof nativeAddon?.formatRows === 'function' ? nativeAddon.formatRows as FormatRows : undefined
 
 export type OutFormat = 'csv' | 'ndjson'
 
@@ -22,10 +27,18 @@ export function outputHeader (format: OutFormat): string {
   return format === 'csv' ? 'id_type,sha256\n' : ''
 }
 
-/** Rows for digests[0, count); digest i has schema schemas[i] (or `schema` for all when given). */
-export function formatDigests (format: OutFormat, digests: Uint8Array, count: number, schemas: Uint8Array | number): Buffer {
+/**
+ * Rows for digests[0, count); digest i has schema schemas[i] (or `schema` for all when given).
+ * `engine: 'js'` forces the JavaScript loop (tests compare it with the native one).
+ */
+export function formatDigests (format: OutFormat, digests: Uint8Array, count: number, schemas: Uint8Array | number, engine?: 'js'): Buffer {
   const prefixes = kPrefix[format]
   const suffix = kSuffix[format]
+  if (typeof schemas === 'number' && nativeFormatRows !== undefined && engine !== 'js') {
+    const prefix = prefixes[schemas]!
+    const out = Buffer.allocUnsafeSlow(count * (prefix.length + 64 + suffix.length))
+    return out.subarray(0, nativeFormatRows(digests, count, prefix, suffix, out))
+  }
   const maxPrefix = Math.max(...prefixes.map(p => p.length))
   const out = Buffer.allocUnsafeSlow(count * (maxPrefix + 64 + suffix.length))
   // Two hex characters per 16-bit store: offsets are even only when rows are; use a byte view.

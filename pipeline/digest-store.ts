@@ -88,6 +88,33 @@ export class DigestStore {
     this.#added += count
   }
 
+  /**
+   * Adds digests already grouped by partition (BatchResult.partitions): partition p's digests
+   * are [ends[p-1], ends[p]). One typed-array copy per partition and chunk, not per digest.
+   */
+  addPartitioned (digests: Uint8Array, ends: Uint32Array): void {
+    const words = new Uint32Array(digests.buffer, digests.byteOffset, (ends[ends.length - 1] ?? 0) * kWords)
+    let start = 0
+    for (let p = 0; p < ends.length; p++) {
+      const end = ends[p]!
+      let at = start
+      while (at < end) {
+        let chunk = this.#current[p]
+        let fill = this.#fill[p]!
+        if (chunk === undefined || fill * kWords === chunk.length) {
+          chunk = this.#newChunk(p, chunk)
+          fill = 0
+        }
+        const take = Math.min(end - at, chunk.length / kWords - fill)
+        chunk.set(words.subarray(at * kWords, (at + take) * kWords), fill * kWords)
+        this.#fill[p] = fill + take
+        at += take
+      }
+      start = end
+    }
+    this.#added += start
+  }
+
   #newChunk (p: number, previous: Uint32Array | undefined): Uint32Array {
     if (previous !== undefined) this.#full[p]!.push(previous)
     const records = previous === undefined ? kFirstChunkRecords : Math.min(kMaxChunkRecords, (previous.length / kWords) * 2)

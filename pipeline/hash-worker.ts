@@ -15,7 +15,10 @@ const kValue = Symbol.for('Piscina.valueOf')
 class TransferableResult {
   readonly #result: BatchResult
   constructor (result: BatchResult) { this.#result = result }
-  get [kTransferable] (): ArrayBuffer[] { return [this.#result.digests, this.#result.schemas, this.#result.buffer] }
+  get [kTransferable] (): ArrayBuffer[] {
+    const r = this.#result
+    return r.partitions !== undefined ? [r.digests, r.schemas, r.partitions, r.buffer] : [r.digests, r.schemas, r.buffer]
+  }
   get [kValue] (): BatchResult { return this.#result }
 }
 

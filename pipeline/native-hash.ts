@@ -20,25 +20,31 @@ const DIGEST_BYTES = 32
 // build/) is two levels up. Resolved from import.meta.url, it is the same in worker threads.
 const addonPath = fileURLToPath(new URL('../../build/Release/hash_many.node', import.meta.url))
 
-function loadNative (): { fn: HashMany | undefined, reason: string } {
-  if (process.env.HASHPIPE_NATIVE === '0') return { fn: undefined, reason: 'disabled by HASHPIPE_NATIVE=0' }
+/** The addon's functions as loaded; each is checked by the module that wraps it. */
+export interface NativeAddon { hashMany?: unknown, scanBatch?: unknown, formatRows?: unknown }
+
+function loadNative (): { addon: NativeAddon | undefined, reason: string } {
+  if (process.env.HASHPIPE_NATIVE === '0') return { addon: undefined, reason: 'disabled by HASHPIPE_NATIVE=0' }
   try {
-    const addon = createRequire(import.meta.url)(addonPath) as { hashMany?: unknown }
-    if (typeof addon.hashMany !== 'function') return { fn: undefined, reason: 'addon has no hashMany export' }
-    return { fn: addon.hashMany as HashMany, reason: 'loaded' }
+    const addon = createRequire(import.meta.url)(addonPath) as NativeAddon
+    if (typeof addon.hashMany !== 'function') return { addon: undefined, reason: 'addon has no hashMany export' }
+    return { addon, reason: 'loaded' }
   } catch (err) {
     // Not built (the install step tolerates a failed build) is the expected case; say so plainly.
     if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
-      return { fn: undefined, reason: `not built: ${addonPath} is missing (npx node-gyp rebuild builds it)` }
+      return { addon: undefined, reason: `not built: ${addonPath} is missing (npx node-gyp rebuild builds it)` }
     }
-    return { fn: undefined, reason: `failed to load: ${(err as Error).message}` }
+    return { addon: undefined, reason: `failed to load: ${(err as Error).message}` }
   }
 }
 
 const loaded = loadNative()
 
+/** The loaded addon (undefined when not built, not loadable, or disabled). */
+export const nativeAddon: NativeAddon | undefined = loaded.addon
+
 /** The addon's hashMany, or undefined when it is not built, not loadable, or disabled. */
-export const nativeHashMany: HashMany | undefined = loaded.fn
+export const nativeHashMany: HashMany | undefined = loaded.addon?.hashMany as HashMany | undefined
 
 /** Why the native path is (not) in use, for logs and test output. Holds no data. */
 export const nativeStatus: string = loaded.reason

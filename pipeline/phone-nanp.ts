@@ -36,7 +36,7 @@ function compileRegions (): Region[] {
 const kRegions = compileRegions()
 
 /** True when some NANP region's metadata says this 10-digit national number is valid. */
-function validNanp (national: string): boolean {
+export function validNanp (national: string): boolean {
   for (const r of kRegions) {
     if (r.general.test(national) && r.types.some(t => t.test(national))) return true
   }

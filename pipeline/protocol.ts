@@ -82,7 +82,16 @@ export interface BatchTask {
   firstByte: number
   plan: ColumnPlan
   options: WorkerOptions
+  /**
+   * Return the digests grouped by dedupe partition (id schema × first digest byte, PARTITIONS of
+   * them) instead of in input order, with result.partitions giving each group's end, so the main
+   * thread adds a batch to the dedupe store with one copy per partition instead of one per digest.
+   */
+  partition?: boolean
 }
+
+/** Dedupe partitions: id schema × first digest byte. */
+export const PARTITIONS = ID_SCHEMAS.length * 256
 
 /** Everything a worker needs besides the bytes. Small: structured-cloned with every task. */
 export interface WorkerOptions extends NormalizeOptions {
@@ -120,6 +129,8 @@ export interface BatchResult {
   /** Rejects per reason index (REJECT_REASONS order). */
   rejected: number[]
   rejects: RejectRecord[]
+  /** With task.partition: Uint32Array of PARTITIONS ends (digests of partition p are [ends[p-1], ends[p])). */
+  partitions?: ArrayBuffer
   /** The input buffer handed back for reuse. */
   buffer: ArrayBuffer
   /** Worker seconds spent parsing and normalizing, and hashing (the batched part; inline hashing counts as parse). */

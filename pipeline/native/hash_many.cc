@@ -125,9 +125,18 @@ napi_value HashMany(napi_env env, napi_callback_info info) {
 
 }  // namespace
 
+namespace hashpipe {
+napi_value ScanBatch(napi_env env, napi_callback_info info);  // scan_batch.cc
+napi_value FormatRows(napi_env env, napi_callback_info info);  // format_rows.cc
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value fn;
   if (napi_create_function(env, "hashMany", NAPI_AUTO_LENGTH, HashMany, nullptr, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "hashMany", fn) != napi_ok) return nullptr;
+  if (napi_create_function(env, "scanBatch", NAPI_AUTO_LENGTH, hashpipe::ScanBatch, nullptr, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "scanBatch", fn) != napi_ok) return nullptr;
+  if (napi_create_function(env, "formatRows", NAPI_AUTO_LENGTH, hashpipe::FormatRows, nullptr, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "formatRows", fn) != napi_ok) return nullptr;
   return exports;
 }

@@ -1,0 +1,150 @@
+// The native scanner (pipeline/native/scan_batch.cc) is a port of BatchProcessor's JavaScript
+// loop: every batch must give the very same result both ways — digests in the same order, the
+// same counts, the same reject records — over generated batches full of what real files hold:
+// messy cells, quoting, CRLF, non-ASCII text, every reject reason, and every option.
+import t from 'tap'
+import { BatchProcessor } from '../../pipeline/batch-processor.js'
+import { nativeScanBatch } from '../../pipeline/native-scan.js'
+import { nativeStatus } from '../../pipeline/native-hash.js'
+import type { BatchResult, BatchTask, ColumnPlan, WorkerOptions } from '../../pipeline/protocol.js'
+
+let seed = 77
+const rnd = (): number => { seed = (seed * 48271) % 2147483647; return seed / 2147483647 }
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!
+const digits = (n: number): string => Array.from({ length: n }, () => String(Math.floor(rnd() * 10))).join('')
+const hex = (n: number): string => Array.from({ length: n }, () => '0123456789abcdef'[Math.floor(rnd() * 16)]).join('')
+
+const kSpace = ['', ' ', '  ', '\t', '\u00a0', '\ufeff', '\v']
+const pad = (s: string): string => `${rnd() < 0.3 ? pick(kSpace) : ''}${s}${rnd() < 0.3 ? pick(kSpace) : ''}`
+const mixCase = (s: string): string => [...s].map(c => (rnd() < 0.3 ? c.toUpperCase() : c)).join('')
+
+function email (): string {
+  const local = pick(['jane', 'john.doe', 'a', 'x+tag', 'j.a.n.e', 'o\'brien', 'ünïcode', 'ΑΒΓ', 'Straße', '', 'a b'])
+  const domain = pick(['gmail.com', 'GoogleMail.com', 'example.co.uk', 'b.c', 'no-dot', '.lead.com', 'trail.com.', 'do..uble.com', 'x.İ.com', 'ex\u0001ample.com', 'ex\u007fample.com'])
+  return pick([
+    `${local}@${domain}`, `${local}@${domain}`, `${local}@${domain}`,
+    `${local}@@${domain}`, `@${domain}`, `${local}`, `${local}@`, hex(64), hex(64).toUpperCase(), hex(63), `${'a'.repeat(250)}@b.com`, ''
+  ])
+}
+
+function phone (): string {
+  const ten = rnd() < 0.7 ? `${2 + Math.floor(rnd() * 8)}${digits(2)}${2 + Math.floor(rnd() * 8)}${digits(6)}` : digits(10)
+  const [a, b, c] = [ten.slice(0, 3), ten.slice(3, 6), ten.slice(6)]
+  return pick([ten, `(${a}) ${b}-${c}`, `${a}.${b}.${c}`, `1-${a}-${b}-${c}`, `+1${ten}`, `+1 (${a}) ${b}-${c}`, `001${ten}`, `00 1 ${ten}`, `00+1${ten}`,
+    `+44 20 7946 0${digits(3)}`, `020 7946 0${digits(3)}`, `+${digits(11)}`, `${digits(9)}`, `${a} ${b} ${c} x12`, `${a}/${b}/${c}`, '555-0123', `+1${ten}５`, '0', '00', '+', ''])
+}
+
+function maid (): string {
+  const u = `${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`
+  return pick([u, u.toUpperCase(), '00000000-0000-0000-0000-000000000000', u.slice(1), `${u}0`, u.replace('-', '_'), `${u.slice(0, 35)}g`, ''])
+}
+
+function hashCell (): string { return pick([hex(64), hex(64).toUpperCase(), hex(64).slice(1), `${hex(63)}z`, '', 'not-a-hash']) }
+
+const kCells: Record<string, () => string> = { email, phone, maid, email_sha256: hashCell }
+
+/** A CSV/TSV cell as a writer might quote it (or not), or a broken one. */
+function quote (value: string, delim: string): string {
+  const r = rnd()
+  if (delim === '\t') return value.replaceAll('\t', ' ').replaceAll('\n', ' ')
+  if (r < 0.1) return `"${value.replaceAll('"', '""')}"`
+  if (r < 0.13) return `"${value}\nsecond line"`
+  if (r < 0.14) return `"${value}"junk`
+  if (r < 0.15) return `x"${value}`
+  if (value.includes(',') || value.includes('"') || value.includes('\n')) return `"${value.replaceAll('"', '""')}"`
+  return value
+}
+
+function batch (format: 'csv' | 'tsv' | 'lines', columns: string[], rows: number): string {
+  const delim = format === 'tsv' ? '\t' : ','
+  let out = ''
+  for (let i = 0; i < rows; i++) {
+    const r = rnd()
+    if (r < 0.01) { out += '\n'; continue }
+    if (r < 0.015) { out += `${'z'.repeat(300)}\n`; continue }
+    if (r < 0.02 && format === 'csv') { out += '"unterminated,\n' ; continue }
+    let cells = columns.map(c => pad(rnd() < 0.1 ? mixCase(kCells[c]!()) : kCells[c]!()))
+    if (format === 'lines') cells = cells.slice(0, 1)
+    if (rnd() < 0.03) cells = cells.slice(0, Math.floor(rnd() * cells.length))
+    out += cells.map(c => format === 'lines' ? c.replaceAll('\n', ' ') : quote(c, delim)).join(delim)
+    out += rnd() < 0.2 ? '\r\n' : '\n'
+  }
+  // Half the batches end without a final newline, as the last batch of a file may.
+  return rnd() < 0.5 ? out : out.replace(/\r?\n$/, '')
+}
+
+const base: WorkerOptions = { defaultCountry: 'US', phoneHashForm: 'e164', emailCanonicalize: 'none', stripPlusTag: false, maxRecordBytes: 256, includeValues: false }
+
+function task (text: string, plan: ColumnPlan, options: WorkerOptions, seq: number): BatchTask {
+  const bytes = Buffer.from(text)
+  const buffer = new ArrayBuffer(bytes.length)
+  new Uint8Array(buffer).set(bytes)
+  return { seq, input: 0, buffer, byteLength: bytes.length, firstByte: 1000, plan, options }
+}
+
+function comparable (r: BatchResult): unknown {
+  return {
+    rows: r.rows, lines: r.lines, count: r.count,
+    digests: Buffer.from(r.digests, 0, r.count * 32).toString('hex'),
+    schemas: Buffer.from(r.schemas, 0, r.count).toString('hex'),
+    seen: r.seen, valid: r.valid, empty: r.empty, rejected: r.rejected, rejects: r.rejects
+  }
+}
+
+t.test('the native scanner is loaded (required when CI is set)', async t => {
+  if (nativeScanBatch === undefined && process.env.CI !== undefined && process.env.CI !== '') t.fail(`native scanner unavailable in CI: ${nativeStatus}`)
+  t.pass(nativeScanBatch === undefined ? `only the JavaScript loop runs here: ${nativeStatus}` : 'native scanner loaded')
+})
+
+const kPlans: Array<{ name: string, plan: ColumnPlan, columns: string[] }> = [
+  { name: 'csv email,phone,maid', columns: ['email', 'phone', 'maid'], plan: { format: 'csv', fields: [{ index: 0, key: '', name: 'email', type: 'email' }, { index: 1, key: '', name: 'phone', type: 'phone' }, { index: 2, key: '', name: 'maid', type: 'maid' }] } },
+  { name: 'csv with skipped and reordered columns', columns: ['maid', 'email', 'email_sha256', 'phone'], plan: { format: 'csv', fields: [{ index: 3, key: '', name: 'tel', type: 'phone' }, { index: 0, key: '', name: 'ifa', type: 'gaid' }, { index: 2, key: '', name: 'h', type: 'email_sha256' }] } },
+  { name: 'tsv', columns: ['phone', 'email', 'maid'], plan: { format: 'tsv', fields: [{ index: 0, key: '', name: 'p', type: 'phone' }, { index: 1, key: '', name: 'e', type: 'email' }, { index: 2, key: '', name: 'm', type: 'idfa' }] } },
+  { name: 'lines of emails', columns: ['email'], plan: { format: 'lines', fields: [{ index: 0, key: '', name: 'email', type: 'email' }] } },
+  { name: 'lines of phones', columns: ['phone'], plan: { format: 'lines', fields: [{ index: 0, key: '', name: 'phone', type: 'phone' }] } },
+  { name: 'lines of hashes', columns: ['email_sha256'], plan: { format: 'lines', fields: [{ index: 0, key: '', name: 'h', type: 'phone_sha256' }] } }
+]
+
+const kOptions: Array<[string, WorkerOptions]> = [
+  ['defaults', base],
+  ['values in rejects, digits-only phones', { ...base, includeValues: true, phoneHashForm: 'digits' }],
+  ['default country GB', { ...base, defaultCountry: 'GB' }],
+  ['gmail canonicalization and plus tags', { ...base, emailCanonicalize: 'gmail', stripPlusTag: true }],
+  ['long records allowed', { ...base, maxRecordBytes: 4096 }]
+]
+
+t.test('native and JavaScript paths give identical batch results', { skip: nativeScanBatch === undefined ? 'native scanner not built' : false }, async t => {
+  let seq = 0
+  for (const { name, plan, columns } of kPlans) {
+    for (const [label, options] of kOptions) {
+      const native = new BatchProcessor(options)
+      const js = new BatchProcessor(options, { scan: false })
+      let mismatches = 0
+      for (let b = 0; b < 12; b++) {
+        const text = batch(plan.format as 'csv' | 'tsv' | 'lines', columns, 50 + Math.floor(rnd() * 400))
+        const a = comparable(native.run(task(text, plan, options, seq)))
+        const j = comparable(js.run(task(text, plan, options, seq++)))
+        if (JSON.stringify(a) !== JSON.stringify(j)) {
+          if (mismatches++ === 0) t.same(a, j, `${name}, ${label}: first differing batch`)
+        }
+      }
+      t.equal(mismatches, 0, `${name}, ${label}`)
+    }
+  }
+})
+
+t.test('a batch larger than the first digest and event buffers is scanned in several calls', { skip: nativeScanBatch === undefined ? 'native scanner not built' : false }, async t => {
+  // Short identifiers (7 bytes each) outgrow the initial digest capacity (one per 16 bytes), and
+  // 5,000 phones off the fast path outnumber the 1,024-event buffer.
+  const plan: ColumnPlan = { format: 'lines', fields: [{ index: 0, key: '', name: 'v', type: 'email' }] }
+  const emails = Array.from({ length: 20_000 }, (_, i) => `${i}@b.co`).join('\n')
+  const r1 = new BatchProcessor(base).run(task(emails, plan, base, 1))
+  t.equal(r1.count, 20_000)
+  t.same(comparable(r1), comparable(new BatchProcessor(base, { scan: false }).run(task(emails, plan, base, 1))))
+  const phones: ColumnPlan = { format: 'lines', fields: [{ index: 0, key: '', name: 'p', type: 'phone' }] }
+  const intl = Array.from({ length: 5000 }, (_, i) => (i % 2 === 0 ? `+44 20 7946 0${String(i % 1000).padStart(3, '0')}` : 'nope')).join('\n')
+  const r2 = new BatchProcessor(base).run(task(intl, phones, base, 2))
+  t.equal(r2.count, 2500)
+  t.equal(r2.rejects.length, 2500)
+  t.same(comparable(r2), comparable(new BatchProcessor(base, { scan: false }).run(task(intl, phones, base, 2))))
+})
