@@ -19,8 +19,11 @@ export class HashPool {
   readonly #pool: Piscina
   readonly threads: number
   // A worker that fails outside any task (e.g. its module does not load) is reported by piscina
-  // as an 'error' event, and tasks waiting for it might never settle: every run() races this.
-  readonly #failed: Promise<never>
+  // as an 'error' event, and tasks waiting for it might never settle: the event fails every
+  // pending task. (Not Promise.race with one long-lived pending promise: each race would leave a
+  // reaction on it holding that task's result, and every batch's digests would stay in memory.)
+  readonly #pending = new Set<(err: unknown) => void>()
+  #error: { error: unknown } | undefined
 
   constructor (options: HashPoolOptions) {
     this.threads = options.threads
@@ -38,16 +41,27 @@ export class HashPool {
       // workers, require() fails cleanly and piscina falls back to import().
       execArgv: [...process.execArgv.filter(a => !a.includes('require-module')), ...(kRequireModuleFlag ? ['--no-experimental-require-module'] : [])]
     })
-    this.#failed = new Promise<never>((_resolve, reject) => {
-      this.#pool.on('error', (err: unknown) => { reject(err) })
+    this.#pool.on('error', (error: unknown) => {
+      this.#error ??= { error }
+      for (const reject of this.#pending) reject(error)
+      this.#pending.clear()
     })
-    this.#failed.catch(() => {})
+  }
+
+  /** A pool task that also fails if the pool reports an error while it waits. */
+  async #run<T> (task: BatchTask | SortTask, transferList: ArrayBuffer[]): Promise<T> {
+    if (this.#error !== undefined) throw this.#error.error
+    return await new Promise<T>((resolve, reject) => {
+      this.#pending.add(reject)
+      const done = (): void => { this.#pending.delete(reject) }
+      ;(this.#pool.run(task, { transferList }) as Promise<T>).then(r => { done(); resolve(r) }, (err: unknown) => { done(); reject(err) })
+    })
   }
 
   /** Runs one batch. task.buffer is transferred: it is detached in the caller afterwards. */
   async run (task: BatchTask): Promise<BatchResult> {
     try {
-      return await Promise.race([this.#pool.run(task, { transferList: [task.buffer] }) as Promise<BatchResult>, this.#failed])
+      return await this.#run<BatchResult>(task, [task.buffer])
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err)
       throw new WorkerError(`hash worker failed on batch ${task.seq} (input #${task.input + 1}, from byte ${task.firstByte}): ${why}; this is a bug or the machine ran out of memory — rerun with --threads 1 and report it if it repeats`, task.seq, { cause: err })
@@ -58,7 +72,7 @@ export class HashPool {
   async sortUnique (records: Uint8Array, count: number, keyOffset: number): Promise<{ records: Uint8Array, count: number }> {
     const task: SortTask = { kind: 'sort', buffer: records.buffer as ArrayBuffer, count, keyOffset }
     try {
-      const r = await Promise.race([this.#pool.run(task, { transferList: [task.buffer] }) as Promise<SortResult>, this.#failed])
+      const r = await this.#run<SortResult>(task, [task.buffer])
       return { records: new Uint8Array(r.buffer, 0, r.count * 32), count: r.count }
     } catch (err) {
       throw new WorkerError(`hash worker failed sorting ${count} digests for dedupe: ${err instanceof Error ? err.message : String(err)}; rerun with --threads 1 and report it if it repeats`, -1, { cause: err })
