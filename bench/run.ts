@@ -50,17 +50,37 @@ const contenders: Array<{ name: string, run: () => Promise<Measure> }> = [
       out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages } })
   },
   {
+    name: 'hashpipe, unique set to /dev/null', run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', '/dev/null', '--no-progress', '--json', '--max-reject-ratio', '1'],
+      out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages, note: 'same run without the output file\'s disk writes' } })
+  },
+  {
+    name: 'DuckDB (@duckdb/node-api), 2 threads', run: async () => {
+      installBaselines()
+      return await measure([join(root, 'bench/duckdb-baseline.mjs'), input, String(cpus().length)],
+        out => { const s = JSON.parse(out); return { identifiers: s.identifiers, unique: s.unique, note: 'read_csv + lower/trim + regex phone + sha256 + COUNT(DISTINCT); its phone rule is laxer' } })
+    }
+  },
+  {
     name: 'naive (readline + createHash + Set)', run: async () => await measure([join(root, 'dist/bench/naive-baseline.js'), input],
       out => { const s = JSON.parse(out); return { identifiers: s.identifiers, unique: s.unique, ...(s.died !== undefined ? { note: `died: ${s.died}` } : {}) } })
   }
 ]
 
-function ceiling (): string {
+/** bench/'s own dependencies (DuckDB), from its lockfile, on first use. */
+function installBaselines (): void {
+  if (existsSync(join(root, 'bench/node_modules/@duckdb/node-api'))) return
+  process.stderr.write('installing bench baselines (npm ci in bench/)\n')
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: join(root, 'bench'), stdio: 'inherit' })
+  if (r.status !== 0) throw new Error('npm ci in bench/ failed: the DuckDB baseline cannot run')
+}
+
+/** SHA-256 of 32-byte inputs per second, all cores (openssl speed): the hashing ceiling. */
+function ceiling (): { text: string, rate: number | undefined } {
   const r = spawnSync('openssl', ['speed', '-seconds', '2', '-bytes', '32', 'sha256'], { encoding: 'utf8' })
   const m = /sha256\s+([\d.]+)k/.exec(r.stdout ?? '')
-  if (m === null) return 'openssl not available'
+  if (m === null) return { text: 'openssl not available', rate: undefined }
   const perCore = Number(m[1]) * 1000 / 32
-  return `${(perCore / 1e6).toFixed(2)} M/s per core × ${cpus().length} cores = ${(perCore * cpus().length / 1e6).toFixed(1)} M/s`
+  return { text: `${(perCore / 1e6).toFixed(2)} M/s per core × ${cpus().length} cores = ${(perCore * cpus().length / 1e6).toFixed(1)} M/s`, rate: perCore * cpus().length }
 }
 
 const results: Array<{ name: string, m: Measure }> = []
@@ -72,22 +92,23 @@ for (const c of contenders) {
   results.push({ name: c.name, m: samples[Math.floor(samples.length / 2)]! })
 }
 const naive = results.find(r => r.name.startsWith('naive'))
+const duck = results.find(r => r.name.startsWith('DuckDB'))
 const rate = (m: Measure): number => m.identifiers / m.seconds
+const ratio = (m: Measure, base: { m: Measure } | undefined): string => base === undefined ? '-' : (rate(m) / rate(base.m)).toFixed(2)
+const sha = ceiling()
 const lines = [
   `# hashpipe hash benchmark — ${new Date().toISOString().slice(0, 10)}`,
   '',
   `Machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}.`,
-  `Workload: bench/generate.ts, ${(bytes / 2 ** 20).toFixed(0)} MiB CSV (seed 1), page cache warm; median of ${runs}. SHA-256 ceiling (openssl speed, 32-byte inputs): ${ceiling()}.`,
+  `Workload: bench/generate.ts, ${(bytes / 2 ** 20).toFixed(0)} MiB CSV (seed 1), page cache warm; median of ${runs}. SHA-256 ceiling (openssl speed, 32-byte inputs): ${sha.text}.`,
   '',
-  '| method | identifiers/s | MB/s | peak RSS | × naive | unique | note |',
-  '|---|---:|---:|---:|---:|---:|---|',
-  ...results.map(({ name, m }) => `| ${name} | ${(rate(m) / 1e6).toFixed(2)} M | ${(bytes / 1e6 / m.seconds).toFixed(1)} | ${m.peakMiB.toFixed(0)} MiB | ${naive === undefined ? '-' : (rate(m) / rate(naive.m)).toFixed(2)} | ${m.unique.toLocaleString('en-US')} | ${m.note ?? ''} |`),
+  '| method | identifiers/s | MB/s | seconds | peak RSS | × naive | × DuckDB | of SHA-256 ceiling | unique | note |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ...results.map(({ name, m }) => `| ${name} | ${(rate(m) / 1e6).toFixed(2)} M | ${(bytes / 1e6 / m.seconds).toFixed(1)} | ${m.seconds.toFixed(1)} | ${m.peakMiB.toFixed(0)} MiB | ${ratio(m, naive)} | ${ratio(m, duck)} | ${sha.rate === undefined ? '-' : `${(100 * rate(m) / sha.rate).toFixed(1)}%`} | ${m.unique.toLocaleString('en-US')} | ${m.note ?? ''} |`),
   '',
   'hashpipe per-stage busy seconds (read/split/dedupe/write: main thread; parse/hash: summed over workers):',
   '',
   ...results.filter(r => r.m.stages !== undefined).map(r => `- ${r.name}: ${Object.entries(r.m.stages!).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`),
-  '',
-  'DuckDB (@duckdb/node-api) is not run yet: see the README performance notes.',
   ''
 ]
 const table = lines.join('\n')
