@@ -21,7 +21,7 @@ import { detectFormat, planColumns, type InputFormat } from '../pipeline/column-
 import { jsonArrayAsLines } from '../pipeline/json-elements.js'
 import {
   DIGEST_BYTES, ID_SCHEMAS, ID_TYPES, REJECT_REASONS,
-  type BatchResult, type ColumnPlan, type IdType, type NormalizeOptions, type RecordFormat, type RejectRecord, type WorkerOptions
+  type BatchResult, type ColumnPlan, type IdType, type NormalizeOptions, type RecordFormat, type RejectRecord, type RowFormat, type WorkerOptions
 } from '../pipeline/protocol.js'
 import type { Metrics } from './metrics.js'
 import { emptySummary, type HashSummary, type InputSummary } from './hash-summary.js'
@@ -41,6 +41,8 @@ export interface HashJobOptions {
   tmpDir: string
   /** Worker module override, for tests. */
   workerFile?: string
+  /** Have the pool format the unique runs as output rows of this format (the sink gets them as `rows`). */
+  rowFormat?: RowFormat
   /** Stage counters go here when given (hashpipe_* series); counts only, never values. */
   metrics?: Metrics
 }
@@ -48,8 +50,11 @@ export interface HashJobOptions {
 export interface ProgressSnapshot { bytesDone: number, bytesTotal: number | undefined, identifiers: number, seconds: number }
 
 export interface HashJobSinks {
-  /** Unique digests (ascending within each id schema), or without dedupe every valid digest in input order. */
-  digests: (digests: Uint8Array, count: number, schemas: Uint8Array | number) => Promise<void>
+  /**
+   * Unique digests (ascending within each id schema), or without dedupe every valid digest in
+   * input order. `rows`: the same digests already formatted (options.rowFormat, dedupe only).
+   */
+  digests: (digests: Uint8Array, count: number, schemas: Uint8Array | number, rows?: Uint8Array) => Promise<void>
   /** A rejected identifier or record; `line` is absolute (1-based); byteOffset -1 when unknown (JSON arrays). */
   reject?: (file: string, reject: RejectRecord) => Promise<void>
   progress?: (p: ProgressSnapshot) => void
@@ -69,7 +74,7 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     ? new DigestStore({
       memoryBudgetBytes: options.memoryBudgetBytes,
       tmpDir: options.tmpDir,
-      sorter: async (records, count, keyOffset) => await pool.sortUnique(records, count, keyOffset),
+      sorter: async (records, count, keyOffset, rows) => await pool.sortUnique(records, count, keyOffset, rows),
       parallelSorts: options.threads * 2
     })
     : undefined
@@ -252,13 +257,13 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     }
     progress(true)
     if (store !== undefined) {
-      const runs = store.unique()
+      const runs = store.unique(options.rowFormat)
       for (let r = await timed('dedupe', async () => await runs.next()); r.done !== true; r = await timed('dedupe', async () => await runs.next())) {
         const run = r.value
         const key = ID_SCHEMAS[run.schema]!
         summary.unique[key] = (summary.unique[key] ?? 0) + run.count
         metrics?.uniqueIdentifiers.inc({ id_schema: key }, run.count)
-        await timed('write', async () => { await sinks.digests(run.digests, run.count, run.schema) })
+        await timed('write', async () => { await sinks.digests(run.digests, run.count, run.schema, run.rows) })
       }
       summary.spilled_bytes = store.spilledBytes
     }

@@ -2,13 +2,13 @@
 // through a 256-entry table straight into one buffer per call: at tens of millions of rows,
 // per-row string building would cost seconds. Runs of one schema (the deduplicated output) go
 // through the native addon's formatRows when it is loaded, ~10x faster, with identical bytes.
-import { DIGEST_BYTES, ID_SCHEMAS } from './protocol.js'
+import { DIGEST_BYTES, ID_SCHEMAS, type RowFormat } from './protocol.js'
 import { nativeAddon } from './native-hash.js'
 
 type FormatRows = (digests: Uint8Array, count: number, prefix: Uint8Array, suffix: Uint8Array, out: Uint8Array) => number
 const nativeFormatRows = typeof nativeAddon?.formatRows === 'function' ? nativeAddon.formatRows as FormatRows : undefined
 
-export type OutFormat = 'csv' | 'ndjson'
+export type OutFormat = RowFormat
 
 const kHex = new Uint16Array(256)
 for (let b = 0; b < 256; b++) {

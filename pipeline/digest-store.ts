@@ -9,8 +9,9 @@
 // billion identifiers (32 GB of digests) finalize 125 MB at a time.
 import { closeSync, openSync, readSync, rmSync, mkdtempSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { DIGEST_BYTES, ID_SCHEMAS } from './protocol.js'
+import { DIGEST_BYTES, ID_SCHEMAS, type RowFormat } from './protocol.js'
 import { sortUnique } from './sort-unique.js'
+import { formatDigests } from './digest-format.js'
 import { HashpipeError } from '../engine/errors.js'
 
 const kPrefixes = 256
@@ -20,10 +21,17 @@ const kMaxChunkRecords = 8192
 
 interface Spill { path: string, fd: number, runs: Array<{ offset: number, count: number }> }
 
-/** Sorts and dedupes one partition; may run elsewhere (the worker pool) and in parallel. */
-export type Sorter = (records: Uint8Array, count: number, keyOffset: number) => Promise<{ records: Uint8Array, count: number }>
+/**
+ * Sorts and dedupes one partition; may run elsewhere (the worker pool) and in parallel. With
+ * `rows`, it also formats the result as output rows, so that work leaves the main thread too.
+ */
+export type Sorter = (records: Uint8Array, count: number, keyOffset: number, rows?: { format: RowFormat, schema: number }) =>
+Promise<{ records: Uint8Array, count: number, rows?: Uint8Array }>
 
-export const localSorter: Sorter = async (records, count, keyOffset) => sortUnique(records, count, keyOffset)
+export const localSorter: Sorter = async (records, count, keyOffset, rows) => {
+  const sorted = sortUnique(records, count, keyOffset)
+  return rows === undefined ? sorted : { ...sorted, rows: formatDigests(rows.format, sorted.records, sorted.count, rows.schema) }
+}
 
 export interface DigestStoreOptions {
   memoryBudgetBytes: number
@@ -35,7 +43,8 @@ export interface DigestStoreOptions {
   parallelSorts?: number
 }
 
-export interface UniqueRun { schema: number, digests: Uint8Array, count: number }
+/** A sorted, distinct run of one schema; `rows` when unique() was asked for formatted rows. */
+export interface UniqueRun { schema: number, digests: Uint8Array, count: number, rows?: Uint8Array }
 
 export class DigestStore {
   readonly #budget: number
@@ -146,12 +155,13 @@ export class DigestStore {
    * Sorted, deduplicated partitions in partition order, with up to #parallel sorts in flight.
    * `load(p)` gives a partition's records (and releases them from memory).
    */
-  async * #sorted (load: (p: number) => { records: Uint8Array, count: number }): AsyncGenerator<{ p: number, records: Uint8Array, count: number }> {
-    const window: Array<Promise<{ p: number, records: Uint8Array, count: number }>> = []
+  async * #sorted (load: (p: number) => { records: Uint8Array, count: number }, format?: RowFormat): AsyncGenerator<{ p: number, records: Uint8Array, count: number, rows?: Uint8Array }> {
+    const window: Array<Promise<{ p: number, records: Uint8Array, count: number, rows?: Uint8Array }>> = []
     try {
       for (let p = 0; p < this.#fill.length; p++) {
         const { records, count } = load(p)
-        const sorted = count === 0 ? Promise.resolve({ records, count }) : this.#sorter(records, count, 1)
+        const rows = format === undefined ? undefined : { format, schema: Math.floor(p / kPrefixes) }
+        const sorted = count === 0 ? Promise.resolve({ records, count }) : this.#sorter(records, count, 1, rows)
         const job = sorted.then(r => ({ p, ...r }))
         job.catch(() => {})
         window.push(job)
@@ -210,10 +220,10 @@ export class DigestStore {
     return { records, count: mem.count + spilled }
   }
 
-  /** Every distinct digest, by schema, then partition, in ascending byte order. */
-  async * unique (): AsyncGenerator<UniqueRun> {
-    for await (const r of this.#sorted(p => this.#gather(p))) {
-      if (r.count > 0) yield { schema: Math.floor(r.p / kPrefixes), digests: r.records, count: r.count }
+  /** Every distinct digest, by schema, then partition, in ascending byte order; formatted too with `format`. */
+  async * unique (format?: RowFormat): AsyncGenerator<UniqueRun> {
+    for await (const r of this.#sorted(p => this.#gather(p), format)) {
+      if (r.count > 0) yield { schema: Math.floor(r.p / kPrefixes), digests: r.records, count: r.count, ...(r.rows !== undefined ? { rows: r.rows } : {}) }
     }
   }
 

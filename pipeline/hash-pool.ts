@@ -69,11 +69,12 @@ export class HashPool {
   }
 
   /** Sorts and dedupes packed digests on a worker; records must own their whole ArrayBuffer (it is transferred). */
-  async sortUnique (records: Uint8Array, count: number, keyOffset: number): Promise<{ records: Uint8Array, count: number }> {
-    const task: SortTask = { kind: 'sort', buffer: records.buffer as ArrayBuffer, count, keyOffset }
+  async sortUnique (records: Uint8Array, count: number, keyOffset: number, rows?: SortTask['rows']): Promise<{ records: Uint8Array, count: number, rows?: Uint8Array }> {
+    const task: SortTask = { kind: 'sort', buffer: records.buffer as ArrayBuffer, count, keyOffset, ...(rows !== undefined ? { rows } : {}) }
     try {
       const r = await this.#run<SortResult>(task, [task.buffer])
-      return { records: new Uint8Array(r.buffer, 0, r.count * 32), count: r.count }
+      const records = new Uint8Array(r.buffer, 0, r.count * 32)
+      return r.rows !== undefined ? { records, count: r.count, rows: new Uint8Array(r.rows, 0, r.rowsLength) } : { records, count: r.count }
     } catch (err) {
       throw new WorkerError(`hash worker failed sorting ${count} digests for dedupe: ${err instanceof Error ? err.message : String(err)}; rerun with --threads 1 and report it if it repeats`, -1, { cause: err })
     }

@@ -7,6 +7,7 @@
 import { move } from 'piscina'
 import { BatchProcessor } from './batch-processor.js'
 import { sortUnique } from './sort-unique.js'
+import { formatDigests } from './digest-format.js'
 import type { BatchResult, BatchTask, SortResult, SortTask, WorkerOptions } from './protocol.js'
 
 const kTransferable = Symbol.for('Piscina.transferable')
@@ -38,13 +39,19 @@ function processorFor (options: WorkerOptions): BatchProcessor {
 function sortPartition (task: SortTask): unknown {
   const sorted = sortUnique(new Uint8Array(task.buffer, 0, task.count * 32), task.count, task.keyOffset)
   const result: SortResult = { buffer: sorted.records.buffer as ArrayBuffer, count: sorted.count }
+  if (task.rows !== undefined) {
+    // Formatted here, in parallel, so the main thread only writes the output.
+    const rows = formatDigests(task.rows.format, sorted.records, sorted.count, task.rows.schema)
+    result.rows = rows.buffer as ArrayBuffer
+    result.rowsLength = rows.length
+  }
   return move(new TransferableSort(result) as unknown as ArrayBuffer)
 }
 
 class TransferableSort {
   readonly #result: SortResult
   constructor (result: SortResult) { this.#result = result }
-  get [kTransferable] (): ArrayBuffer[] { return [this.#result.buffer] }
+  get [kTransferable] (): ArrayBuffer[] { return this.#result.rows !== undefined ? [this.#result.buffer, this.#result.rows] : [this.#result.buffer] }
   get [kValue] (): SortResult { return this.#result }
 }
 

@@ -144,6 +144,11 @@ export interface SortTask {
   buffer: ArrayBuffer
   count: number
   keyOffset: number
+  /** Also format the sorted digests as output rows of this schema. */
+  rows?: { format: RowFormat, schema: number }
 }
 
-export interface SortResult { buffer: ArrayBuffer, count: number }
+/** Output row formats (`--out-format`). */
+export type RowFormat = 'csv' | 'ndjson'
+
+export interface SortResult { buffer: ArrayBuffer, count: number, rows?: ArrayBuffer, rowsLength?: number }

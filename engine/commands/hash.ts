@@ -198,8 +198,8 @@ async function runHash (opts: HashCommandOptions, io: CommandIo, log: Logger): P
   try {
     await out.write(outputHeader(opts.outFormat))
     await rejects?.write(opts.includeValues ? 'file,line,byte_offset,field,reason,value\n' : 'file,line,byte_offset,field,reason\n')
-    summary = await runHashJob(opts, {
-      digests: async (digests, count, schemas) => { await out.write(formatDigests(opts.outFormat, digests, count, schemas)) },
+    summary = await runHashJob({ ...opts, rowFormat: opts.outFormat }, {
+      digests: async (digests, count, schemas, rows) => { await out.write(rows !== undefined ? Buffer.from(rows.buffer, rows.byteOffset, rows.length) : formatDigests(opts.outFormat, digests, count, schemas)) },
       ...(rejects !== undefined
         ? {
             reject: async (file: string, r: RejectRecord) => {

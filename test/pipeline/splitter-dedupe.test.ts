@@ -9,6 +9,7 @@ import { RecordSplitter, type SplitEvent } from '../../pipeline/record-splitter.
 import { parseRecord } from '../../pipeline/csv-record.js'
 import { sortUnique } from '../../pipeline/sort-unique.js'
 import { DigestStore } from '../../pipeline/digest-store.js'
+import { formatDigests } from '../../pipeline/digest-format.js'
 
 let seed = 12345
 const rnd = (): number => { seed = (seed * 48271) % 2147483647; return seed / 2147483647 }
@@ -122,4 +123,49 @@ t.test('DigestStore: spilled and in-memory dedupe give the reference set', async
   t.equal(big.runs.length, ref.size, 'no duplicate left')
   t.same(readdirSync(dir), [], 'close() removed the spill files')
   t.notOk(existsSync(join(dir, 'x')))
+})
+
+t.test('DigestStore: batches added grouped by partition equal batches added digest by digest', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'hp-dedupe-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const n = 30000
+  const pool = randomBytes(20000 * 32)
+  const all = new Uint8Array(n * 32)
+  const schemas = new Uint8Array(n)
+  for (let i = 0; i < n; i++) { const k = Math.floor(rnd() * 20000); all.set(pool.subarray(k * 32, k * 32 + 32), i * 32); schemas[i] = k % 4 }
+  const plain = new DigestStore({ memoryBudgetBytes: 1 << 30, tmpDir: dir })
+  const grouped = new DigestStore({ memoryBudgetBytes: 128 * 1024, tmpDir: dir })
+  for (let at = 0; at < n; at += 3000) {
+    plain.add(all.subarray(at * 32, (at + 3000) * 32), schemas.subarray(at, at + 3000), 3000)
+    // Group this batch as a worker does: stable by (schema, first byte), with partition ends.
+    const order = Array.from({ length: 3000 }, (_, i) => at + i).sort((a, b) => (schemas[a]! * 256 + all[a * 32]!) - (schemas[b]! * 256 + all[b * 32]!) || a - b)
+    const digests = new Uint8Array(3000 * 32)
+    const ends = new Uint32Array(4 * 256)
+    order.forEach((i, k) => { digests.set(all.subarray(i * 32, i * 32 + 32), k * 32); ends[schemas[i]! * 256 + all[i * 32]!]!++ })
+    for (let p = 1; p < ends.length; p++) ends[p]! += ends[p - 1]!
+    grouped.addPartitioned(digests, ends)
+    if (grouped.overBudget) await grouped.spill()
+  }
+  t.equal(grouped.added, plain.added)
+  t.ok(grouped.spills > 0, 'the grouped store spilled too')
+  const list = async (s: DigestStore): Promise<string[]> => { const out: string[] = []; for await (const r of s.unique()) for (const h of hexList(r.digests, r.count)) out.push(`${r.schema}:${h}`); return out }
+  t.same(await list(grouped), await list(plain))
+  plain.close()
+  grouped.close()
+})
+
+t.test('DigestStore: unique(format) carries the runs formatted as output rows', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'hp-dedupe-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const store = new DigestStore({ memoryBudgetBytes: 1 << 30, tmpDir: dir })
+  const digests = randomBytes(2000 * 32)
+  store.add(digests, new Uint8Array(2000).map((_, i) => i % 2), 2000)
+  let rows = 0
+  for await (const r of store.unique('ndjson')) {
+    t.ok(r.rows !== undefined)
+    t.equal(Buffer.from(r.rows!).toString(), formatDigests('ndjson', r.digests, r.count, r.schema, 'js').toString())
+    rows += r.count
+  }
+  t.equal(rows, 2000)
+  store.close()
 })
