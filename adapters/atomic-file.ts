@@ -10,6 +10,10 @@ import type { Writable } from 'node:stream'
 import { HashpipeError } from '../engine/errors.js'
 
 const kFlushBytes = 1 << 20
+// Positional writes kept in flight at once to a regular file. One write at a time leaves the
+// copy into the page cache (and, on VMs, the fault-in of fresh pages) to a single libuv thread;
+// measured here, 2.4 GB took 2.0–5.5 s one at a time and 1.6–1.9 s four at a time.
+const kWritesInFlight = 4
 
 export class AtomicFileWriter {
   readonly path: string
@@ -20,6 +24,9 @@ export class AtomicFileWriter {
   #pending: Buffer[] = []
   #pendingBytes = 0
   #bytes = 0
+  // Regular-file writes not yet settled, oldest first; each holds its block until written.
+  #inFlight: Array<Promise<void>> = []
+  #failed: { error: unknown } | undefined
 
   private constructor (path: string, stream: Writable | undefined) {
     this.path = path
@@ -53,22 +60,61 @@ export class AtomicFileWriter {
   async #flush (): Promise<void> {
     if (this.#pendingBytes === 0) return
     const block = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes)
+    const position = this.#bytes
     this.#pending = []
     this.#bytes += this.#pendingBytes
     this.#pendingBytes = 0
     try {
       if (this.#stream !== undefined) {
         if (!this.#stream.write(block)) await once(this.#stream, 'drain')
-      } else {
+      } else if (this.#inPlace) {
+        // A FIFO or device has no positions: strictly one write after another.
         await this.#fh!.write(block)
+      } else {
+        this.#throwIfFailed()
+        const write = this.#writeAt(block, position)
+        this.#inFlight.push(write)
+        if (this.#inFlight.length >= kWritesInFlight) await this.#inFlight.shift()
+        this.#throwIfFailed()
       }
     } catch (err) {
-      throw new HashpipeError('HP_ERR_OUTPUT_IO', `cannot write output '${this.path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check free disk space`, undefined, { cause: err })
+      throw this.#ioError(err)
     }
+  }
+
+  /** Writes all of block at position; never rejects (a failure is kept for the next call). */
+  async #writeAt (block: Buffer, position: number): Promise<void> {
+    try {
+      let done = 0
+      while (done < block.length) {
+        const { bytesWritten } = await this.#fh!.write(block, done, block.length - done, position + done)
+        done += bytesWritten
+      }
+    } catch (error) {
+      this.#failed ??= { error }
+    }
+  }
+
+  #throwIfFailed (): void {
+    if (this.#failed !== undefined) throw this.#failed.error
+  }
+
+  #ioError (err: unknown): unknown {
+    if (err instanceof HashpipeError) return err
+    return new HashpipeError('HP_ERR_OUTPUT_IO', `cannot write output '${this.path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check free disk space`, undefined, { cause: err })
+  }
+
+  /** Waits for every positional write; throws the first failure. */
+  async #drain (): Promise<void> {
+    const inFlight = this.#inFlight
+    this.#inFlight = []
+    await Promise.all(inFlight)
+    if (this.#failed !== undefined) throw this.#ioError(this.#failed.error)
   }
 
   async commit (): Promise<void> {
     await this.#flush()
+    await this.#drain()
     if (this.#fh === undefined) return
     if (!this.#inPlace) await this.#fh.sync()
     await this.#fh.close()
@@ -78,6 +124,8 @@ export class AtomicFileWriter {
 
   async abort (): Promise<void> {
     this.#pending = []
+    await Promise.all(this.#inFlight)
+    this.#inFlight = []
     if (this.#fh === undefined) return
     await this.#fh.close().catch(() => {})
     this.#fh = undefined
