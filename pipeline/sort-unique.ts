@@ -5,7 +5,14 @@
 // then the rare runs of equal keys are ordered by a full 32-byte comparison. SHA-256 output is
 // uniform, so the passes are balanced and equal keys are almost always true duplicates.
 // Precondition: all records share bytes [0, keyOffset) (the partition prefix).
+//
+// The native addon's sortUnique (pipeline/native/sort_unique.cc) runs the same algorithm ~4x
+// faster and is used when loaded; tests check both give identical bytes.
 import { DIGEST_BYTES } from './protocol.js'
+import { nativeAddon } from './native-hash.js'
+
+type NativeSortUnique = (records: Uint8Array, count: number, keyOffset: number, out: Uint8Array) => number
+const nativeSortUnique = typeof nativeAddon?.sortUnique === 'function' ? nativeAddon.sortUnique as NativeSortUnique : undefined
 
 const kSmall = 2048
 
@@ -57,11 +64,15 @@ function sortedIndex (records: Uint8Array, n: number, keyOffset: number): Uint32
 
 /**
  * Returns a new buffer holding the distinct records of `records[0, n)` in ascending byte order,
- * and how many there are.
+ * and how many there are. `engine: 'js'` forces the JavaScript path (tests compare the two).
  */
-export function sortUnique (records: Uint8Array, n: number, keyOffset = 0): { records: Uint8Array, count: number } {
+export function sortUnique (records: Uint8Array, n: number, keyOffset = 0, engine?: 'js'): { records: Uint8Array, count: number } {
   const out = new Uint8Array(n * DIGEST_BYTES)
   if (n === 0) return { records: out, count: 0 }
+  if (nativeSortUnique !== undefined && engine !== 'js') {
+    const count = nativeSortUnique(records, n, keyOffset, out)
+    return { records: out.subarray(0, count * DIGEST_BYTES), count }
+  }
   const idx = sortedIndex(records, n, keyOffset)
   // Word copies (records are 32-byte aligned in their own buffers when byteOffset is a multiple
   // of 4): a subarray per record would allocate tens of millions of views.

@@ -10,6 +10,7 @@ import { parseRecord } from '../../pipeline/csv-record.js'
 import { sortUnique } from '../../pipeline/sort-unique.js'
 import { DigestStore } from '../../pipeline/digest-store.js'
 import { formatDigests } from '../../pipeline/digest-format.js'
+import { nativeAddon, nativeStatus } from '../../pipeline/native-hash.js'
 
 let seed = 12345
 const rnd = (): number => { seed = (seed * 48271) % 2147483647; return seed / 2147483647 }
@@ -79,15 +80,45 @@ function hexList (buf: Uint8Array, n: number): string[] {
   return out
 }
 
-t.test('sortUnique equals a Set reference, duplicates and all', async t => {
-  for (const n of [0, 1, 7, 3000, 20000]) {
-    const uniq = Math.max(1, Math.floor(n * 0.7))
-    const pool = randomBytes(uniq * 32)
-    const buf = new Uint8Array(n * 32)
-    for (let i = 0; i < n; i++) { const k = Math.floor(rnd() * uniq); buf.set(pool.subarray(k * 32, k * 32 + 32), i * 32) }
-    const r = sortUnique(buf, n)
-    t.same(hexList(r.records, r.count), reference(buf, n), `n=${n}`)
+t.test('sortUnique equals a Set reference, duplicates and all, native and JavaScript alike', async t => {
+  t.ok(nativeAddon === undefined || typeof nativeAddon.sortUnique === 'function', 'a loaded addon exports sortUnique')
+  for (const n of [0, 1, 2, 7, 2047, 2048, 3000, 20000, 70000]) {
+    for (const keyOffset of [0, 1, 3]) {
+      const uniq = Math.max(1, Math.floor(n * 0.7))
+      const pool = randomBytes(uniq * 32)
+      // Partitions share their first keyOffset bytes; a third of the pool also shares the
+      // 4-byte sort key, so runs of equal keys must be ordered by the bytes after it.
+      for (let k = 0; k < uniq; k++) {
+        pool.fill(0xab, k * 32, k * 32 + keyOffset)
+        if (k % 3 === 0) pool.fill(0x5c, k * 32 + keyOffset, k * 32 + keyOffset + 4)
+      }
+      // One spare byte in front: the records view is not 4-byte aligned.
+      const backing = new Uint8Array(n * 32 + 1)
+      const buf = backing.subarray(1)
+      for (let i = 0; i < n; i++) { const k = Math.floor(rnd() * uniq); buf.set(pool.subarray(k * 32, k * 32 + 32), i * 32) }
+      const ref = reference(buf, n)
+      const js = sortUnique(buf, n, keyOffset, 'js')
+      const auto = sortUnique(buf, n, keyOffset)
+      t.same(hexList(js.records, js.count), ref, `js n=${n} keyOffset=${keyOffset}`)
+      t.ok(Buffer.from(auto.records).equals(Buffer.from(js.records)), `default engine n=${n} keyOffset=${keyOffset}`)
+    }
   }
+})
+
+t.test('native sortUnique refuses bad arguments with Node-style codes', async t => {
+  if (nativeAddon === undefined) {
+    if (process.env.CI !== undefined && process.env.CI !== '') t.fail(`native addon unavailable in CI: ${nativeStatus}`)
+    else t.pass(`only the JavaScript sort runs here: ${nativeStatus}`)
+    return
+  }
+  const sort = nativeAddon!.sortUnique as (r: unknown, n: unknown, k: unknown, o: unknown) => number
+  const rec = new Uint8Array(64)
+  t.throws(() => sort('x', 2, 0, new Uint8Array(64)), { code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => sort(rec, 3, 0, new Uint8Array(96)), { code: 'ERR_OUT_OF_RANGE' }, 'records too short')
+  t.throws(() => sort(rec, 2, 0, new Uint8Array(32)), { code: 'ERR_OUT_OF_RANGE' }, 'out too short')
+  t.throws(() => sort(rec, 2, 29, new Uint8Array(64)), { code: 'ERR_OUT_OF_RANGE' }, 'key past the digest')
+  t.throws(() => sort(rec, 1.5, 0, new Uint8Array(64)), { code: 'ERR_OUT_OF_RANGE' })
+  t.throws(() => sort(rec, 2, 0, rec.subarray(0)), { code: 'ERR_OUT_OF_RANGE' }, 'overlap')
 })
 
 t.test('DigestStore: spilled and in-memory dedupe give the reference set', async t => {
