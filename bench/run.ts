@@ -4,7 +4,8 @@
 // openssl SHA-256 ceiling, and hashpipe's per-stage seconds.
 //   SIZE=1GiB RUNS=3 BENCH_ONLY=hashpipe,naive npm run bench
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -83,6 +84,28 @@ function ceiling (): { text: string, rate: number | undefined } {
   return { text: `${(perCore / 1e6).toFixed(2)} M/s per core × ${cpus().length} cores = ${(perCore * cpus().length / 1e6).toFixed(1)} M/s`, rate: perCore * cpus().length }
 }
 
+/**
+ * The disk floor of the file-writing runs: new bytes, as many as hashpipe's output, written to a
+ * new file in the same directory as hashpipe writes it (1 MiB blocks, four in flight, fsync).
+ */
+async function writeFloor (total: number): Promise<{ seconds: number, bytes: number }> {
+  const path = join(dir, 'write-floor.bin')
+  const block = Buffer.alloc(1 << 20, 0x61)
+  const fh = await open(path, 'w')
+  const t0 = performance.now()
+  const inFlight: Array<Promise<unknown>> = []
+  for (let at = 0; at < total; at += block.length) {
+    inFlight.push(fh.write(block, 0, Math.min(block.length, total - at), at))
+    if (inFlight.length >= 4) await inFlight.shift()
+  }
+  await Promise.all(inFlight)
+  await fh.sync()
+  const seconds = (performance.now() - t0) / 1000
+  await fh.close()
+  rmSync(path, { force: true })
+  return { seconds, bytes: total }
+}
+
 const results: Array<{ name: string, m: Measure }> = []
 for (const c of contenders) {
   if (only !== undefined && !only.some(o => c.name.startsWith(o))) continue
@@ -93,6 +116,8 @@ for (const c of contenders) {
   samples.sort((a, b) => a.seconds - b.seconds)
   results.push({ name: c.name, m: samples[Math.floor(samples.length / 2)]! })
 }
+const outPath = join(dir, 'out.csv')
+const floor = existsSync(outPath) ? await writeFloor(statSync(outPath).size) : undefined
 const naive = results.find(r => r.name.startsWith('naive'))
 const duck = results.find(r => r.name.startsWith('DuckDB'))
 const rate = (m: Measure): number => m.identifiers / m.seconds
@@ -108,6 +133,9 @@ const lines = [
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ...results.map(({ name, m }) => `| ${name} | ${(rate(m) / 1e6).toFixed(2)} M | ${(bytes / 1e6 / m.seconds).toFixed(1)} | ${m.seconds.toFixed(1)} | ${m.peakMiB.toFixed(0)} MiB | ${ratio(m, naive)} | ${ratio(m, duck)} | ${sha.rate === undefined ? '-' : `${(100 * rate(m) / sha.rate).toFixed(1)}%`} | ${m.unique.toLocaleString('en-US')} | ${m.note ?? ''} |`),
   '',
+  ...(floor !== undefined
+    ? [`Write floor: ${(floor.bytes / 1e9).toFixed(2)} GB of new data (the size of hashpipe's output) written to a new file in the same directory, 1 MiB blocks, four in flight, then fsync: ${floor.seconds.toFixed(1)} s (${(floor.bytes / 1e6 / floor.seconds).toFixed(0)} MB/s). The file-writing runs cannot finish faster than their compute plus the part of this that does not overlap it; DuckDB's query writes nothing.`, '']
+    : []),
   'hashpipe per-stage busy seconds (read/split/dedupe/write: main thread; parse/hash: summed over workers):',
   '',
   ...results.filter(r => r.m.stages !== undefined).map(r => `- ${r.name}: ${Object.entries(r.m.stages!).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`),

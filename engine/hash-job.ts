@@ -273,9 +273,10 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     throw err
   } finally {
     store?.close()
+    stages.transfer = pool.postSeconds
     await pool.destroy()
   }
-  for (const stage of ['read', 'split', 'dedupe', 'write'] as const) metrics?.stageSeconds.inc({ stage }, stages[stage])
+  for (const stage of ['read', 'split', 'transfer', 'dedupe', 'write'] as const) metrics?.stageSeconds.inc({ stage }, stages[stage])
   summary.bytes = sources.reduce((n, s) => n + s.bytesRead(), 0)
   summary.seconds = (performance.now() - started) / 1000
   return finishSummary(summary, options.dedupe)

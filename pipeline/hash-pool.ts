@@ -24,6 +24,7 @@ export class HashPool {
   // reaction on it holding that task's result, and every batch's digests would stay in memory.)
   readonly #pending = new Set<(err: unknown) => void>()
   #error: { error: unknown } | undefined
+  #postSeconds = 0
 
   constructor (options: HashPoolOptions) {
     this.threads = options.threads
@@ -54,7 +55,10 @@ export class HashPool {
     return await new Promise<T>((resolve, reject) => {
       this.#pending.add(reject)
       const done = (): void => { this.#pending.delete(reject) }
-      ;(this.#pool.run(task, { transferList }) as Promise<T>).then(r => { done(); resolve(r) }, (err: unknown) => { done(); reject(err) })
+      const t0 = performance.now()
+      const result = this.#pool.run(task, { transferList }) as Promise<T>
+      this.#postSeconds += (performance.now() - t0) / 1000
+      result.then(r => { done(); resolve(r) }, (err: unknown) => { done(); reject(err) })
     })
   }
 
@@ -79,6 +83,12 @@ export class HashPool {
       throw new WorkerError(`hash worker failed sorting ${count} digests for dedupe: ${err instanceof Error ? err.message : String(err)}; rerun with --threads 1 and report it if it repeats`, -1, { cause: err })
     }
   }
+
+  /**
+   * Main-thread seconds spent handing tasks to piscina (structured clone of the task; its
+   * ArrayBuffers move, not copy): the "transfer" stage of the summary.
+   */
+  get postSeconds (): number { return this.#postSeconds }
 
   get utilization (): number { return this.#pool.utilization }
   get queueSize (): number { return this.#pool.queueSize }
