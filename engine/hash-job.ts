@@ -52,7 +52,8 @@ export interface ProgressSnapshot { bytesDone: number, bytesTotal: number | unde
 export interface HashJobSinks {
   /**
    * Unique digests (ascending within each id schema), or without dedupe every valid digest in
-   * input order. `rows`: the same digests already formatted (options.rowFormat, dedupe only).
+   * input order. `rows`: the same digests already formatted (options.rowFormat, dedupe only);
+   * `digests` is then empty, as only the rows were asked for.
    */
   digests: (digests: Uint8Array, count: number, schemas: Uint8Array | number, rows?: Uint8Array) => Promise<void>
   /** A rejected identifier or record; `line` is absolute (1-based); byteOffset -1 when unknown (JSON arrays). */

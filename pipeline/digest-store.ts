@@ -19,11 +19,24 @@ const kWords = DIGEST_BYTES / 4
 const kFirstChunkRecords = 512
 const kMaxChunkRecords = 8192
 
-interface Spill { path: string, fd: number, runs: Array<{ offset: number, count: number }> }
+// A spilled run also records where each slice of it starts: records are sorted, so the ones whose
+// second byte falls in slice b (of kSlices, by its top bits) are contiguous. The final pass can
+// then read a big partition slice by slice instead of whole.
+const kSlices = 64
+const kSliceShift = 2
+
+interface Run { offset: number, count: number, ends: Uint32Array }
+/** Records in memory laid out like a run (offset is a byte offset into records, 0). */
+interface SlicedRecords extends Run { records: Uint8Array }
+interface Spill { path: string, fd: number, runs: Run[] }
+
+/** One sort job: partition p, or the slices [lo, hi) of it; `load` gives its records. */
+interface Unit { p: number, bytes: number, load: () => { records: Uint8Array, count: number } }
 
 /**
  * Sorts and dedupes one partition; may run elsewhere (the worker pool) and in parallel. With
- * `rows`, it also formats the result as output rows, so that work leaves the main thread too.
+ * `rows`, it also formats the result as output rows, so that work leaves the main thread too;
+ * `records` may then come back empty (the pool keeps sorted digests nobody reads).
  */
 export type Sorter = (records: Uint8Array, count: number, keyOffset: number, rows?: { format: RowFormat, schema: number }) =>
 Promise<{ records: Uint8Array, count: number, rows?: Uint8Array }>
@@ -41,9 +54,21 @@ export interface DigestStoreOptions {
   sorter?: Sorter
   /** Partitions sorted at once (each one is about 1/1024 of the data). Default 4. */
   parallelSorts?: number
+  /**
+   * Digest bytes of the partitions being sorted at once; one partition always may. Bytes bound
+   * the window as well as count: on a 10 GiB input a partition is ~17 MB of digests (~40 MB of
+   * rows), and four in flight pushed peak RSS past 1.6 GiB; one at a time kept it near 1.5 GiB.
+   * Default 24 MiB (at 1 GiB input partitions are ~1.7 MB, so the count window governs).
+   */
+  inFlightBytes?: number
+  /** Digest bytes above which a partition is finalized in slices of about this size. Default 4 MiB. */
+  sliceBytes?: number
 }
 
-/** A sorted, distinct run of one schema; `rows` when unique() was asked for formatted rows. */
+/**
+ * A sorted, distinct run of one schema; `rows` when unique() was asked for formatted rows, and
+ * then `digests` may be empty (count still says how many rows there are).
+ */
 export interface UniqueRun { schema: number, digests: Uint8Array, count: number, rows?: Uint8Array }
 
 export class DigestStore {
@@ -61,12 +86,16 @@ export class DigestStore {
   #spilledBytes = 0
   readonly #sorter: Sorter
   readonly #parallel: number
+  readonly #inFlightBytes: number
+  readonly #sliceBytes: number
 
   constructor (options: DigestStoreOptions) {
     this.#budget = options.memoryBudgetBytes
     this.#tmpParent = options.tmpDir
     this.#sorter = options.sorter ?? localSorter
     this.#parallel = Math.max(1, options.parallelSorts ?? 4)
+    this.#inFlightBytes = options.inFlightBytes ?? 24 << 20
+    this.#sliceBytes = options.sliceBytes ?? 4 << 20
     for (let p = 0; p < ID_SCHEMAS.length * kPrefixes; p++) { this.#full.push([]); this.#current.push(undefined) }
   }
 
@@ -133,6 +162,13 @@ export class DigestStore {
     return chunk
   }
 
+  /** Digest bytes partition p will load: its memory part plus its run in every spill. */
+  #partitionBytes (p: number): number {
+    let records = this.#full[p]!.reduce((n, c) => n + c.length / kWords, 0) + this.#fill[p]!
+    for (const sp of this.#spills) records += sp.runs[p]?.count ?? 0
+    return records * DIGEST_BYTES
+  }
+
   /** Packs a partition's in-memory records into one buffer and releases its chunks. */
   #take (p: number): { records: Uint8Array, count: number } {
     const fill = this.#fill[p]!
@@ -152,25 +188,40 @@ export class DigestStore {
   }
 
   /**
-   * Sorted, deduplicated partitions in partition order, with up to #parallel sorts in flight.
-   * `load(p)` gives a partition's records (and releases them from memory).
+   * Sorted, deduplicated units in order, with up to #parallel sorts (and #inFlightBytes of
+   * digests) in flight. A unit's load() runs just before its sort is sent.
    */
-  async * #sorted (load: (p: number) => { records: Uint8Array, count: number }, format?: RowFormat): AsyncGenerator<{ p: number, records: Uint8Array, count: number, rows?: Uint8Array }> {
+  async * #sorted (units: Iterable<Unit>, format?: RowFormat): AsyncGenerator<{ p: number, records: Uint8Array, count: number, rows?: Uint8Array }> {
     const window: Array<Promise<{ p: number, records: Uint8Array, count: number, rows?: Uint8Array }>> = []
+    const sizes: number[] = []
+    let inFlight = 0
+    const next = async (): Promise<{ p: number, records: Uint8Array, count: number, rows?: Uint8Array }> => {
+      inFlight -= sizes.shift()!
+      return await window.shift()!
+    }
     try {
-      for (let p = 0; p < this.#fill.length; p++) {
-        const { records, count } = load(p)
+      for (const unit of units) {
+        const p = unit.p
+        while (window.length > 0 && inFlight + unit.bytes > this.#inFlightBytes) yield await next()
+        const { records, count } = unit.load()
         const rows = format === undefined ? undefined : { format, schema: Math.floor(p / kPrefixes) }
         const sorted = count === 0 ? Promise.resolve({ records, count }) : this.#sorter(records, count, 1, rows)
         const job = sorted.then(r => ({ p, ...r }))
         job.catch(() => {})
         window.push(job)
-        if (window.length >= this.#parallel) yield await window.shift()!
+        sizes.push(unit.bytes)
+        inFlight += unit.bytes
+        if (window.length >= this.#parallel) yield await next()
       }
-      while (window.length > 0) yield await window.shift()!
+      while (window.length > 0) yield await next()
     } finally {
       await Promise.allSettled(window)
     }
+  }
+
+  /** Whole partitions, each taken from memory. */
+  * #memoryUnits (): Generator<Unit> {
+    for (let p = 0; p < this.#fill.length; p++) yield { p, bytes: this.#partitionBytes(p), load: () => this.#take(p) }
   }
 
   /** Writes every partition as a sorted, deduplicated run to a new spill file and frees memory. */
@@ -181,8 +232,8 @@ export class DigestStore {
     let offset = 0
     try {
       spill.fd = openSync(path, 'w+', 0o600)
-      for await (const unique of this.#sorted(p => this.#take(p))) {
-        spill.runs[unique.p] = { offset, count: unique.count }
+      for await (const unique of this.#sorted(this.#memoryUnits())) {
+        spill.runs[unique.p] = { offset, count: unique.count, ends: sliceEnds(unique.records, unique.count) }
         const bytes = unique.count * DIGEST_BYTES
         let written = 0
         while (written < bytes) {
@@ -198,31 +249,56 @@ export class DigestStore {
     this.#spills.push(spill)
   }
 
-  /** A partition's memory part plus its run from every spill, in one buffer of its own. */
-  #gather (p: number): { records: Uint8Array, count: number } {
-    const mem = this.#take(p)
-    const spilled = this.#spills.reduce((n, sp) => n + sp.runs[p]!.count, 0)
-    if (spilled === 0) return mem
-    const records = new Uint8Array((mem.count + spilled) * DIGEST_BYTES)
-    records.set(mem.records)
-    let at = mem.records.byteLength
+  /**
+   * Partition p's records whose slice is in [lo, hi): from its memory part `mem` (grouped by
+   * slice unless the range is all slices) and the matching slice of every spilled run, in one
+   * buffer of their own.
+   */
+  #gather (p: number, mem: SlicedRecords, lo: number, hi: number): { records: Uint8Array, count: number } {
+    const whole = lo === 0 && hi === kSlices
+    const part = whole ? { offset: 0, count: mem.count } : runSlice(mem, lo, hi)
+    let spilled = 0
+    for (const sp of this.#spills) spilled += runSlice(sp.runs[p]!, lo, hi).count
+    if (spilled === 0 && whole) return mem
+    const records = new Uint8Array((part.count + spilled) * DIGEST_BYTES)
+    records.set(mem.records.subarray(part.offset, part.offset + part.count * DIGEST_BYTES))
+    let at = part.count * DIGEST_BYTES
     for (const sp of this.#spills) {
-      const run = sp.runs[p]!
-      const bytes = run.count * DIGEST_BYTES
+      const slice = runSlice(sp.runs[p]!, lo, hi)
+      const bytes = slice.count * DIGEST_BYTES
       let read = 0
       while (read < bytes) {
-        const r = readSync(sp.fd, records, at + read, bytes - read, run.offset + read)
+        const r = readSync(sp.fd, records, at + read, bytes - read, slice.offset + read)
         if (r === 0) throw new HashpipeError('HP_ERR_SPILL_IO', `dedupe spill file ${sp.path} is shorter than written; was it truncated? rerun the job`)
         read += r
       }
       at += bytes
     }
-    return { records, count: mem.count + spilled }
+    return { records, count: part.count + spilled }
+  }
+
+  /**
+   * Final units: a partition whole, or, when it has grown past sliceBytes (large inputs
+   * that spilled), in slices by its second byte, so the final pass holds a few MB per sort
+   * whatever the input size. Slices partition the digest order, so output stays ascending.
+   */
+  * #finalUnits (): Generator<Unit> {
+    for (let p = 0; p < this.#fill.length; p++) {
+      const bytes = this.#partitionBytes(p)
+      const k = Math.min(kSlices, Math.max(1, Math.ceil(bytes / this.#sliceBytes)))
+      let mem: SlicedRecords | undefined
+      const memory = (): SlicedRecords => (mem ??= k === 1 ? { ...this.#take(p), offset: 0, ends: new Uint32Array(0) } : groupBySlice(this.#take(p)))
+      for (let i = 0; i < k; i++) {
+        const lo = Math.floor(i * kSlices / k)
+        const hi = Math.floor((i + 1) * kSlices / k)
+        yield { p, bytes: Math.ceil(bytes * (hi - lo) / kSlices), load: () => this.#gather(p, memory(), lo, hi) }
+      }
+    }
   }
 
   /** Every distinct digest, by schema, then partition, in ascending byte order; formatted too with `format`. */
   async * unique (format?: RowFormat): AsyncGenerator<UniqueRun> {
-    for await (const r of this.#sorted(p => this.#gather(p), format)) {
+    for await (const r of this.#sorted(this.#finalUnits(), format)) {
       if (r.count > 0) yield { schema: Math.floor(r.p / kPrefixes), digests: r.records, count: r.count, ...(r.rows !== undefined ? { rows: r.rows } : {}) }
     }
   }
@@ -236,4 +312,43 @@ export class DigestStore {
     if (this.#tmpDir !== undefined) rmSync(this.#tmpDir, { recursive: true, force: true })
     this.#tmpDir = undefined
   }
+}
+
+/** The slice of a digest: the top bits of its second byte (the first is the partition's). */
+function sliceOf (records: Uint8Array, i: number): number {
+  return records[i * DIGEST_BYTES + 1]! >> kSliceShift
+}
+
+/** For a sorted run: ends[b] = how many of its records are in slices 0..b. */
+function sliceEnds (records: Uint8Array, count: number): Uint32Array {
+  const ends = new Uint32Array(kSlices)
+  for (let i = 0; i < count; i++) ends[sliceOf(records, i)]!++
+  for (let b = 1; b < kSlices; b++) ends[b]! += ends[b - 1]!
+  return ends
+}
+
+/** Where slices [lo, hi) of a spilled run are in its file. */
+function runSlice (run: Run, lo: number, hi: number): { offset: number, count: number } {
+  const start = lo === 0 ? 0 : run.ends[lo - 1]!
+  const end = run.ends[hi - 1]!
+  return { offset: run.offset + start * DIGEST_BYTES, count: end - start }
+}
+
+/** A partition's memory part reordered so each slice is contiguous (a counting sort by slice). */
+function groupBySlice (mem: { records: Uint8Array, count: number }): SlicedRecords {
+  const ends = new Uint32Array(kSlices)
+  for (let i = 0; i < mem.count; i++) ends[sliceOf(mem.records, i)]!++
+  for (let b = 1; b < kSlices; b++) ends[b]! += ends[b - 1]!
+  const next = new Uint32Array(kSlices)
+  for (let b = 1; b < kSlices; b++) next[b] = ends[b - 1]!
+  const records = new Uint8Array(mem.count * DIGEST_BYTES)
+  // Word copies: mem.records is a fresh buffer from #take (aligned).
+  const src = new Uint32Array(mem.records.buffer, mem.records.byteOffset, mem.count * kWords)
+  const dst = new Uint32Array(records.buffer)
+  for (let i = 0; i < mem.count; i++) {
+    const d = next[sliceOf(mem.records, i)]!++ * kWords
+    const o = i * kWords
+    for (let w = 0; w < kWords; w++) dst[d + w] = src[o + w]!
+  }
+  return { records, count: mem.count, offset: 0, ends }
 }

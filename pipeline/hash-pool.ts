@@ -77,7 +77,8 @@ export class HashPool {
     const task: SortTask = { kind: 'sort', buffer: records.buffer as ArrayBuffer, count, keyOffset, ...(rows !== undefined ? { rows } : {}) }
     try {
       const r = await this.#run<SortResult>(task, [task.buffer])
-      const records = new Uint8Array(r.buffer, 0, r.count * 32)
+      // With rows, the sorted digests stay in the worker (see hash-worker.ts): records is empty.
+      const records = r.buffer !== undefined ? new Uint8Array(r.buffer, 0, r.count * 32) : new Uint8Array(0)
       return r.rows !== undefined ? { records, count: r.count, rows: new Uint8Array(r.rows, 0, r.rowsLength) } : { records, count: r.count }
     } catch (err) {
       throw new WorkerError(`hash worker failed sorting ${count} digests for dedupe: ${err instanceof Error ? err.message : String(err)}; rerun with --threads 1 and report it if it repeats`, -1, { cause: err })

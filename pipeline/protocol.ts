@@ -151,4 +151,5 @@ export interface SortTask {
 /** Output row formats (`--out-format`). */
 export type RowFormat = 'csv' | 'ndjson'
 
-export interface SortResult { buffer: ArrayBuffer, count: number, rows?: ArrayBuffer, rowsLength?: number }
+/** `buffer` (the sorted digests) comes back only when rows were not asked for. */
+export interface SortResult { buffer?: ArrayBuffer, count: number, rows?: ArrayBuffer, rowsLength?: number }

@@ -68,17 +68,23 @@ function sortedIndex (records: Uint8Array, n: number, keyOffset: number): Uint32
  */
 export function sortUnique (records: Uint8Array, n: number, keyOffset = 0, engine?: 'js'): { records: Uint8Array, count: number } {
   const out = new Uint8Array(n * DIGEST_BYTES)
-  if (n === 0) return { records: out, count: 0 }
-  if (nativeSortUnique !== undefined && engine !== 'js') {
-    const count = nativeSortUnique(records, n, keyOffset, out)
-    return { records: out.subarray(0, count * DIGEST_BYTES), count }
-  }
+  const count = sortUniqueInto(records, n, keyOffset, out, engine)
+  return { records: out.subarray(0, count * DIGEST_BYTES), count }
+}
+
+/**
+ * sortUnique into `out` (at least n * 32 bytes, 4-byte aligned, not overlapping records), so a
+ * caller that sorts many partitions can reuse one buffer. Returns the distinct count.
+ */
+export function sortUniqueInto (records: Uint8Array, n: number, keyOffset: number, out: Uint8Array, engine?: 'js'): number {
+  if (n === 0) return 0
+  if (nativeSortUnique !== undefined && engine !== 'js') return nativeSortUnique(records, n, keyOffset, out)
   const idx = sortedIndex(records, n, keyOffset)
   // Word copies (records are 32-byte aligned in their own buffers when byteOffset is a multiple
   // of 4): a subarray per record would allocate tens of millions of views.
   const aligned = records.byteOffset % 4 === 0
   const src32 = aligned ? new Uint32Array(records.buffer, records.byteOffset, n * 8) : undefined
-  const dst32 = new Uint32Array(out.buffer, 0, n * 8)
+  const dst32 = new Uint32Array(out.buffer, out.byteOffset, n * 8)
   let count = 0
   let prev = -1
   for (let j = 0; j < n; j++) {
@@ -94,5 +100,5 @@ export function sortUnique (records: Uint8Array, n: number, keyOffset = 0, engin
     count++
     prev = i
   }
-  return { records: out.subarray(0, count * DIGEST_BYTES), count }
+  return count
 }

@@ -200,3 +200,79 @@ t.test('DigestStore: unique(format) carries the runs formatted as output rows', 
   t.equal(rows, 2000)
   store.close()
 })
+
+t.test('DigestStore: the sorts in flight are bounded by bytes as well as by count', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'hp-dedupe-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  // ~100 digests per partition of schema 0 (3,200 bytes); a 10,000-byte cap admits three.
+  const n = 25600
+  const digests = randomBytes(n * 32)
+  const run = async (inFlightBytes: number | undefined): Promise<{ peakJobs: number, peakBytes: number, unique: number }> => {
+    let jobs = 0
+    let bytes = 0
+    let peakJobs = 0
+    let peakBytes = 0
+    const store = new DigestStore({
+      memoryBudgetBytes: 1 << 30,
+      tmpDir: dir,
+      parallelSorts: 8,
+      ...(inFlightBytes !== undefined ? { inFlightBytes } : {}),
+      sorter: async (records, count, keyOffset) => {
+        jobs++
+        bytes += count * 32
+        peakJobs = Math.max(peakJobs, jobs)
+        peakBytes = Math.max(peakBytes, bytes)
+        await new Promise(resolve => setTimeout(resolve, 1))
+        jobs--
+        bytes -= count * 32
+        return sortUnique(records, count, keyOffset)
+      }
+    })
+    store.add(digests, new Uint8Array(n), n)
+    let unique = 0
+    for await (const r of store.unique()) unique += r.count
+    store.close()
+    return { peakJobs, peakBytes, unique }
+  }
+  const capped = await run(10_000)
+  const free = await run(undefined)
+  t.equal(capped.unique, n)
+  t.equal(free.unique, n)
+  t.ok(capped.peakBytes <= 10_000 + 32 * 200, `capped: at most the cap plus one partition in flight (${capped.peakBytes} bytes)`)
+  t.ok(capped.peakJobs >= 2 && capped.peakJobs <= 3, `capped: ${capped.peakJobs} sorts at once`)
+  t.equal(free.peakJobs, 8, 'the default cap lets small partitions use the whole count window')
+})
+
+t.test('DigestStore: big partitions finalize in slices, still exact and ascending', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'hp-dedupe-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  // Two partitions (first byte 0x42 and 0x43 of schema 1) of ~30,000 digests, 20% repeats,
+  // spilled several times; slices of 64 KiB make each partition ~15 slices.
+  const n = 60000
+  const pool = randomBytes(48000 * 32)
+  for (let k = 0; k < 48000; k++) pool[k * 32] = 0x42 + (k % 2)
+  const all = new Uint8Array(n * 32)
+  for (let i = 0; i < n; i++) { const k = Math.floor(rnd() * 48000); all.set(pool.subarray(k * 32, k * 32 + 32), i * 32) }
+  const collect = async (options: { memoryBudgetBytes: number, sliceBytes?: number }): Promise<{ rows: string[], spills: number, runs: number }> => {
+    const store = new DigestStore({ ...options, tmpDir: dir })
+    for (let at = 0; at < n; at += 4000) {
+      store.add(all.subarray(at * 32, (at + 4000) * 32), new Uint8Array(4000).fill(1), 4000)
+      if (store.overBudget) await store.spill()
+    }
+    const rows: string[] = []
+    let runs = 0
+    for await (const r of store.unique()) { runs++; for (const h of hexList(r.digests, r.count)) rows.push(`${r.schema}:${h}`) }
+    const spills = store.spills
+    store.close()
+    return { rows, spills, runs }
+  }
+  const sliced = await collect({ memoryBudgetBytes: 400 * 1024, sliceBytes: 64 * 1024 })
+  const whole = await collect({ memoryBudgetBytes: 1 << 30 })
+  t.ok(sliced.spills >= 3, `spilled ${sliced.spills} times`)
+  t.ok(sliced.runs >= 20, `finalized in ${sliced.runs} slices`)
+  t.equal(whole.runs, 2, 'without spills each partition is one run')
+  t.same(sliced.rows, whole.rows, 'same digests, same order')
+  t.same(whole.rows, [...whole.rows].sort(), 'ascending')
+  t.equal(new Set(whole.rows).size, whole.rows.length, 'distinct')
+  t.equal(whole.rows.length, new Set(hexList(all, n)).size, 'every distinct input digest')
+})
