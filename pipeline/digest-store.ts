@@ -2,11 +2,12 @@
 // partitions. They are held in memory until the budget is reached; then every partition is
 // sorted, deduplicated and appended to a spill file as one sorted run, and memory is released.
 // At the end each partition (its memory part plus its run from every spill) is loaded alone,
-// sorted and deduplicated again, and emitted in ascending digest order.
+// sorted and deduplicated again, and emitted in ascending digest order; a partition past
+// sliceBytes is loaded and sorted in slices by its second byte (spilled runs index where each
+// slice starts), so the final pass holds a few MB per sort whatever the input size.
 //
 // Nothing approximate takes part: a digest is dropped only when all 32 bytes equal another's.
-// Peak memory is the budget plus one partition at finalize (1/256 of a schema's data), so a
-// billion identifiers (32 GB of digests) finalize 125 MB at a time.
+// Peak memory is the budget plus the sorts in flight (bounded by count and by inFlightBytes).
 import { closeSync, openSync, readSync, rmSync, mkdtempSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { DIGEST_BYTES, ID_SCHEMAS, type RowFormat } from './protocol.js'
