@@ -40,23 +40,14 @@ napi_value FormatRows(napi_env env, napi_callback_info info) {
   size_t digLen = 0, preLen = 0, sufLen = 0, outLen = 0;
   auto* dig = static_cast<const uint8_t*>(TypedArg(env, argv[0], napi_uint8_array, "digests must be a Uint8Array", &digLen));
   if (dig == nullptr) return nullptr;
-  double countD = 0;
-  napi_valuetype vt;
-  if (napi_typeof(env, argv[1], &vt) != napi_ok || vt != napi_number || napi_get_value_double(env, argv[1], &countD) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "count must be a number");
-    return nullptr;
-  }
+  size_t count = 0;
+  if (!IntegerArg(env, argv[1], 4294967295.0, "count must be a number", "count must be an integer in [0, 2^32)", &count)) return nullptr;
   auto* pre = static_cast<const uint8_t*>(TypedArg(env, argv[2], napi_uint8_array, "prefix must be a Uint8Array", &preLen));
   if (pre == nullptr) return nullptr;
   auto* suf = static_cast<const uint8_t*>(TypedArg(env, argv[3], napi_uint8_array, "suffix must be a Uint8Array", &sufLen));
   if (suf == nullptr) return nullptr;
   auto* out = static_cast<uint8_t*>(TypedArg(env, argv[4], napi_uint8_array, "out must be a Uint8Array", &outLen));
   if (out == nullptr) return nullptr;
-  if (!(countD >= 0 && countD <= 4294967295.0) || countD != static_cast<double>(static_cast<uint64_t>(countD))) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "count must be an integer in [0, 2^32)");
-    return nullptr;
-  }
-  const size_t count = static_cast<size_t>(countD);
   const size_t row = preLen + 64 + sufLen;
   if (digLen / 32 < count || outLen / row < count) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "digests must hold count * 32 bytes and out count rows");

@@ -5,6 +5,7 @@
 
 #include <node_api.h>
 #include <stddef.h>
+#include <stdint.h>
 
 namespace hashpipe {
 
@@ -21,6 +22,23 @@ inline void* TypedArg(napi_env env, napi_value v, napi_typedarray_type want, con
   // A zero-length view may have no backing store; callers never dereference it then.
   static double empty;
   return data != nullptr ? data : &empty;
+}
+
+// A number argument that must be an integer in [0, max]: TypeError(typeMessage) when it is not a
+// number, RangeError(rangeMessage) when it is out of range or fractional (NaN included).
+inline bool IntegerArg(napi_env env, napi_value v, double max, const char* typeMessage, const char* rangeMessage, size_t* value) {
+  napi_valuetype vt;
+  double d = 0;
+  if (napi_typeof(env, v, &vt) != napi_ok || vt != napi_number || napi_get_value_double(env, v, &d) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", typeMessage);
+    return false;
+  }
+  if (!(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d))) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", rangeMessage);
+    return false;
+  }
+  *value = static_cast<size_t>(d);
+  return true;
 }
 
 }  // namespace hashpipe

@@ -84,21 +84,6 @@ size_t SortUnique(const uint8_t* records, size_t n, size_t keyOffset, uint8_t* o
   return unique;
 }
 
-bool IntegerArg(napi_env env, napi_value v, double max, const char* what, size_t* value) {
-  napi_valuetype vt;
-  double d = 0;
-  if (napi_typeof(env, v, &vt) != napi_ok || vt != napi_number || napi_get_value_double(env, v, &d) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
-    return false;
-  }
-  if (!(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d))) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
-    return false;
-  }
-  *value = static_cast<size_t>(d);
-  return true;
-}
-
 }  // namespace
 
 napi_value SortUniqueNapi(napi_env env, napi_callback_info info) {
@@ -109,8 +94,8 @@ napi_value SortUniqueNapi(napi_env env, napi_callback_info info) {
   auto* records = static_cast<const uint8_t*>(TypedArg(env, argv[0], napi_uint8_array, "records must be a Uint8Array", &recLen));
   if (records == nullptr) return nullptr;
   // Indexes ride in 32 bits of each entry.
-  if (!IntegerArg(env, argv[1], 4294967295.0, "count must be an integer in [0, 2^32)", &n)) return nullptr;
-  if (!IntegerArg(env, argv[2], 28, "keyOffset must be an integer in [0, 28]", &keyOffset)) return nullptr;
+  if (!IntegerArg(env, argv[1], 4294967295.0, "count must be a number", "count must be an integer in [0, 2^32)", &n)) return nullptr;
+  if (!IntegerArg(env, argv[2], 28, "keyOffset must be a number", "keyOffset must be an integer in [0, 28]", &keyOffset)) return nullptr;
   auto* out = static_cast<uint8_t*>(TypedArg(env, argv[3], napi_uint8_array, "out must be a Uint8Array", &outLen));
   if (out == nullptr) return nullptr;
   if (recLen / kDigest < n || outLen / kDigest < n) {
