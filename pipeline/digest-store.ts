@@ -56,10 +56,10 @@ export interface DigestStoreOptions {
   /** Partitions sorted at once (each one is about 1/1024 of the data). Default 4. */
   parallelSorts?: number
   /**
-   * Digest bytes of the partitions being sorted at once; one partition always may. Bytes bound
-   * the window as well as count: on a 10 GiB input a partition is ~17 MB of digests (~40 MB of
-   * rows), and four in flight pushed peak RSS past 1.6 GiB; one at a time kept it near 1.5 GiB.
-   * Default 24 MiB (at 1 GiB input partitions are ~1.7 MB, so the count window governs).
+   * Digest bytes of the units being sorted at once; one unit always may. Bytes bound the window
+   * as well as count, so big units (a spill of a large budget, or a large sliceBytes) cannot
+   * stack up: each one costs its digests ~3.5 times over in flight (input, sorted, rows).
+   * Default 24 MiB; units of a 1 GiB input are ~1.7 MB, so there the count window governs.
    */
   inFlightBytes?: number
   /** Digest bytes above which a partition is finalized in slices of about this size. Default 4 MiB. */
