@@ -37,8 +37,8 @@ function processorFor (options: WorkerOptions): BatchProcessor {
 }
 
 // Sorted digests of a partition that is only wanted as rows stay here, in one buffer reused for
-// every partition: on a 10 GiB input each partition is ~17 MB, and sending each one back as a
-// fresh buffer the main thread never reads left hundreds of MB waiting for the collector.
+// every partition: no fresh allocation per sort, and nothing sent back that the main thread
+// would never read.
 let scratch = new Uint8Array(0)
 
 function sortPartition (task: SortTask): unknown {
