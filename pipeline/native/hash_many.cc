@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "napi_args.h"
+
 namespace {
 
 constexpr size_t kDigest = 32;
@@ -35,56 +37,18 @@ void Sha256(const uint8_t* data, size_t len, uint8_t* out) {
   SHA256_Final(out, &ctx);
 }
 
-// Returns nullptr after throwing a pending JS exception.
-uint8_t* Uint8Arg(napi_env env, napi_value v, const char* what, size_t* length) {
-  bool is = false;
-  napi_typedarray_type type;
-  void* data = nullptr;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, v, &type, length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
-    return nullptr;
-  }
-  // A zero-length view may have no backing store; callers never dereference it then.
-  static uint8_t empty;
-  return data != nullptr ? static_cast<uint8_t*>(data) : &empty;
-}
-
 napi_value HashMany(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   // Missing arguments arrive as undefined and fail the type checks below, like the JS fallback.
-  size_t inputLen = 0, outLen = 0, offsetsLen = 0;
-  const uint8_t* input = Uint8Arg(env, argv[0], "input must be a Uint8Array", &inputLen);
+  size_t inputLen = 0, outLen = 0, offsetsLen = 0, count = 0;
+  auto* input = static_cast<const uint8_t*>(hashpipe::TypedArg(env, argv[0], napi_uint8_array, "input must be a Uint8Array", &inputLen));
   if (input == nullptr) return nullptr;
-
-  bool is = false;
-  napi_typedarray_type type;
-  void* offsetsData = nullptr;
-  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, argv[1], &type, &offsetsLen, &offsetsData, nullptr, nullptr) != napi_ok ||
-      type != napi_uint32_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "offsets must be a Uint32Array");
-    return nullptr;
-  }
-  const uint32_t* offsets = static_cast<const uint32_t*>(offsetsData);
-
-  napi_valuetype vt;
-  double countD = 0;
-  if (napi_typeof(env, argv[2], &vt) != napi_ok || vt != napi_number ||
-      napi_get_value_double(env, argv[2], &countD) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "count must be a number");
-    return nullptr;
-  }
-  // Range first (this also rejects NaN and Infinity), so the integer cast below is defined.
-  if (!(countD >= 0 && countD <= 4294967295.0) || countD != static_cast<double>(static_cast<uint64_t>(countD))) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "count must be an integer in [0, 2^32)");
-    return nullptr;
-  }
-  const size_t count = static_cast<size_t>(countD);
-
-  uint8_t* out = Uint8Arg(env, argv[3], "out must be a Uint8Array", &outLen);
+  auto* offsets = static_cast<const uint32_t*>(hashpipe::TypedArg(env, argv[1], napi_uint32_array, "offsets must be a Uint32Array", &offsetsLen));
+  if (offsets == nullptr) return nullptr;
+  if (!hashpipe::IntegerArg(env, argv[2], 4294967295.0, "count must be a number", "count must be an integer in [0, 2^32)", &count)) return nullptr;
+  auto* out = static_cast<uint8_t*>(hashpipe::TypedArg(env, argv[3], napi_uint8_array, "out must be a Uint8Array", &outLen));
   if (out == nullptr) return nullptr;
   if (count == 0) return nullptr;
   if (offsetsLen < count + 1) {
