@@ -1,9 +1,11 @@
 import t from 'tap'
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { randomBytes } from 'node:crypto'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { AtomicFileWriter } from '../../adapters/atomic-file.js'
 
 // Blocks of mixed sizes: tiny ones are buffered, multi-MiB ones go out as positional writes
@@ -63,4 +65,42 @@ t.test('a path that is not a regular file is written in place, sequentially', as
 t.test('an output in a missing directory fails with HP_ERR_OUTPUT_IO naming the path', async t => {
   const path = join(tmpdir(), 'hashpipe-no-such-dir-' + process.pid, 'out.csv')
   await t.rejects(AtomicFileWriter.create(path, new PassThrough()), { code: 'HP_ERR_OUTPUT_IO', message: new RegExp(path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')) })
+})
+
+t.test('a device that refuses the write (/dev/full) fails with HP_ERR_OUTPUT_IO, no crash', async t => {
+  const w = await AtomicFileWriter.create('/dev/full', new PassThrough())
+  await t.rejects(async () => {
+    for (const b of blocks()) await w.write(b)
+    await w.commit()
+  }, { code: 'HP_ERR_OUTPUT_IO', message: /cannot write output '\/dev\/full': ENOSPC; check free disk space/ })
+  await w.abort()
+})
+
+t.test('a positional write that fails mid-file (file size limit) fails the commit and abort leaves nothing', async t => {
+  // A child under `ulimit -f` (2 MiB): writes past it fail with EFBIG while others are in flight.
+  const dir = mkdtempSync(join(tmpdir(), 'hashpipe-atomic-'))
+  const module = fileURLToPath(new URL('../../adapters/atomic-file.js', import.meta.url))
+  const script = join(dir, 'child.mjs')
+  writeFileSync(script, `
+    import { AtomicFileWriter } from ${JSON.stringify(module)}
+    import { PassThrough } from 'node:stream'
+    process.on('SIGXFSZ', () => {})
+    const w = await AtomicFileWriter.create(process.argv[2], new PassThrough())
+    try {
+      for (let i = 0; i < 16; i++) await w.write(Buffer.alloc(1 << 20, 97))
+      await w.commit()
+      console.log(JSON.stringify({ committed: true }))
+    } catch (e) {
+      await w.abort()
+      console.log(JSON.stringify({ code: e.code, message: e.message }))
+    }
+  `)
+  const out = join(dir, 'out', 'unique.csv')
+  mkdirSync(join(dir, 'out'))
+  const r = spawnSync('bash', ['-c', 'ulimit -f 2048 && exec "$0" "$@"', process.execPath, script, out], { encoding: 'utf8' })
+  t.equal(r.status, 0, r.stderr)
+  const result = JSON.parse(r.stdout) as { committed?: boolean, code?: string, message?: string }
+  t.equal(result.code, 'HP_ERR_OUTPUT_IO')
+  t.match(result.message, /cannot write output '.*unique\.csv': EFBIG; check free disk space/)
+  t.same(readdirSync(join(dir, 'out')), [], 'no output and no temp file')
 })

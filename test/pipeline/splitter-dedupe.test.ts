@@ -2,7 +2,7 @@
 // dedupe is exact, with and without spills to disk, against a reference Set.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { RecordSplitter, type SplitEvent } from '../../pipeline/record-splitter.js'
@@ -275,4 +275,50 @@ t.test('DigestStore: big partitions finalize in slices, still exact and ascendin
   t.same(whole.rows, [...whole.rows].sort(), 'ascending')
   t.equal(new Set(whole.rows).size, whole.rows.length, 'distinct')
   t.equal(whole.rows.length, new Set(hexList(all, n)).size, 'every distinct input digest')
+})
+
+t.test('DigestStore: a failing sort fails unique() and spill(), with nothing left unhandled', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'hp-dedupe-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const digests = randomBytes(20000 * 32)
+  const failing = (after: number, error: Error): DigestStore => {
+    let calls = 0
+    const store = new DigestStore({
+      memoryBudgetBytes: 1 << 30,
+      tmpDir: dir,
+      sorter: async (records, count, keyOffset) => {
+        if (++calls > after) throw error
+        await new Promise(resolve => setImmediate(resolve))
+        return sortUnique(records, count, keyOffset)
+      }
+    })
+    store.add(digests, new Uint8Array(20000), 20000)
+    return store
+  }
+  const crash = Object.assign(new Error('worker died'), { code: 'HP_ERR_WORKER_CRASHED' })
+  const a = failing(5, crash)
+  await t.rejects((async () => { for await (const _ of a.unique()) { /* drain */ } })(), crash, 'unique() rethrows the sorter error')
+  a.close()
+  const b = failing(5, new Error('disk on fire'))
+  await t.rejects(b.spill(), { code: 'HP_ERR_SPILL_IO', message: /cannot write dedupe spill file .*spill-0\.bin: disk on fire; free disk space there or point --tmp-dir at a larger disk/ })
+  b.close()
+  const c = failing(5, crash)
+  await t.rejects(c.spill(), crash, 'a crashed worker is not reported as a disk problem')
+  c.close()
+  t.same(readdirSync(dir), [], 'close() removed every spill directory')
+})
+
+t.test('DigestStore: a spill file truncated behind its back fails the final pass with HP_ERR_SPILL_IO', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'hp-dedupe-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  for (const sliceBytes of [undefined, 4096]) {
+    const store = new DigestStore({ memoryBudgetBytes: 1 << 30, tmpDir: dir, ...(sliceBytes !== undefined ? { sliceBytes } : {}) })
+    store.add(randomBytes(20000 * 32), new Uint8Array(20000), 20000)
+    await store.spill()
+    const spillDir = readdirSync(dir)[0]!
+    truncateSync(join(dir, spillDir, 'spill-0.bin'), 1000 * 32)
+    await t.rejects((async () => { for await (const _ of store.unique()) { /* drain */ } })(),
+      { code: 'HP_ERR_SPILL_IO', message: /spill-0\.bin is shorter than written; was it truncated\? rerun the job/ }, `sliceBytes ${sliceBytes ?? 'default'}`)
+    store.close()
+  }
 })
