@@ -1,5 +1,6 @@
 import t from 'tap'
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { constants, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, type PathLike } from 'node:fs'
+import { open, type FileHandle } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -7,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { AtomicFileWriter } from '../../adapters/atomic-file.js'
+import { nativeAddon } from '../../pipeline/native-hash.js'
 
 // Blocks of mixed sizes: tiny ones are buffered, multi-MiB ones go out as positional writes
 // several at a time, so a wrong position or a dropped block shows up as a content mismatch.
@@ -103,4 +105,103 @@ t.test('a positional write that fails mid-file (file size limit) fails the commi
   t.equal(result.code, 'HP_ERR_OUTPUT_IO')
   t.match(result.message, /cannot write output '.*unique\.csv': EFBIG; check free disk space/)
   t.same(readdirSync(join(dir, 'out')), [], 'no output and no temp file')
+})
+
+// Direct mode: whole 4 MiB blocks, a last block padded to 4096 and cut back on commit.
+const directAvailable = typeof nativeAddon?.alignedBuffer === 'function' && constants.O_DIRECT !== undefined
+
+t.test('a regular file is written with O_DIRECT where it can be, byte-exact at any size', { skip: directAvailable ? false : 'no native addon or no O_DIRECT on this platform' }, async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'hashpipe-atomic-'))
+  for (const size of [0, 1, 4095, 4096, 4097, (4 << 20) - 1, 4 << 20, (4 << 20) + 1, (21 << 20) + 123]) {
+    const path = join(dir, `out-${size}.bin`)
+    const w = await AtomicFileWriter.create(path, new PassThrough())
+    t.equal(w.mode, 'direct', `${size} bytes: direct mode on ${dir}`)
+    const data = randomBytes(size)
+    // Uneven pieces, so block boundaries fall inside writes.
+    for (let at = 0; at < size;) {
+      const n = Math.min(size - at, 1 + ((at * 7919) % 3_000_001))
+      await w.write(data.subarray(at, at + n))
+      at += n
+    }
+    await w.commit()
+    t.equal(w.bytes, size)
+    t.ok(readFileSync(path).equals(data), `${size} bytes: content and length exact`)
+  }
+  t.equal(readdirSync(dir).length, 9, 'no temp file left')
+})
+
+t.test('directIo: false and HASHPIPE_DIRECT_IO=0 write through the page cache, same bytes', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'hashpipe-atomic-'))
+  const parts = blocks()
+  const w = await AtomicFileWriter.create(join(dir, 'a.bin'), new PassThrough(), 0o644, { directIo: false })
+  t.equal(w.mode, 'positional')
+  for (const b of parts) await w.write(b)
+  await w.commit()
+  t.ok(readFileSync(join(dir, 'a.bin')).equals(Buffer.concat(parts)))
+  process.env.HASHPIPE_DIRECT_IO = '0'
+  t.teardown(() => { delete process.env.HASHPIPE_DIRECT_IO })
+  const v = await AtomicFileWriter.create(join(dir, 'b.bin'), new PassThrough())
+  t.equal(v.mode, 'positional')
+  await v.abort()
+})
+
+t.test('a filesystem that refuses O_DIRECT (EINVAL at open or at the first write) falls back to positional writes', { skip: directAvailable ? false : 'no native addon or no O_DIRECT on this platform' }, async t => {
+  const einval = (): NodeJS.ErrnoException => Object.assign(new Error('EINVAL: invalid argument'), { code: 'EINVAL' })
+  const refuseOpen = async (p: PathLike, flags: number, mode: number): Promise<FileHandle> => {
+    if ((flags & constants.O_DIRECT) !== 0) throw einval()
+    return await open(p, flags, mode)
+  }
+  const opened: FileHandle[] = []
+  const refuseWrite = async (p: PathLike, flags: number, mode: number): Promise<FileHandle> => {
+    const fh = await open(p, flags, mode)
+    if ((flags & constants.O_DIRECT) !== 0) {
+      opened.push(fh)
+      fh.write = (async () => { throw einval() }) as unknown as FileHandle['write']
+    }
+    return fh
+  }
+  const parts = blocks()
+  for (const [name, opener] of [['open', refuseOpen], ['write', refuseWrite]] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'hashpipe-atomic-'))
+    const path = join(dir, 'out.bin')
+    const w = await AtomicFileWriter.create(path, new PassThrough(), 0o644, { open: opener })
+    t.equal(w.mode, 'positional', `EINVAL at ${name}: positional`)
+    for (const b of parts) await w.write(b)
+    await w.commit()
+    t.ok(readFileSync(path).equals(Buffer.concat(parts)), `EINVAL at ${name}: content exact`)
+    t.same(readdirSync(dir), ['out.bin'])
+  }
+  t.equal(opened.length, 1, 'the direct handle was tried once')
+})
+
+t.test('any other error opening the direct temp file fails with HP_ERR_OUTPUT_IO', { skip: directAvailable ? false : 'no native addon or no O_DIRECT on this platform' }, async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'hashpipe-atomic-'))
+  const eacces = async (): Promise<FileHandle> => { throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }) }
+  await t.rejects(AtomicFileWriter.create(join(dir, 'out.bin'), new PassThrough(), 0o644, { open: eacces }), { code: 'HP_ERR_OUTPUT_IO', message: /cannot create output '.*out\.bin': EACCES/ })
+  t.same(readdirSync(dir), [])
+})
+
+t.test('alignedBuffer gives writable 4096-aligned memory and checks its argument', { skip: typeof nativeAddon?.alignedBuffer === 'function' ? false : 'no native addon' }, async t => {
+  const alignedBuffer = nativeAddon!.alignedBuffer as (bytes: unknown) => Buffer
+  const b = alignedBuffer(8192)
+  t.ok(Buffer.isBuffer(b))
+  t.equal(b.length, 8192)
+  b.fill(7)
+  t.equal(b[8191], 7)
+  for (const bad of [0, 4095, 4097, 6000, 512 << 20, -4096, 4096.5]) {
+    t.throws(() => alignedBuffer(bad), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }, `${bad}`)
+  }
+  for (const bad of ['4096', undefined, null, {}]) {
+    t.throws(() => alignedBuffer(bad), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, String(bad))
+  }
+  // Alignment is what O_DIRECT checks: a direct write from this memory at offset 0 succeeds.
+  if (constants.O_DIRECT !== undefined) {
+    const path = join(mkdtempSync(join(tmpdir(), 'hashpipe-atomic-')), 'aligned.bin')
+    const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o644).catch(() => undefined)
+    if (fh !== undefined) {
+      const { bytesWritten } = await fh.write(b, 0, 8192, 0)
+      await fh.close()
+      t.equal(bytesWritten, 8192)
+    }
+  }
 })
