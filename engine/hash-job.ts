@@ -132,6 +132,19 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     try { return await fn() } finally { stages[stage] += (performance.now() - t0) / 1000 }
   }
 
+  // A spill in progress: it sorts on the pool and writes while parsing goes on. Its failure
+  // surfaces at the next apply that waits for it, or before the final pass.
+  let spilling: Promise<void> | undefined
+  const spillInBackground = (s: DigestStore): Promise<void> => {
+    const t0 = performance.now()
+    const p = s.spill().finally(() => {
+      stages.spill += (performance.now() - t0) / 1000
+      if (spilling === p) spilling = undefined
+    })
+    p.catch((error: unknown) => { failure ??= { error } })
+    return p
+  }
+
   const apply = async (r: BatchResult): Promise<void> => {
     const state = states[r.input]!
     stages.parse += r.parseSeconds
@@ -158,7 +171,13 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
       await timed('dedupe', async () => {
         if (r.partitions !== undefined) store.addPartitioned(digests, new Uint32Array(r.partitions))
         else store.add(digests, schemas, r.count)
-        if (store.overBudget) await store.spill()
+        if (store.overBudget) {
+          // One spill at a time; while it runs, batches keep coming (memory grows past the
+          // budget only by what arrives meanwhile, and each partition's memory is freed as
+          // its sort is sent).
+          if (spilling !== undefined) await spilling
+          if (store.overBudget) spilling = spillInBackground(store)
+        }
       })
     } else await timed('write', async () => { await sinks.digests(digests, r.count, schemas) })
     if (metrics !== undefined) observe(metrics, r)
@@ -253,6 +272,7 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
       if (decision.headerRow) headerOnly.push(i)
     }
     await settle(0)
+    if (spilling !== undefined) await timed('dedupe', async () => { await spilling })
     for (const i of headerOnly) {
       if (states[i]!.summary.rows === 0) sinks.warn?.(`input '${states[i]!.name}' has a header row and no data`)
     }
@@ -273,11 +293,12 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     await Promise.allSettled(window)
     throw err
   } finally {
+    await spilling?.catch(() => {})
     store?.close()
     stages.transfer = pool.postSeconds
     await pool.destroy()
   }
-  for (const stage of ['read', 'split', 'transfer', 'dedupe', 'write'] as const) metrics?.stageSeconds.inc({ stage }, stages[stage])
+  for (const stage of ['read', 'split', 'transfer', 'dedupe', 'spill', 'write'] as const) metrics?.stageSeconds.inc({ stage }, stages[stage])
   summary.bytes = sources.reduce((n, s) => n + s.bytesRead(), 0)
   summary.seconds = (performance.now() - started) / 1000
   return finishSummary(summary, options.dedupe)

@@ -2,7 +2,7 @@
 // Counts only: no identifier, value or header content ever goes in here.
 import { ID_SCHEMAS, ID_TYPES, REJECT_REASONS, type IdSchema, type IdType, type RejectReason } from '../pipeline/protocol.js'
 
-export const STAGES = ['read', 'split', 'transfer', 'parse', 'hash', 'dedupe', 'write'] as const
+export const STAGES = ['read', 'split', 'transfer', 'parse', 'hash', 'dedupe', 'spill', 'write'] as const
 export type Stage = (typeof STAGES)[number]
 
 export interface InputSummary { file: string, format: string, gzip: boolean, rows: number }
@@ -50,7 +50,7 @@ export function emptySummary (): HashSummary {
     spilled_bytes: 0,
     seconds: 0,
     identifiers_per_second: 0,
-    stages: { read: 0, split: 0, transfer: 0, parse: 0, hash: 0, dedupe: 0, write: 0 },
+    stages: { read: 0, split: 0, transfer: 0, parse: 0, hash: 0, dedupe: 0, spill: 0, write: 0 },
     inputs: [],
     warnings: []
   }

@@ -8,12 +8,13 @@
 //
 // Nothing approximate takes part: a digest is dropped only when all 32 bytes equal another's.
 // Peak memory is the budget plus the sorts in flight (bounded by count and by inFlightBytes).
-import { closeSync, openSync, readSync, rmSync, mkdtempSync, writeSync } from 'node:fs'
+import { closeSync, openSync, readSync, rmSync, mkdtempSync } from 'node:fs'
 import { join } from 'node:path'
 import { DIGEST_BYTES, ID_SCHEMAS, type RowFormat } from './protocol.js'
 import { sortUnique } from './sort-unique.js'
 import { formatDigests } from './digest-format.js'
 import { HashpipeError } from '../engine/errors.js'
+import { SequentialWriter } from '../adapters/sequential-writer.js'
 
 const kPrefixes = 256
 const kWords = DIGEST_BYTES / 4
@@ -225,28 +226,35 @@ export class DigestStore {
     for (let p = 0; p < this.#fill.length; p++) yield { p, bytes: this.#partitionBytes(p), load: () => this.#take(p) }
   }
 
-  /** Writes every partition as a sorted, deduplicated run to a new spill file and frees memory. */
+  /**
+   * Writes every partition as a sorted, deduplicated run to a new spill file and frees memory.
+   * The file is written like the output (O_DIRECT where possible: the page cache would only hold
+   * it until the final pass reads each run once) and read back through its own descriptor.
+   */
   async spill (): Promise<void> {
-    if (this.#tmpDir === undefined) this.#tmpDir = mkdtempSync(join(this.#tmpParent, 'hashpipe-spill-'))
+    try {
+      this.#tmpDir ??= mkdtempSync(join(this.#tmpParent, 'hashpipe-spill-'))
+    } catch (err) {
+      throw new HashpipeError('HP_ERR_SPILL_IO', `cannot create a dedupe spill directory in ${this.#tmpParent}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; point --tmp-dir at a writable directory with free space`, undefined, { cause: err })
+    }
     const path = join(this.#tmpDir, `spill-${this.#spills.length}.bin`)
     const spill: Spill = { path, fd: -1, runs: [] }
-    let offset = 0
+    let writer: SequentialWriter | undefined
     try {
-      spill.fd = openSync(path, 'w+', 0o600)
+      writer = await SequentialWriter.create(path, { mode: 0o600 })
       for await (const unique of this.#sorted(this.#memoryUnits())) {
-        spill.runs[unique.p] = { offset, count: unique.count, ends: sliceEnds(unique.records, unique.count) }
-        const bytes = unique.count * DIGEST_BYTES
-        let written = 0
-        while (written < bytes) {
-          written += writeSync(spill.fd, unique.records, written, bytes - written, offset + written)
-        }
-        offset += bytes
+        spill.runs[unique.p] = { offset: writer.bytes, count: unique.count, ends: sliceEnds(unique.records, unique.count) }
+        await writer.write(unique.records.subarray(0, unique.count * DIGEST_BYTES))
       }
+      await writer.finish()
+      await writer.close()
+      spill.fd = openSync(path, 'r')
     } catch (err) {
+      await writer?.abort()
       if ((err as { code?: string }).code === 'HP_ERR_WORKER_CRASHED') throw err
       throw new HashpipeError('HP_ERR_SPILL_IO', `cannot write dedupe spill file ${path}: ${(err as Error).message}; free disk space there or point --tmp-dir at a larger disk`, undefined, { cause: err })
     }
-    this.#spilledBytes += offset
+    this.#spilledBytes += writer.bytes
     this.#spills.push(spill)
   }
 

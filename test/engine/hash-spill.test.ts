@@ -1,0 +1,51 @@
+// A dedupe budget far below the data: the run spills many times, in the background while batches
+// keep coming, and must give the very output of a run that never spills. A spill that cannot
+// start fails the run with HP_ERR_SPILL_IO naming --tmp-dir, and leaves no output behind.
+import t from 'tap'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runCli } from '../helpers/cli.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'hp-spill-'))
+t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+
+let seed = 7
+const rnd = (): number => { seed = (seed * 48271) % 2147483647; return seed / 2147483647 }
+const input = join(dir, 'in.csv')
+const rows = ['email,phone']
+for (let i = 0; i < 120_000; i++) {
+  const p = Math.floor(rnd() * 80_000)
+  rows.push(`user${p}@example.com,+1 415 ${200 + (p % 700)} ${1000 + (p % 9000)}`)
+}
+writeFileSync(input, rows.join('\n') + '\n')
+
+interface Summary { unique_total: number, spilled_bytes: number, stages: Record<string, number> }
+
+t.test('many background spills give the output of a run without any', async t => {
+  const runs: Array<{ out: string, summary: Summary }> = []
+  for (const budget of ['1GiB', '96KiB']) {
+    const out = join(dir, `out-${budget}.csv`)
+    const r = await runCli(['hash', input, '--out', out, '--json', '--no-progress', '--memory-budget', budget, '--batch-bytes', '64KiB', '--tmp-dir', dir])
+    t.equal(r.code, 0, r.stderr)
+    runs.push({ out: readFileSync(out, 'utf8'), summary: JSON.parse(r.stdout) as Summary })
+  }
+  const [whole, spilled] = runs as [{ out: string, summary: Summary }, { out: string, summary: Summary }]
+  t.equal(whole.summary.spilled_bytes, 0, 'a 1 GiB budget holds it all')
+  t.ok(spilled.summary.spilled_bytes > 4 * whole.summary.unique_total * 32 / 10, `spilled ${spilled.summary.spilled_bytes} bytes`)
+  t.ok(spilled.summary.stages.spill! > 0, 'spill seconds are reported')
+  t.equal(spilled.summary.unique_total, whole.summary.unique_total)
+  t.equal(spilled.out, whole.out, 'byte-identical output')
+  t.same(readdirSync(dir).filter(f => f.startsWith('hashpipe-spill-')), [], 'spill directories removed')
+})
+
+t.test('a spill directory that cannot be made fails the run with HP_ERR_SPILL_IO, no output', async t => {
+  const out = join(dir, 'never.csv')
+  const missing = join(dir, 'no-such-dir')
+  const r = await runCli(['hash', input, '--out', out, '--no-progress', '--memory-budget', '96KiB', '--batch-bytes', '64KiB', '--tmp-dir', missing])
+  t.equal(r.code, 1)
+  t.match(r.stderr, `cannot create a dedupe spill directory in ${missing}: ENOENT; point --tmp-dir at a writable directory with free space`)
+  t.notMatch(r.stderr, /internal error/)
+  t.notOk(existsSync(out), 'no output')
+  t.same(readdirSync(dir).filter(f => f.startsWith('.never')), [], 'no temp output left')
+})
