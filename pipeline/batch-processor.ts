@@ -21,7 +21,7 @@ import {
 } from './protocol.js'
 import { createNormalizers, isPrehashed, kEmpty, type Normalizer } from './normalize.js'
 import { parseRecord } from './csv-record.js'
-import { nativeHashMany } from './native-hash.js'
+import { nativeAddon, nativeHashMany } from './native-hash.js'
 import {
   kEvReject, kEventInts, kHole, kSrcScratch, kStatCount, kStatDone, kStatEmpty, kStatEvents, kStatLength, kStatLine,
   kStatRejected, kStatRows, kStatSeen, kStatValid, nanpTable, nativeScanBatch, scanConfig
@@ -32,6 +32,9 @@ const kNewline = 10
 // Buffer's own encoders without the argument-normalizing wrapper of write(): present on every
 // Node Buffer, absent from @types/node.
 interface RawWrites { latin1Write: (s: string, offset: number) => number, utf8Write: (s: string, offset: number) => number }
+
+type PartitionDigests = (digests: Uint8Array, schemas: Uint8Array, count: number, out: Uint8Array, ends: Uint32Array) => number
+const nativePartition = typeof nativeAddon?.partitionDigests === 'function' ? nativeAddon.partitionDigests as PartitionDigests : undefined
 
 interface FieldSlot { index: number, key: string, name: string, type: IdType, typeIndex: number, schema: number, normalize: Normalizer }
 
@@ -63,12 +66,17 @@ export class BatchProcessor {
   #holes = 0
 
   readonly #scan: boolean
+  readonly #nativePartition: boolean
 
-  /** `scan: false` forces the JavaScript loop where the native scanner would run (tests compare the two). */
-  constructor (options: WorkerOptions, engine: { scan?: boolean } = {}) {
+  /**
+   * `scan: false` forces the JavaScript loop where the native scanner would run, `partition:
+   * false` the JavaScript grouping by partition (tests compare the two).
+   */
+  constructor (options: WorkerOptions, engine: { scan?: boolean, partition?: boolean } = {}) {
     this.#options = options
     this.#normalizers = createNormalizers(options)
     this.#scan = nativeScanBatch !== undefined && engine.scan !== false
+    this.#nativePartition = nativePartition !== undefined && engine.partition !== false
   }
 
   run (task: BatchTask): BatchResult {
@@ -89,8 +97,13 @@ export class BatchProcessor {
     }
     const parsed = performance.now()
     if (this.#staged > 0) this.#hashStaged()
-    if (this.#holes > 0) this.#compact()
-    const partitions = task.partition === true ? this.#partition() : undefined
+    let partitions: Uint32Array | undefined
+    if (task.partition === true && this.#nativePartition) {
+      partitions = this.#partitionNative()
+    } else {
+      if (this.#holes > 0) this.#compact()
+      if (task.partition === true) partitions = this.#partition()
+    }
     const hashed = performance.now()
     return {
       parseSeconds: (parsed - started) / 1000,
@@ -269,6 +282,15 @@ export class BatchProcessor {
     }
     this.#digests = grouped
     this.#schemas = groupedSchemas
+    return ends
+  }
+
+  /** #compact() then #partition() in one native pass; schemas are left as they were (unused with partitions). */
+  #partitionNative (): Uint32Array {
+    const ends = new Uint32Array(PARTITIONS)
+    const grouped = Buffer.from(new ArrayBuffer(Math.max(this.#count, 1) * DIGEST_BYTES))
+    this.#count = nativePartition!(this.#digests, this.#schemas, this.#count, grouped, ends)
+    this.#digests = grouped
     return ends
   }
 

@@ -21,7 +21,7 @@ const DIGEST_BYTES = 32
 const addonPath = fileURLToPath(new URL('../../build/Release/hash_many.node', import.meta.url))
 
 /** The addon's functions as loaded; each is checked by the module that wraps it. */
-export interface NativeAddon { hashMany?: unknown, scanBatch?: unknown, formatRows?: unknown, sortUnique?: unknown, alignedBuffer?: unknown }
+export interface NativeAddon { hashMany?: unknown, scanBatch?: unknown, formatRows?: unknown, sortUnique?: unknown, alignedBuffer?: unknown, partitionDigests?: unknown }
 
 function loadNative (): { addon: NativeAddon | undefined, reason: string } {
   if (process.env.HASHPIPE_NATIVE === '0') return { addon: undefined, reason: 'disabled by HASHPIPE_NATIVE=0' }

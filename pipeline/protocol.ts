@@ -119,6 +119,7 @@ export interface BatchResult {
   lines: number
   count: number
   digests: ArrayBuffer
+  /** Schema code per digest, in input order; with partitions, not to be read (a digest's partition gives its schema). */
   schemas: ArrayBuffer
   /** Identifiers seen per input type index (ID_TYPES order), empty cells excluded. */
   seen: number[]

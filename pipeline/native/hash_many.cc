@@ -94,6 +94,7 @@ napi_value ScanBatch(napi_env env, napi_callback_info info);  // scan_batch.cc
 napi_value FormatRows(napi_env env, napi_callback_info info);  // format_rows.cc
 napi_value SortUniqueNapi(napi_env env, napi_callback_info info);  // sort_unique.cc
 napi_value AlignedBuffer(napi_env env, napi_callback_info info);  // aligned_buffer.cc
+napi_value PartitionDigests(napi_env env, napi_callback_info info);  // partition_digests.cc
 }
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
@@ -108,5 +109,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       napi_set_named_property(env, exports, "sortUnique", fn) != napi_ok) return nullptr;
   if (napi_create_function(env, "alignedBuffer", NAPI_AUTO_LENGTH, hashpipe::AlignedBuffer, nullptr, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "alignedBuffer", fn) != napi_ok) return nullptr;
+  if (napi_create_function(env, "partitionDigests", NAPI_AUTO_LENGTH, hashpipe::PartitionDigests, nullptr, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "partitionDigests", fn) != napi_ok) return nullptr;
   return exports;
 }

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { BatchProcessor } from '../../pipeline/batch-processor.js'
 import { nativeScanBatch } from '../../pipeline/native-scan.js'
-import { nativeStatus } from '../../pipeline/native-hash.js'
+import { nativeAddon, nativeStatus } from '../../pipeline/native-hash.js'
 import type { BatchResult, BatchTask, ColumnPlan, WorkerOptions } from '../../pipeline/protocol.js'
 
 let seed = 77
@@ -147,4 +147,53 @@ t.test('a batch larger than the first digest and event buffers is scanned in sev
   t.equal(r2.count, 2500)
   t.equal(r2.rejects.length, 2500)
   t.same(comparable(r2), comparable(new BatchProcessor(base, { scan: false }).run(task(intl, phones, base, 2))))
+})
+
+t.test('digests grouped by partition: the native pass and the JavaScript loops give the same bytes', { skip: typeof nativeAddon?.partitionDigests === 'function' ? false : 'addon not built' }, async t => {
+  // Phones off the fast path and canonicalized emails are deferred: the invalid ones leave
+  // holes, which grouping must drop.
+  const partitioned = (r: BatchResult): unknown => ({
+    count: r.count,
+    digests: Buffer.from(r.digests, 0, r.count * 32).toString('hex'),
+    partitions: Buffer.from(r.partitions!).toString('hex'),
+    seen: r.seen, valid: r.valid, rejected: r.rejected, rejects: r.rejects
+  })
+  let seq = 0
+  let holes = 0
+  for (const { name, plan, columns } of kPlans) {
+    for (const [label, options] of kOptions) {
+      const native = new BatchProcessor(options)
+      const js = new BatchProcessor(options, { partition: false })
+      for (let b = 0; b < 4; b++) {
+        const text = batch(plan.format as 'csv' | 'tsv' | 'lines', columns, 50 + Math.floor(rnd() * 400))
+        const a = native.run({ ...task(text, plan, options, seq), partition: true })
+        const j = js.run({ ...task(text, plan, options, seq++), partition: true })
+        if (a.valid.reduce((x, y) => x + y, 0) < a.seen.reduce((x, y) => x + y, 0)) holes++
+        t.same(partitioned(a), partitioned(j), `${name}, ${label}, batch ${b}`)
+        const ends = new Uint32Array(a.partitions!)
+        t.equal(ends[1023], a.count, 'the last partition ends at count')
+      }
+    }
+  }
+  t.ok(holes > 0, 'some batches had rejected identifiers')
+})
+
+t.test('partitionDigests checks its arguments before writing anything', { skip: typeof nativeAddon?.partitionDigests === 'function' ? false : 'addon not built' }, async t => {
+  const partition = nativeAddon!.partitionDigests as (...args: unknown[]) => number
+  const digests = new Uint8Array(3 * 32).map((_, i) => (i * 37) & 255)
+  const out = new Uint8Array(3 * 32)
+  const ends = new Uint32Array(1024)
+  t.equal(partition(digests, new Uint8Array([1, 255, 0]), 3, out, ends), 2)
+  t.equal(ends[1023], 2)
+  t.same([...out.subarray(0, 32)], [...digests.subarray(64, 96)], 'schema 0 sorts first')
+  t.same([...out.subarray(32, 64)], [...digests.subarray(0, 32)], 'then schema 1; the hole is dropped')
+  const untouched = new Uint8Array(3 * 32)
+  t.throws(() => partition(digests, new Uint8Array([1, 4, 0]), 3, untouched, ends), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /schemas must be 0-3, or 255/ })
+  t.ok(untouched.every(b => b === 0), 'a bad schema is caught before any write')
+  t.throws(() => partition(digests, new Uint8Array(3), 4, out, ends), { code: 'ERR_OUT_OF_RANGE' }, 'count past the buffers')
+  t.throws(() => partition(digests, new Uint8Array(3), 3, out, new Uint32Array(1023)), { code: 'ERR_OUT_OF_RANGE', message: /1024/ })
+  t.throws(() => partition(digests, new Uint8Array(3), 2, digests.subarray(32), ends), { code: 'ERR_OUT_OF_RANGE', message: /overlap/ })
+  t.throws(() => partition(digests, [0, 0, 0], 3, out, ends), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => partition(digests, new Uint8Array(3), '3', out, ends), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => partition(digests, new Uint8Array(3), 3, out, new Int32Array(1024)), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
 })
