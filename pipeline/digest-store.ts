@@ -8,7 +8,7 @@
 //
 // Nothing approximate takes part: a digest is dropped only when all 32 bytes equal another's.
 // Peak memory is the budget plus the sorts in flight (bounded by count and by inFlightBytes).
-import { closeSync, openSync, readSync, rmSync, mkdtempSync } from 'node:fs'
+import { closeSync, openSync, read, rmSync, mkdtempSync } from 'node:fs'
 import { join } from 'node:path'
 import { DIGEST_BYTES, ID_SCHEMAS, type RowFormat } from './protocol.js'
 import { sortUnique } from './sort-unique.js'
@@ -32,8 +32,9 @@ interface Run { offset: number, count: number, ends: Uint32Array }
 interface SlicedRecords extends Run { records: Uint8Array }
 interface Spill { path: string, fd: number, runs: Run[] }
 
-/** One sort job: partition p, or the slices [lo, hi) of it; `load` gives its records. */
-interface Unit { p: number, bytes: number, load: () => { records: Uint8Array, count: number } }
+/** One sort job: partition p, or the slices [lo, hi) of it; `load` gives its records (from spills: once read). */
+interface Unit { p: number, bytes: number, load: () => Records | Promise<Records> }
+interface Records { records: Uint8Array, count: number }
 
 /**
  * Sorts and dedupes one partition; may run elsewhere (the worker pool) and in parallel. With
@@ -191,7 +192,7 @@ export class DigestStore {
 
   /**
    * Sorted, deduplicated units in order, with up to #parallel sorts (and #inFlightBytes of
-   * digests) in flight. A unit's load() runs just before its sort is sent.
+   * digests) in flight. A unit's load() starts when it enters the window.
    */
   async * #sorted (units: Iterable<Unit>, format?: RowFormat): AsyncGenerator<{ p: number, records: Uint8Array, count: number, rows?: Uint8Array }> {
     const window: Array<Promise<{ p: number, records: Uint8Array, count: number, rows?: Uint8Array }>> = []
@@ -205,10 +206,11 @@ export class DigestStore {
       for (const unit of units) {
         const p = unit.p
         while (window.length > 0 && inFlight + unit.bytes > this.#inFlightBytes) yield await next()
-        const { records, count } = unit.load()
         const rows = format === undefined ? undefined : { format, schema: Math.floor(p / kPrefixes) }
-        const sorted = count === 0 ? Promise.resolve({ records, count }) : this.#sorter(records, count, 1, rows)
-        const job = sorted.then(r => ({ p, ...r }))
+        // Not awaited: spilled slices are read on libuv's threads while earlier units sort.
+        const job = Promise.resolve(unit.load())
+          .then(async ({ records, count }) => count === 0 ? { records, count } : await this.#sorter(records, count, 1, rows))
+          .then(r => ({ p, ...r }))
         job.catch(() => {})
         window.push(job)
         sizes.push(unit.bytes)
@@ -263,7 +265,7 @@ export class DigestStore {
    * slice unless the range is all slices) and the matching slice of every spilled run, in one
    * buffer of their own.
    */
-  #gather (p: number, mem: SlicedRecords, lo: number, hi: number): { records: Uint8Array, count: number } {
+  #gather (p: number, mem: SlicedRecords, lo: number, hi: number): Records | Promise<Records> {
     const whole = lo === 0 && hi === kSlices
     const part = whole ? { offset: 0, count: mem.count } : runSlice(mem, lo, hi)
     let spilled = 0
@@ -272,18 +274,14 @@ export class DigestStore {
     const records = new Uint8Array((part.count + spilled) * DIGEST_BYTES)
     records.set(mem.records.subarray(part.offset, part.offset + part.count * DIGEST_BYTES))
     let at = part.count * DIGEST_BYTES
+    const reads: Array<Promise<void>> = []
     for (const sp of this.#spills) {
       const slice = runSlice(sp.runs[p]!, lo, hi)
       const bytes = slice.count * DIGEST_BYTES
-      let read = 0
-      while (read < bytes) {
-        const r = readSync(sp.fd, records, at + read, bytes - read, slice.offset + read)
-        if (r === 0) throw new HashpipeError('HP_ERR_SPILL_IO', `dedupe spill file ${sp.path} is shorter than written; was it truncated? rerun the job`)
-        read += r
-      }
+      if (bytes > 0) reads.push(readFully(sp, records, at, bytes, slice.offset))
       at += bytes
     }
-    return { records, count: part.count + spilled }
+    return Promise.all(reads).then(() => ({ records, count: part.count + spilled }))
   }
 
   /**
@@ -360,4 +358,19 @@ function groupBySlice (mem: { records: Uint8Array, count: number }): SlicedRecor
     for (let w = 0; w < kWords; w++) dst[d + w] = src[o + w]!
   }
   return { records, count: mem.count, offset: 0, ends }
+}
+
+/** Reads exactly `length` bytes of a spill at `position` into records[offset...]. */
+async function readFully (sp: Spill, records: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+  let done = 0
+  while (done < length) {
+    const n = await new Promise<number>((resolve, reject) => {
+      read(sp.fd, records, offset + done, length - done, position + done, (err, bytesRead) => {
+        if (err === null) resolve(bytesRead)
+        else reject(new HashpipeError('HP_ERR_SPILL_IO', `cannot read dedupe spill file ${sp.path}: ${err.code ?? err.message}; rerun the job`, undefined, { cause: err }))
+      })
+    })
+    if (n === 0) throw new HashpipeError('HP_ERR_SPILL_IO', `dedupe spill file ${sp.path} is shorter than written; was it truncated? rerun the job`)
+    done += n
+  }
 }
