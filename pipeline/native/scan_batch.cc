@@ -18,14 +18,13 @@
 // The input must be valid UTF-8 without NUL bytes (the caller checks; other batches take the JS
 // path). The call stops early, with stats[kStatDone] = 0, when the next record might not fit in
 // digests or events; the caller makes room and calls again from stats[kStatPos].
-#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <node_api.h>
-#include <openssl/sha.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "napi_args.h"
+#include "sha256_pairs.h"
 
 namespace hashpipe {
 namespace {
@@ -63,13 +62,6 @@ inline int HexValue(uint8_t c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return -1;
-}
-
-void Sha256(const uint8_t* data, size_t len, uint8_t* out) {
-  SHA256_CTX ctx;
-  SHA256_Init(&ctx);
-  SHA256_Update(&ctx, data, len);
-  SHA256_Final(out, &ctx);
 }
 
 // The 64 lower-case hex characters of `s` as 32 bytes; false when `s` is not exactly that.
@@ -136,6 +128,7 @@ class Scanner {
       pos = n_;
       stats_[kStatDone] = 1;
     }
+    hasher_.Flush();
     stats_[kStatPos] = static_cast<int32_t>(pos);
     stats_[kStatLine] = line_;
     stats_[kStatCount] = static_cast<int32_t>(count_);
@@ -310,7 +303,7 @@ class Scanner {
     // A 64-hex value is an address someone already hashed: pass it through, never hash it again.
     if (len == 64 && HexDigest(s, len, NextDigest())) { Valid(slot); return; }
     if (!PlausibleEmail(s, len)) { Reject(recPos, slot, kEmailInvalid, raw); return; }
-    Sha256(s, len, NextDigest());
+    hasher_.Add(s, len, NextDigest());
     Valid(slot);
   }
 
@@ -357,7 +350,7 @@ class Scanner {
     }
     // All zeros is what iOS/Android report when the user limited ad tracking: not a person.
     if (zero) { Reject(recPos, slot, kMaidZero, raw); return; }
-    Sha256(s, 36, NextDigest());
+    hasher_.Add(s, 36, NextDigest());
     Valid(slot);
   }
 
@@ -398,8 +391,8 @@ class Scanner {
     if ((plus && nd != 11) || (!plus && !national) || !NanpValid(nsn)) { Defer(recPos, slot, raw); return; }
     uint8_t e164[12] = {'+', '1'};
     memcpy(e164 + 2, nsn, 10);
-    if ((flags_ & kFlagPhoneDigits) != 0) Sha256(e164 + 1, 11, NextDigest());
-    else Sha256(e164, 12, NextDigest());
+    if ((flags_ & kFlagPhoneDigits) != 0) hasher_.Add(e164 + 1, 11, NextDigest());
+    else hasher_.Add(e164, 12, NextDigest());
     Valid(slot);
   }
 
@@ -438,6 +431,8 @@ class Scanner {
   uint32_t count_ = 0;
   size_t nEvents_ = 0;
   size_t scratchUsed_ = 0;
+  // Digests may be written a message late (in pairs): flushed before Run() returns.
+  PairHasher hasher_;
 };
 
 }  // namespace
