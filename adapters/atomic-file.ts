@@ -62,14 +62,17 @@ export class AtomicFileWriter {
 
   get mode (): WriteMode { return this.#mode }
 
-  /** Buffers small writes into blocks of a few MiB; awaits the disk (or the stream's drain) when it must. */
+  /**
+   * Buffers small writes into blocks of a few MiB; awaits the disk (or the stream's drain) when
+   * it must. `data` is copied: the caller may reuse it once this resolves.
+   */
   async write (data: Buffer | string): Promise<void> {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data
     try {
       if (this.#file !== undefined) {
-        await this.#file.write(buf)
+        await this.#file.write(typeof data === 'string' ? Buffer.from(data) : data)
         return
       }
+      const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data)
       this.#pending.push(buf)
       this.#pendingBytes += buf.length
       if (this.#pendingBytes >= kFlushBytes) await this.#flush()

@@ -205,3 +205,25 @@ t.test('alignedBuffer gives writable 4096-aligned memory and checks its argument
     }
   }
 })
+
+t.test('write() copies: a buffer reused as soon as write() resolves does not change the output', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'hashpipe-atomic-'))
+  for (const [name, options] of [['direct or positional', {}], ['positional', { directIo: false }], ['stream', undefined]] as const) {
+    const stream = new PassThrough()
+    const chunks: Buffer[] = []
+    stream.on('data', (c: Buffer) => chunks.push(c))
+    const path = options === undefined ? '-' : join(dir, `${name}.bin`)
+    const w = await AtomicFileWriter.create(path, stream, 0o644, options ?? {})
+    const reused = Buffer.alloc(3 << 20)
+    const expected: Buffer[] = []
+    for (let i = 0; i < 5; i++) {
+      reused.fill(65 + i)
+      const piece = reused.subarray(0, (1 << 20) + i * 777_777)
+      expected.push(Buffer.from(piece))
+      await w.write(piece)
+    }
+    await w.commit()
+    const got = path === '-' ? Buffer.concat(chunks) : readFileSync(path)
+    t.ok(got.equals(Buffer.concat(expected)), `${name}: each write kept its bytes`)
+  }
+})
