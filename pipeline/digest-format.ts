@@ -27,20 +27,24 @@ export function outputHeader (format: OutFormat): string {
   return format === 'csv' ? 'id_type,sha256\n' : ''
 }
 
+/** The longest row of this format, in bytes: count of them always fit count * maxRowBytes. */
+export function maxRowBytes (format: OutFormat): number {
+  return Math.max(...kPrefix[format].map(p => p.length)) + 2 * DIGEST_BYTES + kSuffix[format].length
+}
+
 /**
  * Rows for digests[0, count); digest i has schema schemas[i] (or `schema` for all when given).
- * `engine: 'js'` forces the JavaScript loop (tests compare it with the native one).
+ * `engine: 'js'` forces the JavaScript loop (tests compare it with the native one). The rows go
+ * into `into` when it holds count * maxRowBytes(format), else into a new buffer.
  */
-export function formatDigests (format: OutFormat, digests: Uint8Array, count: number, schemas: Uint8Array | number, engine?: 'js'): Buffer {
+export function formatDigests (format: OutFormat, digests: Uint8Array, count: number, schemas: Uint8Array | number, engine?: 'js', into?: ArrayBuffer): Buffer {
   const prefixes = kPrefix[format]
   const suffix = kSuffix[format]
+  const bound = count * maxRowBytes(format)
+  const out = into !== undefined && into.byteLength >= bound ? Buffer.from(into, 0, bound) : Buffer.allocUnsafeSlow(bound)
   if (typeof schemas === 'number' && nativeFormatRows !== undefined && engine !== 'js') {
-    const prefix = prefixes[schemas]!
-    const out = Buffer.allocUnsafeSlow(count * (prefix.length + 64 + suffix.length))
-    return out.subarray(0, nativeFormatRows(digests, count, prefix, suffix, out))
+    return out.subarray(0, nativeFormatRows(digests, count, prefixes[schemas]!, suffix, out))
   }
-  const maxPrefix = Math.max(...prefixes.map(p => p.length))
-  const out = Buffer.allocUnsafeSlow(count * (maxPrefix + 64 + suffix.length))
   // Two hex characters per 16-bit store: offsets are even only when rows are; use a byte view.
   let at = 0
   for (let i = 0; i < count; i++) {

@@ -3,7 +3,7 @@
 // that dies or throws fails its batch with WorkerError naming the batch; callers stop the run.
 import { Piscina } from 'piscina'
 import { WorkerError } from '../engine/errors.js'
-import type { BatchResult, BatchTask, SortResult, SortTask } from './protocol.js'
+import type { BatchResult, BatchTask, SortResult, SortRows, SortTask } from './protocol.js'
 
 export interface HashPoolOptions {
   threads: number
@@ -72,14 +72,19 @@ export class HashPool {
     }
   }
 
-  /** Sorts and dedupes packed digests on a worker; records must own their whole ArrayBuffer (it is transferred). */
-  async sortUnique (records: Uint8Array, count: number, keyOffset: number, rows?: SortTask['rows']): Promise<{ records: Uint8Array, count: number, rows?: Uint8Array }> {
-    const task: SortTask = { kind: 'sort', buffer: records.buffer as ArrayBuffer, count, keyOffset, ...(rows !== undefined ? { rows } : {}) }
+  /**
+   * Sorts and dedupes packed digests on a worker. records must start its ArrayBuffer, which is
+   * transferred and comes back as the result's records.buffer (see Sorter in digest-store.ts);
+   * rows.into, if given, is transferred too and holds the rows when big enough.
+   */
+  async sortUnique (records: Uint8Array, count: number, keyOffset: number, rows?: SortRows): Promise<{ records: Uint8Array, count: number, rows?: Uint8Array }> {
+    const task: SortTask = { kind: 'sort', buffer: records.buffer as ArrayBuffer, count, keyOffset }
+    if (rows !== undefined) task.rows = { format: rows.format, schema: rows.schema }
+    if (rows?.into !== undefined) task.into = rows.into
     try {
-      const r = await this.#run<SortResult>(task, [task.buffer])
-      // With rows, the sorted digests stay in the worker (see hash-worker.ts): records is empty.
-      const records = r.buffer !== undefined ? new Uint8Array(r.buffer, 0, r.count * 32) : new Uint8Array(0)
-      return r.rows !== undefined ? { records, count: r.count, rows: new Uint8Array(r.rows, 0, r.rowsLength) } : { records, count: r.count }
+      const r = await this.#run<SortResult>(task, task.into !== undefined ? [task.buffer, task.into] : [task.buffer])
+      const sorted = new Uint8Array(r.buffer, 0, r.count * 32)
+      return r.rows !== undefined ? { records: sorted, count: r.count, rows: new Uint8Array(r.rows, 0, r.rowsLength) } : { records: sorted, count: r.count }
     } catch (err) {
       throw new WorkerError(`hash worker failed sorting ${count} digests for dedupe: ${err instanceof Error ? err.message : String(err)}; rerun with --threads 1 and report it if it repeats`, -1, { cause: err })
     }

@@ -6,7 +6,7 @@
 // Symbol.for() transferable keys and is wrapped by move().
 import { move } from 'piscina'
 import { BatchProcessor } from './batch-processor.js'
-import { sortUnique, sortUniqueInto } from './sort-unique.js'
+import { sortUniqueInto } from './sort-unique.js'
 import { formatDigests } from './digest-format.js'
 import type { BatchResult, BatchTask, SortResult, SortTask, WorkerOptions } from './protocol.js'
 
@@ -36,29 +36,31 @@ function processorFor (options: WorkerOptions): BatchProcessor {
   return cached
 }
 
-// Sorted digests of a partition that is only wanted as rows stay here, in one buffer reused for
-// every partition: no fresh allocation per sort, and nothing sent back that the main thread
-// would never read.
+// Sorted digests land in one buffer reused for every partition (no fresh allocation per sort),
+// then go back into the task's own buffer, or only into rows when rows are wanted. Both buffers
+// travel back to the main thread, which hands them out again: nothing is allocated per sort.
 let scratch = new Uint8Array(0)
 
 function sortPartition (task: SortTask): unknown {
   const records = new Uint8Array(task.buffer, 0, task.count * 32)
+  if (scratch.length < task.count * 32) scratch = new Uint8Array(Math.ceil(task.count * 1.25) * 32)
+  const count = sortUniqueInto(records, task.count, task.keyOffset, scratch)
+  let result: SortResult
   if (task.rows !== undefined) {
-    if (scratch.length < task.count * 32) scratch = new Uint8Array(Math.ceil(task.count * 1.25) * 32)
-    const count = sortUniqueInto(records, task.count, task.keyOffset, scratch)
     // Formatted here, in parallel, so the main thread only writes the output.
-    const rows = formatDigests(task.rows.format, scratch, count, task.rows.schema)
-    const result: SortResult = { count, rows: rows.buffer as ArrayBuffer, rowsLength: rows.length }
-    return move(new TransferableSort(result) as unknown as ArrayBuffer)
+    const rows = formatDigests(task.rows.format, scratch, count, task.rows.schema, undefined, task.into)
+    result = { buffer: task.buffer, count, rows: rows.buffer as ArrayBuffer, rowsLength: rows.length }
+  } else {
+    records.set(scratch.subarray(0, count * 32))
+    result = { buffer: task.buffer, count }
   }
-  const sorted = sortUnique(records, task.count, task.keyOffset)
-  return move(new TransferableSort({ buffer: sorted.records.buffer as ArrayBuffer, count: sorted.count }) as unknown as ArrayBuffer)
+  return move(new TransferableSort(result) as unknown as ArrayBuffer)
 }
 
 class TransferableSort {
   readonly #result: SortResult
   constructor (result: SortResult) { this.#result = result }
-  get [kTransferable] (): ArrayBuffer[] { return [this.#result.buffer, this.#result.rows].filter(b => b !== undefined) }
+  get [kTransferable] (): ArrayBuffer[] { return this.#result.rows !== undefined ? [this.#result.buffer, this.#result.rows] : [this.#result.buffer] }
   get [kValue] (): SortResult { return this.#result }
 }
 

@@ -139,6 +139,12 @@ export interface BatchResult {
   hashSeconds: number
 }
 
+/** Output row formats (`--out-format`). */
+export type RowFormat = 'csv' | 'ndjson'
+
+/** Rows wanted from a sort: their format and schema, and optionally a buffer to put them in. */
+export interface SortRows { format: RowFormat, schema: number, into?: ArrayBuffer }
+
 /** Sort and dedupe one partition of packed digests (they share their first keyOffset bytes). */
 export interface SortTask {
   kind: 'sort'
@@ -147,10 +153,12 @@ export interface SortTask {
   keyOffset: number
   /** Also format the sorted digests as output rows of this schema. */
   rows?: { format: RowFormat, schema: number }
+  /** Where to put the rows, if it holds count * maxRowBytes (a buffer handed back earlier, reused). */
+  into?: ArrayBuffer
 }
 
-/** Output row formats (`--out-format`). */
-export type RowFormat = 'csv' | 'ndjson'
-
-/** `buffer` (the sorted digests) comes back only when rows were not asked for. */
-export interface SortResult { buffer?: ArrayBuffer, count: number, rows?: ArrayBuffer, rowsLength?: number }
+/**
+ * `buffer` is the task's, handed back: it holds the sorted distinct digests when no rows were
+ * asked for (with rows, its content is unspecified; it comes back only to be reused).
+ */
+export interface SortResult { buffer: ArrayBuffer, count: number, rows?: ArrayBuffer, rowsLength?: number }
