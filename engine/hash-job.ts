@@ -81,6 +81,9 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     : undefined
   const workerOptions: WorkerOptions = { ...options.normalize, maxRecordBytes: options.maxRecordBytes, includeValues: options.includeValues }
   const maxInFlight = options.threads * 2 + 1
+  // Digest buffers of applied results, handed back to workers so batches do not allocate them:
+  // at a GiB of digests per GiB of input, fresh ones keep V8 collecting (external memory).
+  const spareDigests: ArrayBuffer[] = []
   const window: Array<Promise<BatchResult>> = []
   // Batches that have finished, so results are applied (counted, reported, spilled) as soon as
   // they are ready in order, not only when the window is full.
@@ -166,11 +169,13 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     }
     state.lineBase += r.lines
     const digests = new Uint8Array(r.digests, 0, r.count * DIGEST_BYTES)
-    const schemas = new Uint8Array(r.schemas, 0, r.count)
     if (store !== undefined) {
       await timed('dedupe', async () => {
-        if (r.partitions !== undefined) store.addPartitioned(digests, new Uint32Array(r.partitions))
-        else store.add(digests, schemas, r.count)
+        if (r.partitions !== undefined) {
+          store.addPartitioned(digests, new Uint32Array(r.partitions))
+          // Copied into the store: the buffer goes back to a worker with a later batch.
+          if (spareDigests.length < maxInFlight) spareDigests.push(r.digests)
+        } else store.add(digests, new Uint8Array(r.schemas, 0, r.count), r.count)
         if (store.overBudget) {
           // One spill at a time; while it runs, batches keep coming (memory grows past the
           // budget only by what arrives meanwhile, and each partition's memory is freed as
@@ -179,7 +184,7 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
           if (store.overBudget) spilling = spillInBackground(store)
         }
       })
-    } else await timed('write', async () => { await sinks.digests(digests, r.count, schemas) })
+    } else await timed('write', async () => { await sinks.digests(digests, r.count, new Uint8Array(r.schemas, 0, r.count)) })
     if (metrics !== undefined) observe(metrics, r)
     progress()
   }
@@ -207,7 +212,8 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
   const submit = async (input: number, plan: BatchResultPlan, ev: SplitEvent): Promise<void> => {
     if (signal?.aborted === true) throw new InputError('HP_ERR_ABORTED', 'interrupted; nothing was written', { file: states[input]!.name })
     if (ev.kind === 'batch') {
-      const result = pool.run({ seq: seq++, input, buffer: ev.buffer, byteLength: ev.byteLength, firstByte: ev.firstByte, plan: plan.plan, options: workerOptions, partition: store !== undefined })
+      const spare = spareDigests.pop()
+      const result = pool.run({ seq: seq++, input, buffer: ev.buffer, byteLength: ev.byteLength, firstByte: ev.firstByte, plan: plan.plan, options: workerOptions, partition: store !== undefined, ...(spare !== undefined ? { spare } : {}) })
       // A batch behind a failed one may reject before it is awaited: mark it handled here; the
       // failure still surfaces, in order, when the window reaches it.
       result.catch(() => {})

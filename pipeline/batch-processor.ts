@@ -98,11 +98,13 @@ export class BatchProcessor {
     const parsed = performance.now()
     if (this.#staged > 0) this.#hashStaged()
     let partitions: Uint32Array | undefined
+    // Without partitions the result carries #digests itself; with them, a grouped copy.
+    let digests: Buffer = this.#digests
     if (task.partition === true && this.#nativePartition) {
-      partitions = this.#partitionNative()
+      ({ ends: partitions, grouped: digests } = this.#partitionNative(task.spare))
     } else {
       if (this.#holes > 0) this.#compact()
-      if (task.partition === true) partitions = this.#partition()
+      if (task.partition === true) ({ ends: partitions, grouped: digests } = this.#partition(task.spare))
     }
     const hashed = performance.now()
     return {
@@ -113,8 +115,8 @@ export class BatchProcessor {
       rows: this.#rows,
       lines,
       count: this.#count,
-      digests: this.#digests.buffer as ArrayBuffer,
-      schemas: this.#schemas.buffer as ArrayBuffer,
+      digests: digests.buffer as ArrayBuffer,
+      schemas: partitions !== undefined ? new ArrayBuffer(0) : this.#schemas.buffer as ArrayBuffer,
       seen: this.#seen,
       valid: this.#valid,
       empty: this.#empty,
@@ -128,8 +130,11 @@ export class BatchProcessor {
   #reset (task: BatchTask): void {
     // Worst case is one identifier per two bytes ("a\n"): size for a typical row instead and grow.
     const capacity = Math.max(64, task.byteLength >> 4)
-    this.#digests = Buffer.from(new ArrayBuffer(capacity * DIGEST_BYTES))
-    this.#schemas = new Uint8Array(new ArrayBuffer(capacity))
+    // Kept from the last batch unless they went to the main thread with its result (detached).
+    if (this.#schemas.length < capacity) {
+      this.#digests = Buffer.from(new ArrayBuffer(capacity * DIGEST_BYTES))
+      this.#schemas = new Uint8Array(new ArrayBuffer(capacity))
+    }
     this.#count = 0
     this.#rows = 0
     this.#seen = new Array(ID_TYPES.length).fill(0)
@@ -259,7 +264,7 @@ export class BatchProcessor {
    * partition) and returns the partition ends. Done here because workers run in parallel and the
    * main thread, which owns the dedupe store, is the pipeline's one serial stage.
    */
-  #partition (): Uint32Array {
+  #partition (spare: ArrayBuffer | undefined): { ends: Uint32Array, grouped: Buffer } {
     const n = this.#count
     const schemas = this.#schemas
     const bytes = this.#digests
@@ -269,29 +274,23 @@ export class BatchProcessor {
     let at = 0
     for (let p = 0; p < PARTITIONS; p++) { next[p] = at; at += ends[p]!; ends[p] = at }
     const src = new Uint32Array(bytes.buffer, bytes.byteOffset, n * 8)
-    const grouped = Buffer.from(new ArrayBuffer(Math.max(n, 1) * DIGEST_BYTES))
+    const grouped = groupedBuffer(n, spare)
     const dst = new Uint32Array(grouped.buffer, 0, n * 8)
-    const groupedSchemas = new Uint8Array(new ArrayBuffer(Math.max(n, 1)))
     for (let i = 0; i < n; i++) {
-      const s = schemas[i]!
-      const d = next[s * 256 + bytes[i * DIGEST_BYTES]!]!++
-      groupedSchemas[d] = s
+      const d = next[schemas[i]! * 256 + bytes[i * DIGEST_BYTES]!]!++
       const from = i * 8
       const to = d * 8
       for (let w = 0; w < 8; w++) dst[to + w] = src[from + w]!
     }
-    this.#digests = grouped
-    this.#schemas = groupedSchemas
-    return ends
+    return { ends, grouped }
   }
 
-  /** #compact() then #partition() in one native pass; schemas are left as they were (unused with partitions). */
-  #partitionNative (): Uint32Array {
+  /** #compact() then #partition() in one native pass. */
+  #partitionNative (spare: ArrayBuffer | undefined): { ends: Uint32Array, grouped: Buffer } {
     const ends = new Uint32Array(PARTITIONS)
-    const grouped = Buffer.from(new ArrayBuffer(Math.max(this.#count, 1) * DIGEST_BYTES))
+    const grouped = groupedBuffer(this.#count, spare)
     this.#count = nativePartition!(this.#digests, this.#schemas, this.#count, grouped, ends)
-    this.#digests = grouped
-    return ends
+    return { ends, grouped }
   }
 
   /** Closes the holes deferred cells left, keeping input order. */
@@ -485,4 +484,10 @@ export class BatchProcessor {
     if (this.#options.includeValues && raw !== undefined) record.value = raw
     this.#rejects.push(record)
   }
+}
+
+/** A buffer for `count` grouped digests: the spare handed back by the main thread if it fits. */
+function groupedBuffer (count: number, spare: ArrayBuffer | undefined): Buffer {
+  const bytes = Math.max(count, 1) * DIGEST_BYTES
+  return spare !== undefined && spare.byteLength >= bytes ? Buffer.from(spare, 0, bytes) : Buffer.from(new ArrayBuffer(bytes))
 }

@@ -65,7 +65,7 @@ export class HashPool {
   /** Runs one batch. task.buffer is transferred: it is detached in the caller afterwards. */
   async run (task: BatchTask): Promise<BatchResult> {
     try {
-      return await this.#run<BatchResult>(task, [task.buffer])
+      return await this.#run<BatchResult>(task, task.spare !== undefined ? [task.buffer, task.spare] : [task.buffer])
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err)
       throw new WorkerError(`hash worker failed on batch ${task.seq} (input #${task.input + 1}, from byte ${task.firstByte}): ${why}; this is a bug or the machine ran out of memory — rerun with --threads 1 and report it if it repeats`, task.seq, { cause: err })

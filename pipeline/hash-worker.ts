@@ -1,8 +1,8 @@
 // Hash worker entry: one synchronous call per batch. Its import graph stays tiny (protocol,
 // normalizers, node:) because every pool thread loads it.
 //
-// The result goes back with its three ArrayBuffers (digests, schemas, and the input buffer for
-// reuse) transferred, not copied: piscina moves any object that implements its two
+// The result goes back with its ArrayBuffers (digests, schemas or partition ends, and the input
+// buffer for reuse) transferred, not copied: piscina moves any object that implements its two
 // Symbol.for() transferable keys and is wrapped by move().
 import { move } from 'piscina'
 import { BatchProcessor } from './batch-processor.js'
@@ -18,7 +18,7 @@ class TransferableResult {
   constructor (result: BatchResult) { this.#result = result }
   get [kTransferable] (): ArrayBuffer[] {
     const r = this.#result
-    return r.partitions !== undefined ? [r.digests, r.schemas, r.partitions, r.buffer] : [r.digests, r.schemas, r.buffer]
+    return r.partitions !== undefined ? [r.digests, r.partitions, r.buffer] : [r.digests, r.schemas, r.buffer]
   }
   get [kValue] (): BatchResult { return this.#result }
 }

@@ -88,6 +88,8 @@ export interface BatchTask {
    * thread adds a batch to the dedupe store with one copy per partition instead of one per digest.
    */
   partition?: boolean
+  /** With partition: the digests buffer of an earlier result, handed back to hold this one's. */
+  spare?: ArrayBuffer
 }
 
 /** Dedupe partitions: id schema × first digest byte. */
@@ -119,7 +121,7 @@ export interface BatchResult {
   lines: number
   count: number
   digests: ArrayBuffer
-  /** Schema code per digest, in input order; with partitions, not to be read (a digest's partition gives its schema). */
+  /** Schema code per digest, in input order; with partitions, empty (a digest's partition gives its schema). */
   schemas: ArrayBuffer
   /** Identifiers seen per input type index (ID_TYPES order), empty cells excluded. */
   seen: number[]

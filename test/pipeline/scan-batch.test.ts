@@ -217,3 +217,20 @@ t.test('the scanner\'s digests are node:crypto\'s, at every message length aroun
   const expected = rows.flatMap(([p, m]) => [`+1415555${p!.slice(-4)}`, m!]).map(v => createHash('sha256').update(v).digest('hex')).join('')
   t.equal(Buffer.from(r.digests, 0, r.count * 32).toString('hex'), expected, 'phones and MAIDs, interleaved')
 })
+
+t.test('a partitioned batch puts its digests in the spare buffer handed back, when it fits', async t => {
+  const plan: ColumnPlan = { format: 'lines', fields: [{ index: 0, key: '', name: 'email', type: 'email' }] }
+  const text = Array.from({ length: 100 }, (_, i) => `u${i}@b.co`).join('\n')
+  for (const engine of [{}, { partition: false }]) {
+    const p = new BatchProcessor(base, engine)
+    const fresh = p.run({ ...task(text, plan, base, 1), partition: true })
+    const spare = new ArrayBuffer(4096 * 32)
+    const reused = p.run({ ...task(text, plan, base, 2), partition: true, spare })
+    t.equal(reused.digests, spare, 'the spare holds the digests')
+    t.equal(Buffer.from(reused.digests, 0, 3200).toString('hex'), Buffer.from(fresh.digests, 0, 3200).toString('hex'))
+    t.same([...new Uint32Array(reused.partitions!)], [...new Uint32Array(fresh.partitions!)])
+    t.equal(reused.schemas.byteLength, 0, 'no per-digest schemas beside partitions')
+    const small = p.run({ ...task(text, plan, base, 3), partition: true, spare: new ArrayBuffer(99 * 32) })
+    t.equal(small.digests.byteLength, 100 * 32, 'a spare too small is not used')
+  }
+})
