@@ -2,8 +2,7 @@
 // by its magic bytes, not the extension, and decompressed as a stream (concatenated members
 // included). A truncated or corrupt gzip stream fails with the compressed byte offset reached:
 // nothing decoded from a damaged stream is passed off as a complete input.
-import { createReadStream } from 'node:fs'
-import { open, stat } from 'node:fs/promises'
+import { open, stat, type FileHandle } from 'node:fs/promises'
 import { createGunzip } from 'node:zlib'
 import { Readable } from 'node:stream'
 import { InputError } from '../engine/errors.js'
@@ -18,6 +17,12 @@ export interface InputSource {
   chunks: AsyncIterable<Buffer>
   /** Raw (possibly compressed) bytes read so far. */
   bytesRead: () => number
+  /**
+   * Hands a chunk back once its bytes are no longer needed (copied elsewhere), so a later read
+   * fills it instead of a new buffer. Chunks not read into this source's own buffers (gzip
+   * output, stdin) are ignored.
+   */
+  recycle: (chunk: Buffer) => void
 }
 
 const kHighWaterMark = 1 << 20
@@ -39,16 +44,16 @@ export async function checkReadable (name: string): Promise<void> {
 
 export async function openInput (name: string, stdin: Readable): Promise<InputSource> {
   let size: number | undefined
-  let raw: Readable
+  let iterator: AsyncIterator<Buffer>
+  const reader = new ChunkReader()
   if (name === '-') {
-    raw = stdin
+    iterator = stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   } else {
     await checkReadable(name)
     size = (await stat(name)).size
-    raw = createReadStream(name, { highWaterMark: kHighWaterMark })
+    iterator = reader.chunks(await open(name, 'r'))
   }
   let bytesRead = 0
-  const iterator = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   const first = await iterator.next()
   const head: Buffer | undefined = first.done === true ? undefined : first.value
   const gzip = head !== undefined && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b
@@ -62,7 +67,53 @@ export async function openInput (name: string, stdin: Readable): Promise<InputSo
     }
   }
   const chunks = gzip ? gunzip(name, Readable.from(rawChunks(), { objectMode: false }), () => bytesRead) : rawChunks()
-  return { name, size, gzip, chunks, bytesRead: () => bytesRead }
+  return { name, size, gzip, chunks, bytesRead: () => bytesRead, recycle: gzip ? () => {} : chunk => { reader.recycle(chunk) } }
+}
+
+/**
+ * A file read in chunks of kHighWaterMark, one read ahead, into buffers handed back through
+ * recycle() when the consumer has copied them. A 1 GiB input otherwise allocates 1 GiB of fresh
+ * buffers on the main thread: page faults, and full GCs that V8 starts for external memory.
+ */
+class ChunkReader {
+  readonly #own = new WeakSet<ArrayBufferLike>()
+  readonly #free: Buffer[] = []
+
+  async * chunks (fh: FileHandle): AsyncGenerator<Buffer> {
+    let ahead = this.#read(fh)
+    try {
+      for (;;) {
+        const { buffer, bytesRead } = await ahead
+        if (bytesRead === 0) return
+        ahead = this.#read(fh)
+        yield buffer.subarray(0, bytesRead)
+      }
+    } finally {
+      await ahead.catch(() => {})
+      await fh.close()
+    }
+  }
+
+  recycle (chunk: Buffer): void {
+    if (this.#own.has(chunk.buffer) && this.#free.length < 4) this.#free.push(Buffer.from(chunk.buffer))
+  }
+
+  /** Marked handled at once: a consumer that stops early may never await the read ahead. */
+  #read (fh: FileHandle): Promise<{ buffer: Buffer, bytesRead: number }> {
+    const read = this.#readInto(fh)
+    read.catch(() => {})
+    return read
+  }
+
+  async #readInto (fh: FileHandle): Promise<{ buffer: Buffer, bytesRead: number }> {
+    let buffer = this.#free.pop()
+    if (buffer === undefined) {
+      buffer = Buffer.allocUnsafeSlow(kHighWaterMark)
+      this.#own.add(buffer.buffer)
+    }
+    const { bytesRead } = await fh.read(buffer, 0, buffer.length, null)
+    return { buffer, bytesRead }
+  }
 }
 
 async function * gunzip (name: string, compressed: Readable, bytesRead: () => number): AsyncGenerator<Buffer> {

@@ -272,7 +272,10 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
       for (const ev of await timed('split', () => split.push(head.subarray(skip)))) await submit(i, plan, ev)
       for (let r = await timed('read', async () => await chunks.next()); r.done !== true; r = await timed('read', async () => await chunks.next())) {
         const chunk = r.value
-        for (const ev of await timed('split', () => split.push(chunk))) await submit(i, plan, ev)
+        const events = await timed('split', () => split.push(chunk))
+        // The splitter copied it: the reader may fill it again.
+        src.recycle(chunk)
+        for (const ev of events) await submit(i, plan, ev)
       }
       for (const ev of splitter.end()) await submit(i, plan, ev)
       if (decision.headerRow) headerOnly.push(i)
