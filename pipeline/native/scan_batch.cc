@@ -22,6 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "napi_args.h"
 #include "sha256_pairs.h"
@@ -75,6 +78,43 @@ bool HexDigest(const uint8_t* s, size_t len, uint8_t* out) {
   }
   return true;
 }
+
+#ifdef __SSE2__
+enum MaidCheck { kMaidOk, kMaidBad, kMaidAllZero };
+
+// The MAID rules of Maid() below on 36 ASCII bytes (the caller has ruled out bytes >= 0x80, so
+// signed byte compares order them as ASCII): lower-cased into s, dashes at 8, 13, 18 and 23,
+// hex digits elsewhere, not all zeros.
+inline MaidCheck CheckMaid(const uint8_t* p, uint8_t* s) {
+  const auto lower = [](__m128i c) {
+    const __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(c, _mm_set1_epi8('Z' + 1)));
+    return _mm_add_epi8(c, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
+  };
+  const auto in = [](__m128i c, char lo, char hi) {
+    return _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8(static_cast<char>(lo - 1))), _mm_cmplt_epi8(c, _mm_set1_epi8(static_cast<char>(hi + 1))));
+  };
+  // Bytes 0-15, 16-31, and 20-35 (overlapping, so no read past the 36).
+  const __m128i v[3] = {lower(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
+                        lower(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16))),
+                        lower(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 20)))};
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(s), v[0]);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(s + 16), v[1]);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(s + 20), v[2]);
+  // One bit per byte position 0-35.
+  const auto bits = [&v](auto&& test) {
+    return static_cast<uint64_t>(_mm_movemask_epi8(test(v[0]))) |
+           (static_cast<uint64_t>(_mm_movemask_epi8(test(v[1]))) << 16) |
+           (static_cast<uint64_t>(_mm_movemask_epi8(test(v[2])) >> 12) << 32);
+  };
+  constexpr uint64_t kDashes = (1ull << 8) | (1ull << 13) | (1ull << 18) | (1ull << 23);
+  constexpr uint64_t kHex = ((1ull << 36) - 1) & ~kDashes;
+  const uint64_t dash = bits([](__m128i c) { return _mm_cmpeq_epi8(c, _mm_set1_epi8('-')); });
+  const uint64_t hex = bits([&in](__m128i c) { return _mm_or_si128(in(c, '0', '9'), in(c, 'a', 'f')); });
+  if ((dash & kDashes) != kDashes || (hex & kHex) != kHex) return kMaidBad;
+  const uint64_t zero = bits([](__m128i c) { return _mm_cmpeq_epi8(c, _mm_set1_epi8('0')); });
+  return (zero & kHex) == kHex ? kMaidAllZero : kMaidOk;
+}
+#endif
 
 class Scanner {
  public:
@@ -337,17 +377,27 @@ class Scanner {
   void Maid(size_t recPos, int slot, const Cell& raw, const uint8_t* p, size_t len) {
     if (len != 36) { Reject(recPos, slot, kMaidInvalid, raw); return; }
     uint8_t s[36];
+#ifdef __SSE2__
+    // A third of a typical file's identifiers: 36 bytes checked 16 at a time instead of one
+    // byte and several branches at a time (that loop was ~half the scanner's samples).
+    const MaidCheck check = CheckMaid(p, s);
+    const bool bad = check == kMaidBad;
+    const bool zero = check == kMaidAllZero;
+#else
+    bool bad = false;
     bool zero = true;
-    for (size_t i = 0; i < 36; i++) {
+    for (size_t i = 0; i < 36 && !bad; i++) {
       const uint8_t c = Lower(p[i]);
       s[i] = c;
       if (i == 8 || i == 13 || i == 18 || i == 23) {
-        if (c != '-') { Reject(recPos, slot, kMaidInvalid, raw); return; }
+        bad = c != '-';
       } else {
-        if (HexValue(c) < 0) { Reject(recPos, slot, kMaidInvalid, raw); return; }
+        bad = HexValue(c) < 0;
         if (c != '0') zero = false;
       }
     }
+#endif
+    if (bad) { Reject(recPos, slot, kMaidInvalid, raw); return; }
     // All zeros is what iOS/Android report when the user limited ad tracking: not a person.
     if (zero) { Reject(recPos, slot, kMaidZero, raw); return; }
     hasher_.Add(s, 36, NextDigest());

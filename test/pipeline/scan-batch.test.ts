@@ -37,7 +37,10 @@ function phone (): string {
 
 function maid (): string {
   const u = `${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`
-  return pick([u, u.toUpperCase(), '00000000-0000-0000-0000-000000000000', u.slice(1), `${u}0`, u.replace('-', '_'), `${u.slice(0, 35)}g`, ''])
+  // One byte swapped for a neighbour of the hex ranges ('/', ':', '@', 'G', '`', 'g'...) or a dash.
+  const at = Math.floor(rnd() * 36)
+  const near = `${u.slice(0, at)}${pick(['/', ':', '@', 'G', '`', 'g', '-', '[', 'Z', '0', 'F', '{'])}${u.slice(at + 1)}`
+  return pick([u, u.toUpperCase(), '00000000-0000-0000-0000-000000000000', '00000000-0000-0000-0000-00000000000O', u.slice(1), `${u}0`, u.replace('-', '_'), `${u.slice(0, 35)}g`, near, near.toUpperCase(), ''])
 }
 
 function hashCell (): string { return pick([hex(64), hex(64).toUpperCase(), hex(64).slice(1), `${hex(63)}z`, '', 'not-a-hash']) }
