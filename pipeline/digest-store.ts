@@ -7,7 +7,8 @@
 // slice starts), so the final pass holds a few MB per sort whatever the input size.
 //
 // Nothing approximate takes part: a digest is dropped only when all 32 bytes equal another's.
-// Peak memory is the budget plus the sorts in flight (bounded by count and by inFlightBytes).
+// Peak memory is the budget plus the sorts in flight (bounded by count and by inFlightBytes)
+// plus the buffers kept for reuse (at most 2 × inFlightBytes).
 import { closeSync, openSync, read, rmSync, mkdtempSync } from 'node:fs'
 import { join } from 'node:path'
 import { DIGEST_BYTES, ID_SCHEMAS, type RowFormat, type SortRows } from './protocol.js'
