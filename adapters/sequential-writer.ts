@@ -157,6 +157,12 @@ export class SequentialWriter {
  * (EINVAL at open, or at a first aligned write: some accept the flag and refuse the I/O).
  */
 async function openDirect (path: string, flags: number, mode: number, open: NonNullable<SequentialWriterOptions['open']>): Promise<FileHandle | undefined> {
+  let probe: Buffer
+  try {
+    probe = alignedBuffer!(kDirectAlign).fill(0)
+  } catch {
+    return undefined
+  }
   let fh: FileHandle
   try {
     fh = await open(path, flags | constants.O_DIRECT, mode)
@@ -165,7 +171,7 @@ async function openDirect (path: string, flags: number, mode: number, open: NonN
     throw err
   }
   try {
-    await fh.write(alignedBuffer!(kDirectAlign).fill(0), 0, kDirectAlign, 0)
+    await fh.write(probe, 0, kDirectAlign, 0)
     return fh
   } catch (err) {
     await fh.close().catch(() => {})

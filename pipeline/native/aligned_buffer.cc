@@ -41,8 +41,13 @@ napi_value AlignedBuffer(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   napi_value buffer;
+  // Runtimes built with V8's sandbox refuse external buffers: say so, callers fall back.
   if (napi_create_external_buffer(env, bytes, data, FreeAligned, nullptr, &buffer) != napi_ok) {
     free(data);
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) {
+      napi_throw_error(env, "ERR_EXTERNAL_BUFFER", "alignedBuffer: this runtime does not allow external buffers");
+    }
     return nullptr;
   }
   return buffer;
