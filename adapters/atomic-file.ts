@@ -72,7 +72,8 @@ export class AtomicFileWriter {
         await this.#file.write(typeof data === 'string' ? Buffer.from(data) : data)
         return
       }
-      const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data)
+      // A copy: the stream may hold it after this resolves, and the caller may reuse data.
+      const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.copyBytesFrom(data)
       this.#pending.push(buf)
       this.#pendingBytes += buf.length
       if (this.#pendingBytes >= kFlushBytes) await this.#flush()

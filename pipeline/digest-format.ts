@@ -27,9 +27,14 @@ export function outputHeader (format: OutFormat): string {
   return format === 'csv' ? 'id_type,sha256\n' : ''
 }
 
-/** The longest row of this format, in bytes: count of them always fit count * maxRowBytes. */
+const kMaxRowBytes = {
+  csv: Math.max(...kPrefix.csv.map(p => p.length)) + 2 * DIGEST_BYTES + kSuffix.csv.length,
+  ndjson: Math.max(...kPrefix.ndjson.map(p => p.length)) + 2 * DIGEST_BYTES + kSuffix.ndjson.length
+}
+
+/** The longest row of this format, in bytes: count rows always fit count * maxRowBytes. */
 export function maxRowBytes (format: OutFormat): number {
-  return Math.max(...kPrefix[format].map(p => p.length)) + 2 * DIGEST_BYTES + kSuffix[format].length
+  return kMaxRowBytes[format]
 }
 
 /**

@@ -11,6 +11,7 @@
 // plus the buffers kept for reuse (at most 2 × inFlightBytes).
 import { closeSync, openSync, read, rmSync, mkdtempSync } from 'node:fs'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { DIGEST_BYTES, ID_SCHEMAS, type RowFormat, type SortRows } from './protocol.js'
 import { sortUnique } from './sort-unique.js'
 import { formatDigests, maxRowBytes } from './digest-format.js'
@@ -27,6 +28,8 @@ const kMaxChunkRecords = 8192
 // then read a big partition slice by slice instead of whole.
 const kSlices = 64
 const kSliceShift = 2
+
+const readAsync = promisify(read)
 
 // Reused buffers come in multiples of this, so units of similar size fit each other's.
 const kSpareGrain = 64 << 10
@@ -415,14 +418,13 @@ function groupBySlice (mem: { records: Uint8Array, count: number }): SlicedRecor
 
 /** Reads exactly `length` bytes of a spill at `position` into records[offset...]. */
 async function readFully (sp: Spill, records: Uint8Array, offset: number, length: number, position: number): Promise<void> {
-  let done = 0
-  while (done < length) {
-    const n = await new Promise<number>((resolve, reject) => {
-      read(sp.fd, records, offset + done, length - done, position + done, (err, bytesRead) => {
-        if (err === null) resolve(bytesRead)
-        else reject(new HashpipeError('HP_ERR_SPILL_IO', `cannot read dedupe spill file ${sp.path}: ${err.code ?? err.message}; rerun the job`, undefined, { cause: err }))
-      })
-    })
+  for (let done = 0; done < length;) {
+    let n: number
+    try {
+      n = (await readAsync(sp.fd, records, offset + done, length - done, position + done)).bytesRead
+    } catch (err) {
+      throw new HashpipeError('HP_ERR_SPILL_IO', `cannot read dedupe spill file ${sp.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; rerun the job`, undefined, { cause: err })
+    }
     if (n === 0) throw new HashpipeError('HP_ERR_SPILL_IO', `dedupe spill file ${sp.path} is shorter than written; was it truncated? rerun the job`)
     done += n
   }
