@@ -11,7 +11,7 @@ import { open as fsOpen, rename, rm, stat, type FileHandle } from 'node:fs/promi
 import { basename, dirname, join } from 'node:path'
 import { once } from 'node:events'
 import type { Writable } from 'node:stream'
-import { HashpipeError } from '../engine/errors.js'
+import { HashpipeError } from '../pipeline/errors.js'
 import { SequentialWriter, type SequentialWriterOptions } from './sequential-writer.js'
 
 const kFlushBytes = 1 << 20

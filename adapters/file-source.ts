@@ -5,7 +5,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { createGunzip } from 'node:zlib'
 import { Readable } from 'node:stream'
-import { InputError } from '../engine/errors.js'
+import { InputError } from '../pipeline/errors.js'
 
 export interface InputSource {
   /** As given on the command line ('-' for stdin). */

@@ -8,7 +8,7 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { HashpipeError } from '../engine/errors.js'
+import { HashpipeError } from '../pipeline/errors.js'
 
 export const DEFAULT_METRICS_HOST = '127.0.0.1'
 

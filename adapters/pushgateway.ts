@@ -4,7 +4,7 @@
 // use its @base64 form.
 import { hostname } from 'node:os'
 import { request } from 'undici'
-import { HashpipeError } from '../engine/errors.js'
+import { HashpipeError } from '../pipeline/errors.js'
 import type { MetricsSource } from './metrics-server.js'
 
 export interface PushOptions {

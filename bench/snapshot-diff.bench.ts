@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { SnapshotWriter, Snapshot } from '../pipeline/snapshot.js'
+import { SnapshotWriter, Snapshot } from '../adapters/snapshot.js'
 import { diffSorted } from '../pipeline/sorted-diff.js'
 
 const n = Number(process.env['N'] ?? 100_000_000)

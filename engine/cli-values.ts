@@ -1,5 +1,5 @@
 // Parsers for option values shared by subcommands. Errors name the option and the accepted form.
-import { UsageError } from './errors.js'
+import { UsageError } from '../pipeline/errors.js'
 import { ID_TYPES, type IdType } from '../pipeline/protocol.js'
 
 const kUnits: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1048576, g: 1e9, gb: 1e9, gib: 1073741824 }

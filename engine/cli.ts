@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `hashpipe` entry point: resolves the subcommand, runs it with the process streams and maps
 // errors to PRODUCT.md §3 exit codes. Only this file calls process.exit.
-import { HashpipeError, ExitCode } from './errors.js'
+import { HashpipeError, ExitCode } from '../pipeline/errors.js'
 import type { Command, CommandIo } from './command.js'
 
 const kCommands: Record<string, { module: string, summary: string }> = {

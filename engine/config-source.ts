@@ -2,7 +2,7 @@
 // scrubbing, the ConfigError). YAML and JSON both go through the yaml parser (JSON with its
 // json schema), so positions, duplicate-key detection and BigInt integers work the same for both.
 import { LineCounter, parseDocument } from 'yaml'
-import { ConfigError } from './errors.js'
+import { ConfigError } from '../pipeline/errors.js'
 import type { ConfigProblem } from './config-interpolate.js'
 
 export function readTree (text: string, format: 'yaml' | 'json'): { value: unknown, problems: ConfigProblem[] } {

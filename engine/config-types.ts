@@ -1,6 +1,6 @@
 // The resolved config's types and the constants its schema (config.ts) enforces. No zod here:
 // modules that only need the types or limits import this file.
-import type { Secret } from './secret.js'
+import type { Secret } from '../pipeline/secret.js'
 import type { Env } from './config-interpolate.js'
 import type { InputFormat } from '../pipeline/column-plan.js'
 import type { IdType, NormalizeOptions, PhoneHashForm } from '../pipeline/protocol.js'

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, extname, isAbsolute, resolve } from 'node:path'
 import { z } from 'zod'
-import { Secret } from './secret.js'
+import { Secret } from '../pipeline/secret.js'
 import { formatPath, interpolateTree, type ConfigProblem, type Env } from './config-interpolate.js'
 import { checkRules, suggestKey } from './config-rules.js'
 import { configError, dedupe, formatProblem, inDocumentOrder, readTree, scrub } from './config-source.js'

@@ -12,7 +12,8 @@
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import { openInput, checkReadable } from '../adapters/file-source.js'
-import { InputError } from './errors.js'
+import { SpillFiles } from '../adapters/spill-files.js'
+import { InputError } from '../pipeline/errors.js'
 import { HashPool } from '../pipeline/hash-pool.js'
 import { RecordSplitter, type SplitEvent } from '../pipeline/record-splitter.js'
 import { DigestStore } from '../pipeline/digest-store.js'
@@ -74,7 +75,7 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
   const store = options.dedupe
     ? new DigestStore({
       memoryBudgetBytes: options.memoryBudgetBytes,
-      tmpDir: options.tmpDir,
+      storage: new SpillFiles(options.tmpDir),
       sorter: async (records, count, keyOffset, rows) => await pool.sortUnique(records, count, keyOffset, rows),
       parallelSorts: options.threads * 2
     })

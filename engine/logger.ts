@@ -4,7 +4,8 @@
 // to an allowlist of fields, and message text is scrubbed of email, E.164, MAID and digest shapes.
 import { pino } from 'pino'
 import type { Logger as PinoLogger } from 'pino'
-import { ConfigError } from './errors.js'
+import { ConfigError } from '../pipeline/errors.js'
+import { scrub } from '../pipeline/scrub.js'
 
 export type Logger = PinoLogger
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -36,22 +37,6 @@ export const REDACT_PATHS: readonly string[] = kSecretKeys.flatMap(k => [
   `*.*.*${kKey(k)}`
 ])
 
-// Shapes of the identifiers we handle. A digit run alone is not scrubbed: line numbers and byte
-// offsets are digits too, and they are what operators need.
-const kScrub: ReadonlyArray<[RegExp, string]> = [
-  [/[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[A-Za-z]{2,}/g, '[email]'],
-  [/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/g, '[maid]'],
-  [/\b[0-9a-fA-F]{32,}\b/g, '[hex]'],
-  [/\+\d[\d ().-]{6,18}\d/g, '[phone]'],
-  [/\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b/g, '[phone]']
-]
-
-/** Replaces anything shaped like an email, phone, MAID or hex digest in free text. */
-export function scrub (text: string): string {
-  let out = text
-  for (const [re, sub] of kScrub) out = out.replace(re, sub)
-  return out
-}
 
 function scrubObject (v: unknown, depth: number): unknown {
   if (typeof v === 'string') return scrub(v)

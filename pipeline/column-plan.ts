@@ -4,7 +4,7 @@
 // A first row that is not a recognised header is data: its values are identifiers, so they are
 // never echoed in an error message (only its field count is).
 import { extname } from 'node:path'
-import { InputError } from '../engine/errors.js'
+import { InputError } from './errors.js'
 import type { ColumnPlan, IdType, RecordFormat } from './protocol.js'
 
 export type InputFormat = RecordFormat | 'json'

@@ -9,14 +9,11 @@
 // Nothing approximate takes part: a digest is dropped only when all 32 bytes equal another's.
 // Peak memory is the budget plus the sorts in flight (bounded by count and by inFlightBytes)
 // plus the buffers kept for reuse (at most 2 × inFlightBytes).
-import { closeSync, openSync, read, rmSync, mkdtempSync } from 'node:fs'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { DIGEST_BYTES, ID_SCHEMAS, type RowFormat, type SortRows } from './protocol.js'
 import { sortUnique } from './sort-unique.js'
 import { formatDigests, maxRowBytes } from './digest-format.js'
-import { HashpipeError } from '../engine/errors.js'
-import { SequentialWriter } from '../adapters/sequential-writer.js'
+import { HashpipeError } from './errors.js'
+import type { SpillFile, SpillStorage } from './spill-storage.js'
 
 const kPrefixes = 256
 const kWords = DIGEST_BYTES / 4
@@ -29,7 +26,6 @@ const kMaxChunkRecords = 8192
 const kSlices = 64
 const kSliceShift = 2
 
-const readAsync = promisify(read)
 
 // Reused buffers come in multiples of this, so units of similar size fit each other's.
 const kSpareGrain = 64 << 10
@@ -37,7 +33,7 @@ const kSpareGrain = 64 << 10
 interface Run { offset: number, count: number, ends: Uint32Array }
 /** Records in memory laid out like a run (offset is a byte offset into records, 0). */
 interface SlicedRecords extends Run { records: Uint8Array }
-interface Spill { path: string, fd: number, runs: Run[] }
+interface Spill { file: SpillFile, runs: Run[] }
 
 /** One sort job: partition p, or the slices [lo, hi) of it; `load` gives its records (from spills: once read). */
 interface Unit { p: number, bytes: number, load: () => Records | Promise<Records> }
@@ -63,8 +59,8 @@ export const localSorter: Sorter = async (records, count, keyOffset, rows) => {
 
 export interface DigestStoreOptions {
   memoryBudgetBytes: number
-  /** Parent directory for the spill directory (created on first spill, removed by close()). */
-  tmpDir: string
+  /** Where runs go once memory is over budget (adapters/spill-files.ts on disk); close() closes it. */
+  storage: SpillStorage
   /** Default: sort on this thread. */
   sorter?: Sorter
   /** Partitions sorted at once (each one is about 1/1024 of the data). Default 4. */
@@ -89,8 +85,7 @@ export interface UniqueRun { schema: number, digests: Uint8Array, count: number,
 
 export class DigestStore {
   readonly #budget: number
-  readonly #tmpParent: string
-  #tmpDir: string | undefined
+  readonly #storage: SpillStorage
   // Per partition: full chunks, the chunk being filled, and its fill in records.
   readonly #full: Uint32Array[][] = []
   readonly #current: Array<Uint32Array | undefined> = []
@@ -113,7 +108,7 @@ export class DigestStore {
 
   constructor (options: DigestStoreOptions) {
     this.#budget = options.memoryBudgetBytes
-    this.#tmpParent = options.tmpDir
+    this.#storage = options.storage
     this.#sorter = options.sorter ?? localSorter
     this.#parallel = Math.max(1, options.parallelSorts ?? 4)
     this.#inFlightBytes = options.inFlightBytes ?? 24 << 20
@@ -253,34 +248,23 @@ export class DigestStore {
 
   /**
    * Writes every partition as a sorted, deduplicated run to a new spill file and frees memory.
-   * The file is written like the output (O_DIRECT where possible: the page cache would only hold
-   * it until the final pass reads each run once) and read back through its own descriptor.
    */
   async spill (): Promise<void> {
+    const file = await this.#storage.create()
+    const spill: Spill = { file, runs: [] }
     try {
-      this.#tmpDir ??= mkdtempSync(join(this.#tmpParent, 'hashpipe-spill-'))
-    } catch (err) {
-      throw new HashpipeError('HP_ERR_SPILL_IO', `cannot create a dedupe spill directory in ${this.#tmpParent}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; point --tmp-dir at a writable directory with free space`, undefined, { cause: err })
-    }
-    const path = join(this.#tmpDir, `spill-${this.#spills.length}.bin`)
-    const spill: Spill = { path, fd: -1, runs: [] }
-    let writer: SequentialWriter | undefined
-    try {
-      writer = await SequentialWriter.create(path, { mode: 0o600 })
       for await (const unique of this.#sorted(this.#memoryUnits())) {
-        spill.runs[unique.p] = { offset: writer.bytes, count: unique.count, ends: sliceEnds(unique.records, unique.count) }
-        await writer.write(unique.records.subarray(0, unique.count * DIGEST_BYTES))
+        spill.runs[unique.p] = { offset: file.bytes, count: unique.count, ends: sliceEnds(unique.records, unique.count) }
+        await file.write(unique.records.subarray(0, unique.count * DIGEST_BYTES))
         this.#recycle(unique.records.buffer)
       }
-      await writer.finish()
-      await writer.close()
-      spill.fd = openSync(path, 'r')
+      await file.seal()
     } catch (err) {
-      await writer?.abort()
+      await file.abort()
       if ((err as { code?: string }).code === 'HP_ERR_WORKER_CRASHED') throw err
-      throw new HashpipeError('HP_ERR_SPILL_IO', `cannot write dedupe spill file ${path}: ${(err as Error).message}; free disk space there or point --tmp-dir at a larger disk`, undefined, { cause: err })
+      throw new HashpipeError('HP_ERR_SPILL_IO', `cannot write dedupe spill file ${file.name}: ${(err as Error).message}; free disk space there or point --tmp-dir at a larger disk`, undefined, { cause: err })
     }
-    this.#spilledBytes += writer.bytes
+    this.#spilledBytes += file.bytes
     this.#spills.push(spill)
   }
 
@@ -368,12 +352,8 @@ export class DigestStore {
 
   /** Removes spill files. Safe to call more than once. */
   close (): void {
-    for (const sp of this.#spills) {
-      try { closeSync(sp.fd) } catch {}
-    }
     this.#spills.length = 0
-    if (this.#tmpDir !== undefined) rmSync(this.#tmpDir, { recursive: true, force: true })
-    this.#tmpDir = undefined
+    this.#storage.close()
   }
 }
 
@@ -421,11 +401,11 @@ async function readFully (sp: Spill, records: Uint8Array, offset: number, length
   for (let done = 0; done < length;) {
     let n: number
     try {
-      n = (await readAsync(sp.fd, records, offset + done, length - done, position + done)).bytesRead
+      n = await sp.file.read(records, offset + done, length - done, position + done)
     } catch (err) {
-      throw new HashpipeError('HP_ERR_SPILL_IO', `cannot read dedupe spill file ${sp.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; rerun the job`, undefined, { cause: err })
+      throw new HashpipeError('HP_ERR_SPILL_IO', `cannot read dedupe spill file ${sp.file.name}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; rerun the job`, undefined, { cause: err })
     }
-    if (n === 0) throw new HashpipeError('HP_ERR_SPILL_IO', `dedupe spill file ${sp.path} is shorter than written; was it truncated? rerun the job`)
+    if (n === 0) throw new HashpipeError('HP_ERR_SPILL_IO', `dedupe spill file ${sp.file.name} is shorter than written; was it truncated? rerun the job`)
     done += n
   }
 }

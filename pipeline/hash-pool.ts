@@ -2,7 +2,7 @@
 // (the sender's buffer is detached afterwards), results come back transferred too. A worker
 // that dies or throws fails its batch with WorkerError naming the batch; callers stop the run.
 import { Piscina } from 'piscina'
-import { WorkerError } from '../engine/errors.js'
+import { WorkerError } from './errors.js'
 import type { BatchResult, BatchTask, SortResult, SortRows, SortTask } from './protocol.js'
 
 export interface HashPoolOptions {

@@ -3,7 +3,7 @@
 // already parse; line numbers for JSON inputs are element numbers (1-based).
 import { Readable, pipeline } from 'node:stream'
 import StreamArray from 'stream-json/streamers/StreamArray.js'
-import { InputError } from '../engine/errors.js'
+import { InputError } from './errors.js'
 
 const kBlockBytes = 1 << 20
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { HashpipeError, ExitCode } from '../engine/errors.js'
+import { HashpipeError, ExitCode } from '../pipeline/errors.js'
 
 t.test('errors carry a stable code and an exit code', async t => {
   const err = new HashpipeError('HP_ERR_USAGE', 'bad', ExitCode.USAGE)

@@ -1,8 +1,8 @@
 // Errors from TikTok calls, with the exit codes PRODUCT.md §3 gives them: re-authorization 4,
 // unavailable after retries 5 (resumable), anything else terminal 1. TikTok's message is kept
 // (scrubbed of anything shaped like an identifier) because it is often the only explanation.
-import { HashpipeError, ExitCode, type ErrorCode } from '../../engine/errors.js'
-import { scrub } from '../../engine/logger.js'
+import { HashpipeError, ExitCode, type ErrorCode } from '../../pipeline/errors.js'
+import { scrub } from '../../pipeline/scrub.js'
 
 export interface ApiErrorDetails { endpoint: string, httpStatus?: number, apiCode?: number, requestId?: string, apiMessage?: string }
 

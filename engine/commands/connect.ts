@@ -13,7 +13,7 @@ import { loadConfig, type ResolvedConfig } from '../config.js'
 import { StateStore } from '../state/state-store.js'
 import { TikTokClient } from '../../adapters/tiktok/tiktok-client.js'
 import { authorizationUrl, exchangeAuthCode, authorizedAdvertisers, advertiserRole, type TokenGrant } from '../../adapters/tiktok/oauth.js'
-import { HashpipeError, ExitCode, UsageError } from '../errors.js'
+import { HashpipeError, ExitCode, UsageError } from '../../pipeline/errors.js'
 import { CONNECTION_NAME } from '../state/records.js'
 import type { CommandIo } from '../command.js'
 

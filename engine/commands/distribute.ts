@@ -7,14 +7,14 @@ import { loadConfig, type ResolvedConfig, type DestinationConfig, type SegmentCo
 import { StateStore } from '../state/state-store.js'
 import { runDistribution, type DistributionResult } from '../distribute/run-distribution.js'
 import { createTikTokAudienceApi } from '../distribute/tiktok-audience-api.js'
-import { HashpipeError, ExitCode, UsageError } from '../errors.js'
+import { HashpipeError, ExitCode, UsageError } from '../../pipeline/errors.js'
 import { createMetrics, type Metrics } from '../metrics.js'
 import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
 import { pushMetrics } from '../../adapters/pushgateway.js'
 import type { CommandIo } from '../command.js'
 import type { AudienceApi } from '../distribute/audience-api.js'
 import { commandLogger } from '../command-logger.js'
-import { createIds } from '../ids.js'
+import { createIds } from '../../pipeline/ids.js'
 
 const kHelp = `usage: hashpipe distribute --config FILE [options]
 

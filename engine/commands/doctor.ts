@@ -7,7 +7,7 @@ import { StateStore } from '../state/state-store.js'
 import { TikTokClient } from '../../adapters/tiktok/tiktok-client.js'
 import { authorizedAdvertisers } from '../../adapters/tiktok/oauth.js'
 import { getAudiences, audienceName } from '../../adapters/tiktok/audiences.js'
-import { ExitCode, UsageError, HashpipeError } from '../errors.js'
+import { ExitCode, UsageError, HashpipeError } from '../../pipeline/errors.js'
 import type { CommandIo } from '../command.js'
 
 interface Check { check: string, subject: string, ok: boolean, detail: string }

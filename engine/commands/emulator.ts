@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { once } from 'node:events'
 import { startEmulator, type EmulatorFaults } from '../../adapters/emulator/emulator.js'
 import { DEFAULT_APP, DEFAULT_TOKEN, DEFAULT_ADVERTISERS } from '../../adapters/emulator/emulator-state.js'
-import { ExitCode, UsageError } from '../errors.js'
+import { ExitCode, UsageError } from '../../pipeline/errors.js'
 import type { CommandIo } from '../command.js'
 
 const kHelp = `usage: hashpipe emulator [options]

@@ -11,7 +11,7 @@ import { isMap, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml'
 import { checkConfig, configError, formatProblem, readConfigText, MAX_SEGMENT_NAME } from '../config.js'
 import { readTree } from '../config-source.js'
 import { shellQuote } from '../config-rules.js'
-import { ExitCode, HashpipeError, UsageError } from '../errors.js'
+import { ExitCode, HashpipeError, UsageError } from '../../pipeline/errors.js'
 import { AtomicFileWriter } from '../../adapters/atomic-file.js'
 import type { CommandIo } from '../command.js'
 

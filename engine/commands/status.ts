@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { StateStore } from '../state/state-store.js'
-import { ExitCode, UsageError } from '../errors.js'
+import { ExitCode, UsageError } from '../../pipeline/errors.js'
 import type { CommandIo } from '../command.js'
 
 export default async function status (argv: string[], io: CommandIo): Promise<number> {

@@ -7,7 +7,7 @@ import { access, stat } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import { checkConfig, formatProblem, readConfigText, type ConfigProblem, type ResolvedConfig } from '../config.js'
 import { TokenStore } from '../state/token-store.js'
-import { ExitCode, HashpipeError, UsageError } from '../errors.js'
+import { ExitCode, HashpipeError, UsageError } from '../../pipeline/errors.js'
 import type { CommandIo } from '../command.js'
 
 const kHelp = `usage: hashpipe validate --config FILE [--json] [--no-environment]

@@ -4,9 +4,9 @@
 // by an earlier attempt of the same run are skipped, so a resumed run re-sends only what was in
 // flight when it stopped.
 import { createHash } from 'node:crypto'
-import { HashpipeError } from '../errors.js'
+import { HashpipeError } from '../../pipeline/errors.js'
 import { DIGEST_BYTES, ID_SCHEMAS, type IdSchema } from '../../pipeline/protocol.js'
-import type { Snapshot } from '../../pipeline/snapshot.js'
+import type { Snapshot } from '../../adapters/snapshot.js'
 import type { StateStore } from '../state/state-store.js'
 import type { Metrics } from '../metrics.js'
 import { forBatch, type Logger } from '../logger.js'

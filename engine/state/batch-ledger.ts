@@ -8,7 +8,7 @@
 // so at most the in-flight batches are sent twice. Rows hold a position, a count and a checksum,
 // never identifiers.
 import type { Database, Statement } from 'better-sqlite3'
-import { HashpipeError } from '../errors.js'
+import { HashpipeError } from '../../pipeline/errors.js'
 import type { BatchAction, BatchKey, BatchRecord, BatchStatus, Json } from './records.js'
 import type { RunStore } from './runs.js'
 import type { IdSchema } from '../../pipeline/protocol.js'

@@ -2,7 +2,7 @@
 // recorded (advertisers reached, scopes) and what activation found (role). The config file stays
 // the source of truth for what should exist; these rows record what was checked and when.
 import type { Database, Statement } from 'better-sqlite3'
-import { HashpipeError } from '../errors.js'
+import { HashpipeError } from '../../pipeline/errors.js'
 import { CONNECTION_NAME, type ConnectionRecord, type DestinationRecord, type SegmentRecord } from './records.js'
 
 interface ConnectionRow { name: string, advertiser_ids: string, scopes: string, created_at: string, updated_at: string }

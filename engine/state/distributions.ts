@@ -4,7 +4,7 @@
 // later run maps into that id. commitDelivered replaces the delivered set and closes the run in
 // one transaction, so a crash leaves either the old delivered set or the new one.
 import type { Database, Statement } from 'better-sqlite3'
-import { HashpipeError } from '../errors.js'
+import { HashpipeError } from '../../pipeline/errors.js'
 import { assertAdvertiserId } from './catalog.js'
 import type { DistributionRecord, RunRecord } from './records.js'
 import type { RunStore } from './runs.js'

@@ -2,7 +2,7 @@
 // row in schema_migrations, so a crash mid-migration leaves the previous version intact, and
 // running them again is a no-op. Append new migrations; never edit an applied one.
 import type { Database } from 'better-sqlite3'
-import { HashpipeError } from '../errors.js'
+import { HashpipeError } from '../../pipeline/errors.js'
 
 export interface Migration {
   version: number

@@ -4,7 +4,7 @@
 // Checkpoints are small JSON values per (run, key): phase positions, the inputs' fingerprint,
 // the plan's shape. Anything per batch goes to the BatchLedger.
 import type { Database, Statement } from 'better-sqlite3'
-import { HashpipeError } from '../errors.js'
+import { HashpipeError } from '../../pipeline/errors.js'
 import type { Json, RunError, RunOutcome, RunRecord } from './records.js'
 
 interface RunRow {

@@ -10,7 +10,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, statSync, unlinkSync, wri
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { HashpipeError } from '../errors.js'
+import { HashpipeError } from '../../pipeline/errors.js'
 
 export const LOCK_FILE = 'lock'
 const kAttempts = 20

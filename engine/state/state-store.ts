@@ -12,7 +12,7 @@
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
-import { HashpipeError } from '../errors.js'
+import { HashpipeError } from '../../pipeline/errors.js'
 import { acquireStateLock, type StateLock } from './state-lock.js'
 import { migrate, schemaVersion, MIGRATIONS, type Migration } from './migrations.js'
 import { TokenStore } from './token-store.js'

@@ -5,8 +5,8 @@
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { ExitCode, HashpipeError } from '../errors.js'
-import { Secret } from '../secret.js'
+import { ExitCode, HashpipeError } from '../../pipeline/errors.js'
+import { Secret } from '../../pipeline/secret.js'
 import { CONNECTION_NAME } from './records.js'
 
 export const TOKENS_DIR = 'tokens'

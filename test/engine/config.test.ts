@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { checkConfig, loadConfig, parseConfig, type ConfigProblem } from '../../engine/config.js'
 import { formatPath, interpolateString, interpolateTree } from '../../engine/config-interpolate.js'
 import { suggestKey } from '../../engine/config-rules.js'
-import { ConfigError } from '../../engine/errors.js'
+import { ConfigError } from '../../pipeline/errors.js'
 import { CANARY_SECRETS, assertNoCanary } from '../helpers/canary.js'
 
 const kSecret = CANARY_SECRETS[1]!.plain

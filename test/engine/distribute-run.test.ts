@@ -11,7 +11,7 @@ import { PassThrough } from 'node:stream'
 import { parseConfig } from '../../engine/config.js'
 import { StateStore } from '../../engine/state/state-store.js'
 import { runDistribution, type DistributeOptions } from '../../engine/distribute/run-distribution.js'
-import { HashpipeError, ExitCode } from '../../engine/errors.js'
+import { HashpipeError, ExitCode } from '../../pipeline/errors.js'
 import type { AudienceApi } from '../../engine/distribute/audience-api.js'
 
 const kAdvertiser = '7123456789012345678'

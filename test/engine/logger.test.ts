@@ -3,9 +3,10 @@ import { PassThrough } from 'node:stream'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLogger, forRun, forBatch, resolveLevel, scrub, LOG_LEVEL_ENV } from '../../engine/logger.js'
-import { createIds } from '../../engine/ids.js'
-import { HashpipeError } from '../../engine/errors.js'
+import { createLogger, forRun, forBatch, resolveLevel, LOG_LEVEL_ENV } from '../../engine/logger.js'
+import { scrub } from '../../pipeline/scrub.js'
+import { createIds } from '../../pipeline/ids.js'
+import { HashpipeError } from '../../pipeline/errors.js'
 import { CANARIES, CANARY_EMAILS, CANARY_MAIDS, CANARY_PHONES, CANARY_SECRETS, assertNoCanary, canaryForms } from '../helpers/canary.js'
 
 function capture (): { stream: PassThrough, text: () => string, lines: () => Array<Record<string, unknown>> } {

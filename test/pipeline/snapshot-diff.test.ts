@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, truncateSync, writeFileSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Snapshot, SnapshotWriter } from '../../pipeline/snapshot.js'
+import { Snapshot, SnapshotWriter } from '../../adapters/snapshot.js'
 import { diffSorted } from '../../pipeline/sorted-diff.js'
 import { sortUnique } from '../../pipeline/sort-unique.js'
 

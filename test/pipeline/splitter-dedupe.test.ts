@@ -9,6 +9,7 @@ import { RecordSplitter, type SplitEvent } from '../../pipeline/record-splitter.
 import { parseRecord } from '../../pipeline/csv-record.js'
 import { sortUnique } from '../../pipeline/sort-unique.js'
 import { DigestStore } from '../../pipeline/digest-store.js'
+import { SpillFiles } from '../../adapters/spill-files.js'
 import { formatDigests } from '../../pipeline/digest-format.js'
 import { nativeAddon, nativeStatus } from '../../pipeline/native-hash.js'
 
@@ -130,7 +131,7 @@ t.test('DigestStore: spilled and in-memory dedupe give the reference set', async
   const schemas = new Uint8Array(n)
   for (let i = 0; i < n; i++) { const k = Math.floor(rnd() * 40000); all.set(pool.subarray(k * 32, k * 32 + 32), i * 32); schemas[i] = k % 3 }
   const collect = async (budget: number): Promise<{ runs: string[], spills: number, spillDir: boolean }> => {
-    const store = new DigestStore({ memoryBudgetBytes: budget, tmpDir: dir })
+    const store = new DigestStore({ memoryBudgetBytes: budget, storage: new SpillFiles(dir) })
     for (let at = 0; at < n; at += 5000) {
       store.add(all.subarray(at * 32, (at + 5000) * 32), schemas.subarray(at, at + 5000), 5000)
       if (store.overBudget) await store.spill()
@@ -164,8 +165,8 @@ t.test('DigestStore: batches added grouped by partition equal batches added dige
   const all = new Uint8Array(n * 32)
   const schemas = new Uint8Array(n)
   for (let i = 0; i < n; i++) { const k = Math.floor(rnd() * 20000); all.set(pool.subarray(k * 32, k * 32 + 32), i * 32); schemas[i] = k % 4 }
-  const plain = new DigestStore({ memoryBudgetBytes: 1 << 30, tmpDir: dir })
-  const grouped = new DigestStore({ memoryBudgetBytes: 128 * 1024, tmpDir: dir })
+  const plain = new DigestStore({ memoryBudgetBytes: 1 << 30, storage: new SpillFiles(dir) })
+  const grouped = new DigestStore({ memoryBudgetBytes: 128 * 1024, storage: new SpillFiles(dir) })
   for (let at = 0; at < n; at += 3000) {
     plain.add(all.subarray(at * 32, (at + 3000) * 32), schemas.subarray(at, at + 3000), 3000)
     // Group this batch as a worker does: stable by (schema, first byte), with partition ends.
@@ -192,11 +193,11 @@ t.test('DigestStore: unique(format) carries the runs formatted as output rows', 
   const n = 512 * 40
   const digests = randomBytes(n * 32)
   const schemas = new Uint8Array(n).map((_, i) => i % 2)
-  const plain = new DigestStore({ memoryBudgetBytes: 1 << 30, tmpDir: dir })
+  const plain = new DigestStore({ memoryBudgetBytes: 1 << 30, storage: new SpillFiles(dir) })
   plain.add(digests, schemas, n)
   const expected: string[] = []
   for await (const r of plain.unique()) expected.push(formatDigests('ndjson', r.digests, r.count, r.schema, 'js').toString())
-  const store = new DigestStore({ memoryBudgetBytes: 1 << 30, tmpDir: dir })
+  const store = new DigestStore({ memoryBudgetBytes: 1 << 30, storage: new SpillFiles(dir) })
   store.add(digests, schemas, n)
   const got: string[] = []
   const buffers = new Set<ArrayBufferLike>()
@@ -228,7 +229,7 @@ t.test('DigestStore: the sorts in flight are bounded by bytes as well as by coun
     let peakBytes = 0
     const store = new DigestStore({
       memoryBudgetBytes: 1 << 30,
-      tmpDir: dir,
+      storage: new SpillFiles(dir),
       parallelSorts: 8,
       ...(inFlightBytes !== undefined ? { inFlightBytes } : {}),
       sorter: async (records, count, keyOffset) => {
@@ -268,7 +269,7 @@ t.test('DigestStore: big partitions finalize in slices, still exact and ascendin
   const all = new Uint8Array(n * 32)
   for (let i = 0; i < n; i++) { const k = Math.floor(rnd() * 48000); all.set(pool.subarray(k * 32, k * 32 + 32), i * 32) }
   const collect = async (options: { memoryBudgetBytes: number, sliceBytes?: number }): Promise<{ rows: string[], spills: number, runs: number }> => {
-    const store = new DigestStore({ ...options, tmpDir: dir })
+    const store = new DigestStore({ ...options, storage: new SpillFiles(dir) })
     for (let at = 0; at < n; at += 4000) {
       store.add(all.subarray(at * 32, (at + 4000) * 32), new Uint8Array(4000).fill(1), 4000)
       if (store.overBudget) await store.spill()
@@ -299,7 +300,7 @@ t.test('DigestStore: a failing sort fails unique() and spill(), with nothing lef
     let calls = 0
     const store = new DigestStore({
       memoryBudgetBytes: 1 << 30,
-      tmpDir: dir,
+      storage: new SpillFiles(dir),
       sorter: async (records, count, keyOffset) => {
         if (++calls > after) throw error
         await new Promise(resolve => setImmediate(resolve))
@@ -326,7 +327,7 @@ t.test('DigestStore: a spill file truncated behind its back fails the final pass
   const dir = mkdtempSync(join(tmpdir(), 'hp-dedupe-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   for (const sliceBytes of [undefined, 4096]) {
-    const store = new DigestStore({ memoryBudgetBytes: 1 << 30, tmpDir: dir, ...(sliceBytes !== undefined ? { sliceBytes } : {}) })
+    const store = new DigestStore({ memoryBudgetBytes: 1 << 30, storage: new SpillFiles(dir), ...(sliceBytes !== undefined ? { sliceBytes } : {}) })
     store.add(randomBytes(20000 * 32), new Uint8Array(20000), 20000)
     await store.spill()
     const spillDir = readdirSync(dir)[0]!

@@ -9,8 +9,8 @@
 import { createHash, type Hash } from 'node:crypto'
 import { open, mkdir, rename, rm, readFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { DIGEST_BYTES, ID_SCHEMAS, type IdSchema } from './protocol.js'
-import { HashpipeError } from '../engine/errors.js'
+import { DIGEST_BYTES, ID_SCHEMAS, type IdSchema } from '../pipeline/protocol.js'
+import { HashpipeError } from '../pipeline/errors.js'
 
 const kVersion = 1
 const kReadBytes = DIGEST_BYTES * 32768

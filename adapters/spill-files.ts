@@ -1,0 +1,65 @@
+// DigestStore's spill files on disk: one private temporary directory, made on the first spill
+// under the job's --tmp-dir and removed by close(). Files are written like the output
+// (SequentialWriter: O_DIRECT where possible, since the page cache would only hold a run until
+// the final pass reads it once) and read back through their own descriptor on libuv's threads.
+import { closeSync, mkdtempSync, openSync, read, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { HashpipeError } from '../pipeline/errors.js'
+import type { SpillFile, SpillStorage } from '../pipeline/spill-storage.js'
+import { SequentialWriter } from './sequential-writer.js'
+
+const readAsync = promisify(read)
+
+export class SpillFiles implements SpillStorage {
+  readonly #parent: string
+  #dir: string | undefined
+  readonly #fds: number[] = []
+  #next = 0
+
+  constructor (parentDir: string) {
+    this.#parent = parentDir
+  }
+
+  async create (): Promise<SpillFile> {
+    try {
+      this.#dir ??= mkdtempSync(join(this.#parent, 'hashpipe-spill-'))
+    } catch (err) {
+      throw new HashpipeError('HP_ERR_SPILL_IO', `cannot create a dedupe spill directory in ${this.#parent}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; point --tmp-dir at a writable directory with free space`, undefined, { cause: err })
+    }
+    const path = join(this.#dir, `spill-${this.#next++}.bin`)
+    let writer: SequentialWriter
+    try {
+      writer = await SequentialWriter.create(path, { mode: 0o600 })
+    } catch (err) {
+      throw new HashpipeError('HP_ERR_SPILL_IO', `cannot write dedupe spill file ${path}: ${(err as Error).message}; free disk space there or point --tmp-dir at a larger disk`, undefined, { cause: err })
+    }
+    let fd = -1
+    const fds = this.#fds
+    return {
+      name: path,
+      get bytes () { return writer.bytes },
+      write: async (data) => { await writer.write(data) },
+      seal: async () => {
+        await writer.finish()
+        await writer.close()
+        fd = openSync(path, 'r')
+        fds.push(fd)
+      },
+      abort: async () => { await writer.abort() },
+      read: async (into, offset, length, position) => {
+        if (fd < 0) throw new Error(`spill file ${path} read before it was sealed`)
+        return (await readAsync(fd, into, offset, length, position)).bytesRead
+      }
+    }
+  }
+
+  close (): void {
+    for (const fd of this.#fds) {
+      try { closeSync(fd) } catch {}
+    }
+    this.#fds.length = 0
+    if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true })
+    this.#dir = undefined
+  }
+}
