@@ -24,8 +24,9 @@ export function integrityProblems (db: Database, depth: IntegrityDepth): string[
   const problems = new Set<string>()
   const collect = (pragma: string): void => {
     for (const row of db.pragma(pragma) as Array<Record<string, unknown>>) {
-      const text = String(Object.values(row)[0])
-      if (text !== 'ok') problems.add(text)
+      // One line per problem, without SQLite's "*** in database main ***" heading.
+      const text = String(Object.values(row)[0]).replace(/\*\*\* in database \w+ \*\*\*/g, '').replace(/\s+/g, ' ').trim()
+      if (text !== 'ok' && text !== '') problems.add(text)
     }
   }
   if (depth === 'full') {

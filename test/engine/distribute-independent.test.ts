@@ -85,7 +85,7 @@ t.test('the middle distribution goes to an Analyst\'s ad account: the first and 
   t.equal(out.distributions[0]!.result!.delivered.add, kRows)
   t.equal(out.distributions[2]!.result!.delivered.add, kRows)
   t.match(out.distributions[0]!.result, { advertiser_id: kAdmin, audience_id: /^\d{19}$/ }, 'snake_case result fields')
-  t.match(out.distributions[1]!.error, { code: 'HP_ERR_API_REAUTHORIZE', message: /destination 'Two' is not activated \(the authorizing user is an Analyst/ })
+  t.match(out.distributions[1]!.error, { code: 'HP_ERR_API_REAUTHORIZE', message: /destination 'Two' is not activated; run: hashpipe connect tiktok/ })
   t.equal(w.members(kAdmin), kRows, 'first: all delivered')
   t.equal(w.members(kThird), kRows, 'third: all delivered')
   t.equal(w.em.state.snapshot().filter(a => a.advertiserId === kAnalyst).length, 0, 'nothing created for the Analyst\'s account')
