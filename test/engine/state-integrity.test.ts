@@ -1,7 +1,6 @@
 // State you can trust: a damaged state.db is refused at open (HP_ERR_STATE_CORRUPT) before any
-// TikTok call, doctor reports it, the way out the message names works, a lost state.db never
-// leads to a second audience (TikTok is asked for one of that name first, paged), and the
-// database files are private.
+// TikTok call, doctor reports it, the way out the message names works (no second audience), and
+// the database files are private. (A lost state.db: distribute-audience-lookup.test.ts.)
 import t from 'tap'
 import { existsSync, mkdtempSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, closeSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,7 +12,6 @@ import { StateStore, DB_FILE } from '../../engine/state/state-store.js'
 import { runCli } from '../helpers/cli.js'
 
 const kAdv = '7123456789012345678'
-const kList = 'GET /open_api/v1.3/dmp/custom_audience/list/'
 const kCreate = 'POST /open_api/v1.3/segment/audience/'
 
 const run = async (args: string[]): ReturnType<typeof runCli> => await runCli(args, { env: { TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
@@ -141,33 +139,6 @@ t.test('garbage over the index\'s root page: refused at open, with HP_ERR_STATE_
 
   writeFileSync(file, Buffer.alloc(8192, 0x42))
   t.throws(() => StateStore.open(state), { code: 'HP_ERR_STATE_CORRUPT' }, 'not a database at all')
-})
-
-t.test('state.db deleted after a delivery: the next run finds the audience by name (paged list), exactly one audience', async t => {
-  const w = await world(t)
-  t.equal((await run(['distribute', '--config', w.config, '--threads', '1'])).code, 0)
-  const id = w.em.state.snapshot()[0]!.audienceId
-  // More audiences than one list page holds (100), so finding it takes the second page.
-  for (let i = 0; i < 150; i++) w.em.state.createAudience(kAdv, `other-${i}`)
-  rmSync(w.db)
-  await w.connect()
-  w.em.stats.clear()
-  const r = await run(['distribute', '--config', w.config, '--threads', '1', '--json'])
-  t.equal(r.code, 0, r.stderr)
-  t.equal(JSON.parse(r.stdout).distributions[0].result.audience_id, id)
-  t.equal(w.em.stats.get(kCreate) ?? 0, 0, 'no create request')
-  t.equal(w.em.stats.get(kList), 2, 'two list pages read')
-  t.equal(w.em.state.snapshot().filter(a => a.name === 'loyal').length, 1, 'exactly one audience of that name')
-})
-
-t.test('a same-named audience twice on TikTok: refused, nothing sent to either', async t => {
-  const w = await world(t)
-  w.em.state.createAudience(kAdv, 'loyal')
-  w.em.state.createAudience(kAdv, 'loyal')
-  const r = await run(['distribute', '--config', w.config, '--threads', '1', '--json'])
-  t.equal(r.code, 1)
-  t.match(JSON.parse(r.stdout).distributions[0].error, { code: 'HP_ERR_REFUSED', message: /holds 2 audiences named 'loyal'/ })
-  t.equal(members(w.em), 0)
 })
 
 t.test('state.db and its -wal and -shm files are 0600; an older 0644 database is tightened', async t => {
