@@ -28,7 +28,7 @@ export async function deleteAudience (client: TikTokClient, advertiserId: string
   await client.call('POST', '/segment/audience/', { advertiserId, body: { advertiser_id: advertiserId, action: 'delete', delete_audience_id: audienceId } })
 }
 
-export interface AudienceInfo { audienceId: string, name: string, coverNum: number, isValid: boolean }
+export interface AudienceInfo { audienceId: string, name: string, coverNum: number, isValid: boolean, audienceType?: string }
 
 export async function getAudiences (client: TikTokClient, advertiserId: string, audienceIds: string[]): Promise<AudienceInfo[]> {
   const data = await client.call<{ list?: Array<{ audience_details?: Record<string, unknown> }> }>('GET', '/dmp/custom_audience/get/', {
@@ -47,9 +47,27 @@ export async function listAudiences (client: TikTokClient, advertiserId: string)
     const data = await client.call<{ list?: Array<Record<string, unknown>>, page_info?: { total_page?: number } }>('GET', '/dmp/custom_audience/list/', {
       advertiserId, query: { advertiser_id: advertiserId, page, page_size: 100 }
     })
-    for (const d of data.list ?? []) out.push({ audienceId: String(d['audience_id']), name: String(d['name'] ?? ''), coverNum: Number(d['cover_num'] ?? 0), isValid: d['is_valid'] === true })
+    for (const d of data.list ?? []) {
+      out.push({
+        audienceId: String(d['audience_id']), name: String(d['name'] ?? ''), coverNum: Number(d['cover_num'] ?? 0), isValid: d['is_valid'] === true,
+        ...(typeof d['audience_type'] === 'string' ? { audienceType: d['audience_type'] } : {})
+      })
+    }
     if (page >= (data.page_info?.total_page ?? 1)) return out
   }
+}
+
+/**
+ * The ids of the advertiser's Partner audiences named as `segmentName` would be.
+ * Only Partner audiences (what /segment/audience/ creates) can be a segment's: a Customer
+ * File audience of the same name made in Ads Manager is not adopted. An item without a type
+ * counts as Partner, so a leaner answer never makes hashpipe create a twin.
+ */
+export async function findPartnerAudiences (client: TikTokClient, advertiserId: string, segmentName: string): Promise<string[]> {
+  const name = audienceName(segmentName)
+  return (await listAudiences(client, advertiserId))
+    .filter(a => a.name === name && (a.audienceType === undefined || /partner/i.test(a.audienceType)))
+    .map(a => a.audienceId)
 }
 
 /** Adds or deletes identifiers (lowercase hex digests of one id schema); returns the indexes of poisoned rows. */

@@ -38,8 +38,10 @@ was interrupted (crash, kill, TikTok unavailable) resumes where it stopped.
                          go to stderr (HASHPIPE_LOG_LEVEL sets the level)
   -h, --help
 
-Exit codes: 0 ok, 1 failed, 2 usage, 4 re-authorization required, 5 TikTok unavailable after
-retries (resumable: run again), 78 config invalid.
+Every selected distribution is attempted; one that fails is reported (and its error kept for
+hashpipe status) and the others go on. The exit code is the most severe outcome, in this order:
+78 config invalid, 4 re-authorization required, 5 TikTok unavailable after retries (resumable:
+run again), 3 rejects over the limit, 2 usage, 1 failed, 0 ok.
 `
 
 const kOptions = {
@@ -107,6 +109,43 @@ function formatResult (r: DistributionResult): string {
     `${r.poisoned > 0 ? `, ${n(r.poisoned)} refused by TikTok` : ''}${r.rejects > 0 ? `, ${n(r.rejects)} input rejects` : ''}\n  matched reach: ${r.coverNum === null ? 'unknown' : n(r.coverNum)}\n`
 }
 
+function formatFailure (pair: Pair, error: HashpipeError): string {
+  return `${pair.segment.name} → ${pair.destination.name} (advertiser ${pair.destination.advertiserId})\n  FAILED ${error.code}: ${error.message}\n`
+}
+
+/** The --json form of one result: snake_case keys; id-schema names stay as TikTok spells them. */
+function resultJson (r: DistributionResult): Record<string, unknown> {
+  return {
+    advertiser_id: r.advertiserId, run_id: r.runId, resumed: r.resumed, dry_run: r.dryRun, audience_id: r.audienceId,
+    snapshot: r.snapshot, plan: r.plan, delivered: r.delivered, poisoned: r.poisoned, rejects: r.rejects, cover_num: r.coverNum
+  }
+}
+
+// Several distributions fail in several ways; the exit code says what to do first. Codes that
+// need a person and block every later run rank above those a rerun may clear, and any specific
+// code above the catch-all 1:
+//   78 the config is wrong: nothing in it can be trusted to run until it is fixed;
+//    4 a token or permission is gone: only a person at TikTok can restore it;
+//    5 TikTok was unavailable: the run resumes when run again, so a scheduler may retry;
+//    3 delivered, but too many input rows were rejected: the data needs a look;
+//    2 a usage refusal of one distribution (a dry run over an interrupted run);
+//    1 any other failure, reported on its distribution.
+const kSeverity: readonly number[] = [ExitCode.CONFIG, ExitCode.REAUTHORIZE, ExitCode.DESTINATION_UNAVAILABLE, ExitCode.REJECTS_OVER_LIMIT, ExitCode.USAGE, ExitCode.FAILED, ExitCode.OK]
+
+/** The most severe of the outcomes' exit codes (kSeverity); a code not in the order counts as 1. */
+export function mostSevereExitCode (codes: readonly number[]): number {
+  return codes.map(c => kSeverity.includes(c) ? c : ExitCode.FAILED)
+    .reduce((worst, c) => kSeverity.indexOf(c) < kSeverity.indexOf(worst) ? c : worst, ExitCode.OK)
+}
+
+/** A coded error, also one that crossed a thread boundary (structured clone drops the prototype). */
+function codedError (err: unknown): HashpipeError | undefined {
+  if (err instanceof HashpipeError) return err
+  const e = err as { code?: unknown, message?: unknown, exitCode?: unknown } | null
+  if (typeof e?.code !== 'string' || !e.code.startsWith('HP_ERR_')) return undefined
+  return new HashpipeError(e.code as HashpipeError['code'], String(e.message), (typeof e.exitCode === 'number' ? e.exitCode : ExitCode.FAILED) as HashpipeError['exitCode'], { cause: err })
+}
+
 export default async function distribute (argv: string[], io: CommandIo): Promise<number> {
   let parsed
   try {
@@ -142,11 +181,14 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
   const ids = hyperid({ urlSafe: true })
   const idGen = createIds()
   const log = commandLogger(io, 'distribute', v['log-file'], idGen.runId())
-  const results: DistributionResult[] = []
+  const outcomes: Array<{ pair: Pair, result: DistributionResult } | { pair: Pair, error: HashpipeError }> = []
   const clients: Array<{ close: () => Promise<void> }> = []
   let code: number = ExitCode.OK
   try {
-    for (const { segment, destination } of pairs) {
+    for (const pair of pairs) {
+      // An interrupt stops the run: the distributions not started are left for the next one.
+      if (io.signal?.aborted === true) break
+      const { segment, destination } = pair
       const dist = state.distributions.ensure(segment.name, destination.name, destination.advertiserId)
       try {
         let api: AudienceApi = refuseWrites()
@@ -161,15 +203,22 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
           inflight: 4, stdin: io.stdin, signal: io.signal, log, batchId: idGen.batchId,
           ...(metrics !== undefined ? { metrics } : {})
         }, () => ids())
-        results.push(r)
+        outcomes.push({ pair, result: r })
         if (!v.json) io.stdout.write(formatResult(r))
       } catch (err) {
-        const e = err as HashpipeError
+        // Not a coded error: a bug, or the machine failing (disk full, database damaged mid-run),
+        // which every later distribution would meet too. It stops the run and says so.
+        const e = codedError(err)
+        if (e === undefined) throw err
         log.error({ err, segment: segment.name, destination: destination.name }, 'distribution failed')
-        state.distributions.setLastError(dist.id, `${e.code ?? 'HP_ERR'}: ${e.message}`)
-        throw err
+        state.distributions.setLastError(dist.id, { code: e.code, message: e.message })
+        outcomes.push({ pair, error: e })
+        if (!v.json) io.stdout.write(formatFailure(pair, e))
       }
     }
+    code = mostSevereExitCode(outcomes.map(o => 'error' in o ? o.error.exitCode : ExitCode.OK))
+    const failed = outcomes.filter(o => 'error' in o).length
+    if (failed > 0) io.stderr.write(`hashpipe: ${failed} of ${pairs.length} distribution${pairs.length === 1 ? '' : 's'} failed; hashpipe status --config ${v.config} shows the errors\n`)
   } catch (err) {
     code = (err as HashpipeError).exitCode ?? ExitCode.FAILED
     throw err
@@ -183,7 +232,17 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
         io.stderr.write(`hashpipe: warning: ${(err as Error).message}\n`)
       })
     }
-    if (v.json) io.stdout.write(JSON.stringify({ results }) + '\n')
+    if (v.json) {
+      io.stdout.write(JSON.stringify({
+        distributions: outcomes.map(o => ({
+          segment: o.pair.segment.name,
+          destination: o.pair.destination.name,
+          ...('error' in o
+            ? { status: 'failed', error: { code: o.error.code, message: o.error.message } }
+            : { status: 'ok', result: resultJson(o.result) })
+        }))
+      }) + '\n')
+    }
   }
   return code
 }

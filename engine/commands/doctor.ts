@@ -1,9 +1,12 @@
 // `hashpipe doctor --config FILE`: the seed's troubleshooting list, checked, with what to do for
 // each failure: permission level, a segment sent to several ad accounts, segment names and
-// audience ids aligned, integration type matching the segment's type, connection still valid.
+// audience ids aligned, integration type matching the segment's type, connection still valid;
+// and first, that the state database passes SQLite's integrity_check.
 import { parseArgs } from 'node:util'
+import { join, resolve } from 'node:path'
 import { loadConfig } from '../config.js'
-import { StateStore } from '../state/state-store.js'
+import { StateStore, DB_FILE } from '../state/state-store.js'
+import { stateCorrupt } from '../state/integrity.js'
 import { TikTokClient } from '../../adapters/tiktok/tiktok-client.js'
 import { authorizedAdvertisers } from '../../adapters/tiktok/oauth.js'
 import { getAudiences, audienceName } from '../../adapters/tiktok/audiences.js'
@@ -22,8 +25,19 @@ export default async function doctor (argv: string[], io: CommandIo): Promise<nu
   if (v.help) { io.stdout.write('usage: hashpipe doctor --config FILE [--json]\n\nChecks permission level, one ad account per segment, segment names and audience ids, integration vs segment type, and that each connection is still valid.\n'); return ExitCode.OK }
   if (v.config === undefined) throw new UsageError('--config FILE is required')
   const config = await loadConfig(v.config, io.env)
-  const state = StateStore.open(config.stateDir)
   const checks: Check[] = []
+  const dbFile = join(resolve(config.stateDir), DB_FILE)
+  let state: StateStore
+  try {
+    state = StateStore.open(config.stateDir)
+  } catch (err) {
+    if ((err as HashpipeError).code !== 'HP_ERR_STATE_CORRUPT') throw err
+    checks.push({ check: 'state database intact', subject: dbFile, ok: false, detail: (err as Error).message })
+    io.stdout.write(v.json ? JSON.stringify({ checks }) + '\n' : `FAIL ${checks[0]!.check}: ${dbFile}: ${checks[0]!.detail}\n`)
+    return ExitCode.FAILED
+  }
+  const damage = state.integrityProblems()
+  checks.push({ check: 'state database intact', subject: dbFile, ok: damage.length === 0, detail: damage.length === 0 ? 'integrity_check ok' : stateCorrupt(dbFile, damage).message })
   let reauth = false
   try {
     const connections = new Map<string, { valid: boolean, advertisers: string[], client: TikTokClient | undefined }>()

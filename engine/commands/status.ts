@@ -41,7 +41,7 @@ export default async function status (argv: string[], io: CommandIo): Promise<nu
         delivered_at: d?.deliveredAt ?? null,
         matched_reach: d?.matchedReach ?? null,
         matched_reach_at: d?.matchedReachAt ?? null,
-        last_error: d?.lastError ?? null,
+        last_error: d?.lastError == null ? null : { code: d.lastError.code, message: d.lastError.message, at: d.lastError.at },
         runs: runs.map(r => ({ id: r.id, started_at: r.startedAt, finished_at: r.finishedAt, outcome: r.outcome, phase: r.phase, dry_run: r.dryRun, adds: r.counts['add'] ?? null, removes: r.counts['delete'] ?? null, error: r.error }))
       })
     }
@@ -60,7 +60,7 @@ export default async function status (argv: string[], io: CommandIo): Promise<nu
       for (const r of s.runs) {
         io.stdout.write(`  run ${r.id}: ${r.outcome}${r.outcome === 'running' ? ` (interrupted in ${r.phase ?? 'start'}; distribute resumes it)` : ''}${r.dry_run ? ' [dry run]' : ''}, started ${r.started_at}, +${r.adds ?? 0} -${r.removes ?? 0}${r.error === null ? '' : `, ${r.error.code}`}\n`)
       }
-      if (s.last_error !== null) io.stdout.write(`  last error:    ${s.last_error}\n`)
+      if (s.last_error !== null) io.stdout.write(`  last error:    ${s.last_error.code}${s.last_error.at === null ? '' : ` (at ${s.last_error.at})`}: ${s.last_error.message}\n`)
     }
     return ExitCode.OK
   } finally {

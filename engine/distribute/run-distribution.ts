@@ -2,7 +2,8 @@
 //
 //   prepare   hash the segment's inputs into this run's snapshot (sorted, distinct digests)
 //   plan      adds = snapshot − delivered; for Record Sync also removes = delivered − snapshot
-//   deliver   audience created once (its id persisted before any mapping call), then batches;
+//   deliver   audience found by name or created once (its id persisted before any mapping call),
+//             then batches;
 //             each batch is recorded pending before it is sent and acked after TikTok answers
 //   commit    the snapshot becomes the delivered set, atomically, and the run succeeds
 //
@@ -260,17 +261,21 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   return result
 }
 
-/** The distribution's audience: created at most once, ever, and recovered by name after a crash mid-create. */
+/**
+ * The distribution's audience: created at most once, ever. TikTok is asked for one of this name
+ * before every create, not only after a create whose answer was lost: a state database that
+ * was lost, restored from an old backup or damaged must not lead to a second audience.
+ */
 async function ensureAudience (state: StateStore, api: AudienceApi, distId: number, name: string, advertiserId: string): Promise<string> {
   const d = state.distributions.get(distId)
   if (d.audienceId !== null) return d.audienceId
-  if (d.audienceRequestedAt !== null && d.audienceName !== null) {
-    // A create was sent before and its answer lost: TikTok may hold it. Adopt it rather than create a twin.
-    const found = await api.findAudiences(advertiserId, d.audienceName)
-    if (found.length > 0) {
-      state.distributions.setAudienceId(distId, found[0]!)
-      return found[0]!
-    }
+  const found = await api.findAudiences(advertiserId, name)
+  if (found.length > 1) {
+    throw new HashpipeError('HP_ERR_REFUSED', `ad account ${advertiserId} holds ${found.length} audiences named '${name}' (${found.join(', ')}); hashpipe cannot tell which one is this segment's. Delete the extra ones in TikTok Ads Manager (or rename the segment: hashpipe segments clone ${name} --name NEW), then run distribute again`)
+  }
+  if (found.length === 1) {
+    state.distributions.setAudienceId(distId, found[0]!)
+    return found[0]!
   }
   state.distributions.recordAudienceRequest(distId, name)
   crashpoint('before-create-audience')

@@ -2,18 +2,20 @@
 // exactly once: the create request's name is recorded before the call (recordAudienceRequest),
 // the returned id is recorded once (setAudienceId refuses a second, different id), and every
 // later run maps into that id. commitDelivered replaces the delivered set and closes the run in
-// one transaction, so a crash leaves either the old delivered set or the new one.
+// one transaction, so a crash leaves either the old delivered set or the new one; the committed
+// run's batch rows go in the same transaction (nothing reads them again).
 import type { Database, Statement } from 'better-sqlite3'
 import { HashpipeError } from '../../pipeline/errors.js'
 import { assertAdvertiserId } from './catalog.js'
-import type { DistributionRecord, RunRecord } from './records.js'
+import type { DistributionError, DistributionRecord, RunRecord } from './records.js'
 import type { RunStore } from './runs.js'
 
 interface DistributionRow {
   id: number, segment: string, destination: string, advertiser_id: string
   audience_id: string | null, audience_name: string | null, audience_requested_at: string | null, audience_created_at: string | null
   created_at: string, delivered_snapshot: string | null, delivered_counts: string, delivered_at: string | null
-  matched_reach: number | null, matched_reach_at: string | null, last_error: string | null
+  matched_reach: number | null, matched_reach_at: string | null
+  last_error: string | null, last_error_code: string | null, last_error_at: string | null
 }
 
 export interface DeliveredSet {
@@ -40,9 +42,10 @@ export class DistributionStore {
       list: db.prepare('SELECT * FROM distributions ORDER BY segment, destination'),
       request: db.prepare('UPDATE distributions SET audience_name = ?, audience_requested_at = ? WHERE id = ? AND audience_id IS NULL'),
       setAudience: db.prepare('UPDATE distributions SET audience_id = ?, audience_created_at = ? WHERE id = ? AND audience_id IS NULL'),
-      delivered: db.prepare('UPDATE distributions SET delivered_snapshot = ?, delivered_counts = ?, delivered_at = ?, last_error = NULL WHERE id = ?'),
+      delivered: db.prepare('UPDATE distributions SET delivered_snapshot = ?, delivered_counts = ?, delivered_at = ?, last_error = NULL, last_error_code = NULL, last_error_at = NULL WHERE id = ?'),
       reach: db.prepare('UPDATE distributions SET matched_reach = ?, matched_reach_at = ? WHERE id = ?'),
-      lastError: db.prepare('UPDATE distributions SET last_error = ? WHERE id = ?'),
+      lastError: db.prepare('UPDATE distributions SET last_error_code = ?, last_error = ?, last_error_at = ? WHERE id = ?'),
+      dropBatches: db.prepare('DELETE FROM batches WHERE run_id = ?'),
       pending: db.prepare("SELECT count(*) AS n FROM batches WHERE run_id = ? AND status = 'pending'")
     }
   }
@@ -105,6 +108,7 @@ export class DistributionStore {
       const now = this.#now()
       this.#q['delivered']!.run(delivered.snapshot, JSON.stringify(delivered.counts), now, id)
       this.#runs.finish(runId, 'succeeded', { counts: runCounts })
+      this.#q['dropBatches']!.run(runId)
     }).immediate()
     return { distribution: this.get(id), run: this.#runs.get(runId) }
   }
@@ -114,8 +118,8 @@ export class DistributionStore {
   }
 
   /** The last error shown by `status`; a message without identifiers or tokens. null clears it. */
-  setLastError (id: number, message: string | null): void {
-    this.#q['lastError']!.run(message, id)
+  setLastError (id: number, error: { code: string, message: string } | null): void {
+    this.#q['lastError']!.run(error?.code ?? null, error?.message ?? null, error === null ? null : this.#now(), id)
   }
 }
 
@@ -134,5 +138,10 @@ const distributionOf = (r: DistributionRow): DistributionRecord => ({
   deliveredAt: r.delivered_at,
   matchedReach: r.matched_reach,
   matchedReachAt: r.matched_reach_at,
-  lastError: r.last_error
+  lastError: lastErrorOf(r)
 })
+
+function lastErrorOf (r: DistributionRow): DistributionError | null {
+  if (r.last_error === null && r.last_error_code === null) return null
+  return { code: r.last_error_code ?? 'HP_ERR', message: r.last_error ?? '', at: r.last_error_at }
+}

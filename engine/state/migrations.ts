@@ -100,6 +100,21 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (run_id, id_schema, action, batch_index)
       ) STRICT;
     `
+  },
+  {
+    version: 2,
+    name: 'last-error-detail',
+    // The last error of a distribution gets its code and time beside the message (it was one
+    // 'CODE: message' string). Batches of finished runs are never read again; dropping them keeps
+    // the table, and so the integrity check at open, to the size of the unfinished runs.
+    sql: `
+      ALTER TABLE distributions ADD COLUMN last_error_code TEXT;
+      ALTER TABLE distributions ADD COLUMN last_error_at TEXT;
+      UPDATE distributions
+        SET last_error_code = substr(last_error, 1, instr(last_error, ': ') - 1), last_error = substr(last_error, instr(last_error, ': ') + 2)
+        WHERE last_error GLOB 'HP_ERR_*: *';
+      DELETE FROM batches WHERE run_id IN (SELECT id FROM runs WHERE outcome <> 'running');
+    `
   }
 ]
 

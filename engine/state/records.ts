@@ -55,8 +55,12 @@ export interface DistributionRecord {
   /** TikTok's cover_num and when it was read. */
   matchedReach: number | null
   matchedReachAt: string | null
-  lastError: string | null
+  /** Why the last attempt failed; cleared when a delivery commits. */
+  lastError: DistributionError | null
 }
+
+/** `at` is null only for an error recorded before errors carried their time. */
+export interface DistributionError { code: string, message: string, at: string | null }
 
 export const RUN_OUTCOMES = ['running', 'succeeded', 'failed', 'abandoned'] as const
 export type RunOutcome = (typeof RUN_OUTCOMES)[number]

@@ -3,16 +3,19 @@
 //   state_dir/            0700
 //     lock                single-writer lock (pid); see state-lock.ts
 //     state.db            SQLite, WAL: connections, destinations, segments, distributions,
-//                         runs, checkpoints, batch ledger (migrations.ts)
+//                         runs, checkpoints, batch ledger (migrations.ts); 0600, and so its
+//                         -wal and -shm files (SQLite gives them the database file's mode)
 //     tokens/<name>.token access tokens, 0600, never in the database (token-store.ts)
 //
 // Opening takes the lock first, so a second process on the same state_dir refuses before it
 // touches the database. synchronous=FULL: a checkpoint that returned is on disk, which is what
-// lets a SIGKILLed run resume without losing an acknowledged batch.
-import { mkdirSync } from 'node:fs'
+// lets a SIGKILLed run resume without losing an acknowledged batch. A damaged database is
+// refused before anything reads it (integrity.ts).
+import { mkdirSync, openSync, closeSync, chmodSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { HashpipeError } from '../../pipeline/errors.js'
+import { integrityProblems, isCorruptionError, stateCorrupt } from './integrity.js'
 import { acquireStateLock, type StateLock } from './state-lock.js'
 import { migrate, schemaVersion, MIGRATIONS, type Migration } from './migrations.js'
 import { TokenStore } from './token-store.js'
@@ -64,13 +67,17 @@ export class StateStore {
       throw new HashpipeError('HP_ERR_STATE', `cannot create state directory '${dir}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check state_dir in the config`, undefined, { cause: err })
     }
     const lock = acquireStateLock(dir)
+    const file = join(dir, DB_FILE)
     let db: Database.Database | undefined
     try {
-      db = new Database(join(dir, DB_FILE))
+      privateFiles(file)
+      db = new Database(file)
       db.pragma('journal_mode = WAL')
       db.pragma('synchronous = FULL')
       db.pragma('foreign_keys = ON')
       db.pragma('busy_timeout = 5000')
+      const problems = integrityProblems(db, 'open')
+      if (problems.length > 0) throw stateCorrupt(file, problems)
       const clock = options.now ?? (() => new Date())
       const now = (): string => clock().toISOString()
       const migrated = migrate(db, options.migrations ?? MIGRATIONS, now)
@@ -79,12 +86,18 @@ export class StateStore {
       db?.close()
       lock.release()
       if (err instanceof HashpipeError) throw err
+      if (isCorruptionError(err)) throw stateCorrupt(file, [(err as Error).message], err)
       throw new HashpipeError('HP_ERR_STATE', `cannot open the state database in '${dir}': ${(err as Error).message}`, undefined, { cause: err })
     }
   }
 
   get schemaVersion (): number {
     return schemaVersion(this.#db)
+  }
+
+  /** SQLite's full integrity_check (slower than the check at open; for `doctor`). Empty when sound. */
+  integrityProblems (): string[] {
+    return integrityProblems(this.#db, 'full')
   }
 
   get journalMode (): string {
@@ -105,5 +118,17 @@ export class StateStore {
     } finally {
       this.#lock.release()
     }
+  }
+}
+
+/**
+ * The database is created 0600 before SQLite opens it, so it never exists readable by others,
+ * and SQLite creates its -wal and -shm files with the same mode. Files of an older state_dir
+ * (0644 under a usual umask) are tightened.
+ */
+function privateFiles (file: string): void {
+  closeSync(openSync(file, 'a', 0o600))
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(f)) chmodSync(f, 0o600)
   }
 }

@@ -48,7 +48,7 @@ segments:
   t.match(analyst.stderr, /destination 'Analyst' is not activated; run: hashpipe connect tiktok/)
   const ok = await run(['distribute', '--config', config, '--segment', 'seg', '--json'])
   t.equal(ok.code, 0, ok.stderr)
-  t.equal(JSON.parse(ok.stdout).results[0].delivered.add, 2)
+  t.equal(JSON.parse(ok.stdout).distributions[0].result.delivered.add, 2)
 
   const status = await run(['status', '--config', config, '--json'])
   const seg = JSON.parse(status.stdout).distributions.find((d: { segment: string }) => d.segment === 'seg')

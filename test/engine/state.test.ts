@@ -53,7 +53,7 @@ async function kill9 (child: ChildProcess): Promise<void> {
 t.test('open: 0700 directory, WAL, migrations applied once', async t => {
   const dir = tempDir(t)
   const s1 = StateStore.open(dir)
-  t.same(s1.migrated, [1])
+  t.same(s1.migrated, MIGRATIONS.map(m => m.version))
   t.equal(s1.schemaVersion, MIGRATIONS.at(-1)!.version)
   t.equal(s1.journalMode, 'wal')
   t.equal(statSync(dir).mode & 0o777, 0o700)
@@ -63,25 +63,27 @@ t.test('open: 0700 directory, WAL, migrations applied once', async t => {
   t.same(s2.migrated, [], 'reopening applies nothing')
   s2.close()
   const db = new Database(join(dir, DB_FILE), { readonly: true })
-  t.same(db.prepare('SELECT version, name FROM schema_migrations').all(), [{ version: 1, name: 'initial' }])
+  t.same(db.prepare('SELECT version, name FROM schema_migrations').all(), MIGRATIONS.map(m => ({ version: m.version, name: m.name })))
   db.close()
 })
 
 t.test('a failing migration rolls back whole; a newer schema is refused', async t => {
   const dir = tempDir(t)
-  const broken = [...MIGRATIONS, { version: 2, name: 'broken', sql: 'CREATE TABLE extra (a INTEGER); INSERT INTO missing VALUES (1);' }]
+  const latest = MIGRATIONS.at(-1)!.version
+  const next = latest + 1
+  const broken = [...MIGRATIONS, { version: next, name: 'broken', sql: 'CREATE TABLE extra (a INTEGER); INSERT INTO missing VALUES (1);' }]
   t.throws(() => StateStore.open(dir, { migrations: broken }), { code: 'HP_ERR_STATE', message: /no such table: missing/ })
   const s = StateStore.open(dir)
-  t.equal(s.schemaVersion, 1, 'version 1 applied, version 2 not recorded')
+  t.equal(s.schemaVersion, latest, 'the product\'s versions applied, the broken one not recorded')
   s.close()
   const db = new Database(join(dir, DB_FILE), { readonly: true })
   t.same(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'extra'").get(), { n: 0 }, 'no half-applied table')
   db.close()
 
-  const s3 = StateStore.open(dir, { migrations: [...MIGRATIONS, { version: 2, name: 'extra', sql: 'CREATE TABLE extra (a INTEGER) STRICT;' }] })
-  t.same(s3.migrated, [2])
+  const s3 = StateStore.open(dir, { migrations: [...MIGRATIONS, { version: next, name: 'extra', sql: 'CREATE TABLE extra (a INTEGER) STRICT;' }] })
+  t.same(s3.migrated, [next])
   s3.close()
-  t.throws(() => StateStore.open(dir), { code: 'HP_ERR_STATE', message: /schema version 2, newer than this hashpipe understands \(1\); upgrade hashpipe/ })
+  t.throws(() => StateStore.open(dir), { code: 'HP_ERR_STATE', message: new RegExp(`schema version ${next}, newer than this hashpipe understands \\(${latest}\\); upgrade hashpipe`) })
   t.notOk(existsSync(join(dir, LOCK_FILE)), 'a refused open releases the lock')
 })
 
@@ -186,8 +188,10 @@ t.test('distributions: the audience id is recorded once', async t => {
   s.distributions.ensure('loyal', 'Acme EU', '7123456789012345670')
   t.same(s.distributions.forSegment('loyal').map(x => x.destination), ['Acme US', 'Acme EU'], 'doctor can see a segment in two accounts')
   s.distributions.setMatchedReach(d.id, 12345, '2026-01-01T00:00:00.000Z')
-  s.distributions.setLastError(d.id, 'HP_ERR_API_UNAVAILABLE: TikTok unavailable')
-  t.match(s.distributions.get(d.id), { matchedReach: 12345, matchedReachAt: '2026-01-01T00:00:00.000Z', lastError: /unavailable/ })
+  s.distributions.setLastError(d.id, { code: 'HP_ERR_API_UNAVAILABLE', message: 'TikTok unavailable' })
+  t.match(s.distributions.get(d.id), { matchedReach: 12345, matchedReachAt: '2026-01-01T00:00:00.000Z', lastError: { code: 'HP_ERR_API_UNAVAILABLE', message: 'TikTok unavailable', at: /^\d{4}-\d\d-\d\dT/ } })
+  s.distributions.setLastError(d.id, null)
+  t.equal(s.distributions.get(d.id).lastError, null)
 })
 
 t.test('runs, checkpoints and the batch ledger', async t => {
