@@ -142,6 +142,7 @@ export function runResultOf (exitCode: number, aborted = false): RunResult {
     case 4: return 'reauthorize'
     case 5: return 'unavailable'
     case 78: return 'config'
+    case 130: return 'aborted'
     default: return 'failed'
   }
 }
