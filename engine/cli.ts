@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `hashpipe` entry point: resolves the subcommand, runs it with the process streams and maps
-// errors to PRODUCT.md §3 exit codes. Only this file calls process.exit.
+// errors to the exit codes of docs/cli-contract.md. Only this file calls process.exit.
 import { HashpipeError, ExitCode } from '../pipeline/errors.js'
 import type { Command, CommandIo } from './command.js'
 import { VERSION } from './version.js'

@@ -1,7 +1,7 @@
-// One prom-client Registry per process and every metric hashpipe exports (ecosystem.md §1.5,
-// PRODUCT.md §6). Callers get typed handles whose label values pass through safeLabel(), so
-// no code path can put an identifier, an audience name or free text into a label: anything
-// outside the fixed sets in metric-labels.ts is counted as 'other'.
+// One prom-client Registry per process and every metric hashpipe exports, named as
+// docs/operational-rules.md says. Callers get typed handles whose label values pass through
+// safeLabel(), so no code path can put an identifier, an audience name or free text into a
+// label: anything outside the fixed sets in metric-labels.ts is counted as 'other'.
 //
 // Worker threads never touch the registry. Their counts come back in BatchResult and the main
 // thread adds them here once per batch.

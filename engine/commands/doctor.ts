@@ -1,6 +1,7 @@
-// `hashpipe doctor --config FILE`: the seed's troubleshooting list, checked, with what to do for
-// each failure: permission level, a segment sent to several ad accounts, segment names and
-// audience ids aligned, integration type matching the segment's type, connection still valid.
+// `hashpipe doctor --config FILE`: the integration's troubleshooting list
+// (docs/integration-rules.md), checked, with what to do for each failure: permission level, a
+// segment sent to several ad accounts, segment names and audience ids aligned, integration type
+// matching the segment's type, connection still valid.
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { StateStore } from '../state/state-store.js'
