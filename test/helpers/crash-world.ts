@@ -1,12 +1,15 @@
 // Shared by the distribute-crash*.test.ts files: a temp dir with a config against an in-process
-// emulator and a connection, the people a segment holds, and the expected audience computed by
-// `hashpipe hash` once per distinct input. The crash tests are split over several files so each
-// stays well under tap's timeout on a busy 2-core machine; this is what they have in common.
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs'
+// emulator, one connection made once, and one segment per scenario (each segment is its own
+// distribution with its own audience, so scenarios in one file do not see each other). The
+// crash tests are split over several files so each stays well under tap's timeout on a busy
+// 2-core machine; the expensive part is starting hashpipe processes, so a file makes few.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startEmulator } from '../../adapters/emulator/emulator.js'
 import { DEFAULT_APP, DEFAULT_TOKEN } from '../../adapters/emulator/emulator-state.js'
+import { createNormalizers } from '../../pipeline/normalize.js'
 import { runCli } from './cli.js'
 
 export const kAdv = '7123456789012345678'
@@ -18,31 +21,38 @@ export const kAppSecret = DEFAULT_APP.secret
 // runCli is asynchronous: the emulator lives in this process and must keep answering.
 export const run = async (args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof runCli> => await runCli(args, { env: { ...env, TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
 
-const expectedByContent = new Map<string, Set<string>>()
+const kNormalize = createNormalizers({ defaultCountry: 'US', phoneHashForm: 'e164', emailCanonicalize: 'none', stripPlusTag: false })
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex')
 
-/** The `id_schema:sha256` set `hashpipe hash` makes of the input as it is now (memoized by content). */
-export async function expectedSet (dir: string, input: string): Promise<Set<string>> {
-  const content = readFileSync(input, 'utf8')
-  const known = expectedByContent.get(content)
-  if (known !== undefined) return known
-  const out = join(dir, 'expected.csv')
-  const r = await run(['hash', input, '--out', out, '--no-progress', '--threads', '1'])
-  if (r.code !== 0) throw new Error(r.stderr)
-  const set = new Set(readFileSync(out, 'utf8').trim().split('\n').slice(1).map(l => l.replace(',', ':')))
-  expectedByContent.set(content, set)
-  return set
+/** The `id_schema:sha256` set a people() file must end up as in the audience. */
+export function expectedSet (csv: string): Set<string> {
+  const out = new Set<string>()
+  for (const line of csv.trim().split('\n').slice(1)) {
+    const [email, phone] = line.split(',') as [string, string]
+    const e = kNormalize.email(email)
+    const p = kNormalize.phone(phone)
+    if (typeof e === 'string') out.add(`EMAIL_SHA256:${sha(e)}`)
+    if (typeof p === 'string') out.add(`PHONE_SHA256:${sha(p)}`)
+  }
+  return out
 }
 
 export interface World {
   dir: string
   config: string
-  input: string
-  members: () => Set<string>
-  audiences: () => number
-  em: Awaited<ReturnType<typeof startEmulator>>
+  /** The input file of a segment. */
+  input: (segment: string) => string
+  /** Members of the segment's audience, as `id_schema:sha256`. */
+  members: (segment: string) => Set<string>
+  /** How many audiences carry the segment's name. */
+  audiences: (segment: string) => number
+  /** Mapping requests the emulator has answered so far, all segments together. */
+  mappingRequests: () => number
+  /** `hashpipe distribute` for one segment, optionally killed at a crashpoint. */
+  distribute: (segment: string, options?: { crashpoint?: string, extra?: string[] }) => ReturnType<typeof runCli>
 }
 
-export async function world (t: { teardown: (fn: () => Promise<void>) => void }, integration: string): Promise<World> {
+export async function world (t: { teardown: (fn: () => Promise<void>) => void }, integration: string, segments: readonly string[]): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'hp-crash-'))
   const em = await startEmulator({ limits: { qps: 2000, qpm: 120000, advertiserQps: 2000 } })
   t.teardown(async () => { await em.close(); rmSync(dir, { recursive: true, force: true }) })
@@ -58,17 +68,24 @@ tiktok:
 destinations:
   - { name: Acme, integration: ${integration}, advertiser_id: "${kAdv}", connection: acme }
 segments:
-  - { name: seg, inputs: [seg.csv], destination: Acme }
+${segments.map(s => `  - { name: ${s}, inputs: [${s}.csv], destination: Acme }`).join('\n')}
 `)
+  for (const s of segments) writeFileSync(join(dir, `${s}.csv`), people(0, 0))
   writeFileSync(join(dir, 'token'), DEFAULT_TOKEN)
   const c = await run(['connect', 'tiktok', '--config', config, '--name', 'acme', '--access-token-file', join(dir, 'token')])
   if (c.code !== 0) throw new Error(c.stdout + c.stderr)
-  const audiences = (): number => em.state.snapshot().filter(a => a.advertiserId === kAdv).length
-  const members = (): Set<string> => {
-    const a = em.state.snapshot().find(x => x.advertiserId === kAdv)
-    return new Set(Object.entries(a?.members ?? {}).flatMap(([schema, ids]) => ids.map(id => `${schema}:${id}`)))
+  const named = (segment: string): ReturnType<typeof em.state.snapshot> => em.state.snapshot().filter(a => a.advertiserId === kAdv && a.name === segment)
+  return {
+    dir,
+    config,
+    input: segment => join(dir, `${segment}.csv`),
+    members: segment => new Set(Object.entries(named(segment)[0]?.members ?? {}).flatMap(([schema, ids]) => ids.map(id => `${schema}:${id}`))),
+    audiences: segment => named(segment).length,
+    mappingRequests: () => em.stats.get(kMapping) ?? 0,
+    distribute: async (segment, options = {}) => await run(
+      ['distribute', '--config', config, '--segment', segment, '--threads', '1', ...(options.extra ?? [])],
+      options.crashpoint === undefined ? {} : { HASHPIPE_CRASHPOINT: options.crashpoint })
   }
-  return { dir, config, input: join(dir, 'seg.csv'), members, audiences, em }
 }
 
 /** A CSV of people from..to-1, each with an email and a US phone. */
@@ -78,6 +95,9 @@ export function people (from: number, to: number): string {
   return rows.join('\n') + '\n'
 }
 
+/** Every named crashpoint of `distribute`, in the order a run reaches them. */
+export const kPoints = ['after-prepare', 'after-plan', 'before-create-audience', 'after-create-audience', 'after-batch-recorded:3', 'after-batch-sent:5', 'after-batch-ack:7', 'before-commit', 'after-commit-rename', 'after-commit'] as const
+
 /** The assertions killAtEachPoint makes, on whichever tap test it is given. */
 export interface Asserts {
   teardown: (fn: () => Promise<void>) => void
@@ -86,27 +106,30 @@ export interface Asserts {
   ok: (value: unknown, message: string) => boolean
 }
 
-/** Every named crashpoint of `distribute`, in the order a run reaches them. */
-export const kPoints = ['after-prepare', 'after-plan', 'before-create-audience', 'after-create-audience', 'after-batch-recorded:3', 'after-batch-sent:5', 'after-batch-ack:7', 'before-commit', 'after-commit-rename', 'after-commit']
-
 /**
- * SIGKILL at each point, then a rerun: exact audience, one audience, resends bounded by the
- * in-flight window, and a third run of the unchanged segment sends nothing.
+ * For each point, a segment of its own: SIGKILL there, then a rerun: exact audience, one
+ * audience, resends bounded by the in-flight window, and a third run of the unchanged segment
+ * sends nothing.
  */
 export async function killAtEachPoint (t: Asserts, points: readonly string[]): Promise<void> {
+  const segmentOf = (point: string): string => `seg-${point.replace(/:/g, '-')}`
+  const w = await world(t, 'first-party', points.map(segmentOf))
+  const content = people(0, 600)
+  const expected = expectedSet(content)
+  const batches = Math.ceil(600 / kBatch) * 2
   for (const point of points) {
-    const w = await world(t, 'first-party')
-    writeFileSync(w.input, people(0, 600))
-    const killed = await run(['distribute', '--config', w.config, '--threads', '1'], { HASHPIPE_CRASHPOINT: point })
+    const segment = segmentOf(point)
+    writeFileSync(w.input(segment), content)
+    const before = w.mappingRequests()
+    const killed = await w.distribute(segment, { crashpoint: point })
     t.equal(killed.signal, 'SIGKILL', `${point}: killed there`)
-    const again = await run(['distribute', '--config', w.config, '--threads', '1'])
+    const again = await w.distribute(segment)
     t.equal(again.code, 0, `${point}: rerun succeeds ${again.stderr}`)
-    t.same(w.members(), await expectedSet(w.dir, w.input), `${point}: audience equals the segment`)
-    t.equal(w.audiences(), 1, `${point}: one audience`)
-    const batches = Math.ceil(600 / kBatch) * 2
-    const sent = w.em.stats.get(kMapping) ?? 0
-    t.ok(sent <= batches + kInflight, `${point}: ${sent} mapping requests for ${batches} batches`)
-    const third = await run(['distribute', '--config', w.config, '--threads', '1'])
-    t.equal(w.em.stats.get(kMapping) ?? 0, sent, `${point}: an unchanged segment sends nothing more (${third.code})`)
+    t.same(w.members(segment), expected, `${point}: audience equals the segment`)
+    t.equal(w.audiences(segment), 1, `${point}: one audience`)
+    const sent = w.mappingRequests() - before
+    t.ok(sent >= batches && sent <= batches + kInflight, `${point}: ${sent} mapping requests for ${batches} batches`)
+    const third = await w.distribute(segment)
+    t.equal(w.mappingRequests() - before, sent, `${point}: an unchanged segment sends nothing more (${third.code})`)
   }
 }
