@@ -1,5 +1,5 @@
 // Serves the registry's text exposition on GET /metrics and nothing else: no config dump, no
-// debug routes (reliability.md H2). Binds 127.0.0.1 unless the caller names another host, since
+// debug routes (docs/operational-rules.md H2). Binds 127.0.0.1 unless the caller names another host, since
 // exporters leave authentication to a reverse proxy (H1).
 //
 // A scraper hammering the endpoint must not slow the pipeline on the same thread (H3):

@@ -49,7 +49,7 @@ export class SnapshotWriter {
     const bytes = Buffer.from(digests.buffer, digests.byteOffset, count * DIGEST_BYTES)
     // Order is what makes diffs streamable: check it at the boundary between calls.
     if (f.last !== undefined && count > 0 && Buffer.compare(f.last, bytes.subarray(0, DIGEST_BYTES)) >= 0) {
-      throw new HashpipeError('HP_ERR_STATE', `snapshot ${this.dir}: ${name} digests written out of order (a bug; please report it)`)
+      throw new HashpipeError('HP_ERR_STATE_INVALID', `snapshot ${this.dir}: ${name} digests written out of order (a bug; please report it)`)
     }
     for (let i = 0; i < count; i++) {
       const prefix = bytes[i * DIGEST_BYTES]!

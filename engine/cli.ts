@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `hashpipe` entry point: resolves the subcommand, runs it with the process streams and maps
-// errors to PRODUCT.md §3 exit codes. Only this file calls process.exit.
+// errors to the exit codes of docs/cli-contract.md. Only this file calls process.exit.
 import { HashpipeError, ExitCode } from '../pipeline/errors.js'
 import type { Command, CommandIo } from './command.js'
+import { VERSION } from './version.js'
 
 const kCommands: Record<string, { module: string, summary: string }> = {
   hash: { module: './commands/hash.js', summary: 'normalize, hash and dedupe identifier files (no delivery)' },
@@ -27,7 +28,7 @@ async function main (argv: string[]): Promise<number> {
     return name === undefined ? ExitCode.USAGE : ExitCode.OK
   }
   if (name === '--version') {
-    process.stdout.write('hashpipe 0.1.0\n')
+    process.stdout.write(`hashpipe ${VERSION}\n`)
     return ExitCode.OK
   }
   const entry = kCommands[name]

@@ -1,4 +1,4 @@
-// Semantic rules over the (interpolated) config tree, from LiveRamp's TikTok integration (seed):
+// Semantic rules over the (interpolated) config tree, from LiveRamp's TikTok integration (docs/integration-rules.md):
 // one segment to one ad account, unique names, Data Marketplace agreements, Record Sync in the
 // US only. They read the raw tree defensively, so they run and report even when unrelated
 // parts of the file fail the schema: `validate` lists every problem in one pass.
@@ -8,7 +8,7 @@ import { formatPath } from './config-interpolate.js'
 const kDataMarketplace = 'data-marketplace-3pd'
 const kRecordSync = 'first-party-record-sync'
 
-/** The seed's workaround, quoted in every refusal of a segment going to a second ad account. */
+/** The integration's workaround (docs/integration-rules.md), quoted in every refusal of a segment going to a second ad account. */
 export function oneAccountMessage (segment: string): string {
   return 'TikTok does not allow the same segment to be sent to multiple TikTok ad accounts (the deliveries fail). ' +
     `To send it to another ad account, clone it under a unique name: hashpipe segments clone ${shellQuote(segment)} --name NEW, ` +
@@ -21,7 +21,7 @@ const kAgreementText: Record<string, string> = {
   payment_requirement: 'you will pay for the use of this data in accordance with the TikTok Data Agreement'
 }
 const kMarketplaceFields = [...Object.keys(kAgreementText), 'reporting_contact_email']
-/** Identifier types Data Marketplace segments may carry to TikTok (seed: emails, SHA-256 emails, plain phones). */
+/** Identifier types Data Marketplace segments may carry to TikTok (docs/integration-rules.md: emails, SHA-256 emails, plain phones). */
 const kMarketplaceIdTypes = ['email', 'email_sha256', 'phone']
 
 type Obj = Record<string, unknown>

@@ -10,10 +10,10 @@ export type Integration = (typeof INTEGRATIONS)[number]
 export const DATA_TYPES = ['first-party', 'third-party'] as const
 export type DataType = (typeof DATA_TYPES)[number]
 
-/** Fields TikTok's Advertiser Direct (data-marketplace-3pd) destinations require (seed). */
+/** Fields TikTok's Advertiser Direct (data-marketplace-3pd) destinations require (docs/integration-rules.md). */
 export const MARKETPLACE_AGREEMENTS = ['data_usage_reporting_requirement', 'payment_model', 'payment_requirement'] as const
 
-/** TikTok documents no per-request maximum for /segment/mapping/ (research/tiktok-api.md §3.2); 1000 is the largest batch peers are known to send. */
+/** TikTok documents no per-request maximum for /segment/mapping/ (docs/tiktok-api-notes.md §3.2); 1000 is the largest batch peers are known to send. */
 export const MAX_BATCH_SIZE = 1000
 export const DEFAULT_API_BASE_URL = 'https://business-api.tiktok.com/open_api/v1.3'
 export const DEFAULT_AUTH_URL = 'https://business-api.tiktok.com/portal/auth'

@@ -1,4 +1,4 @@
-// The config file (PRODUCT.md §4): YAML or JSON → interpolation → zod schema → semantic rules →
+// The config file (README.md's configuration reference): YAML or JSON → interpolation → zod schema → semantic rules →
 // a fully resolved, typed config. The only zod user in the project. Every problem is collected
 // and reported by key path; nothing stops at the first one.
 //
@@ -146,7 +146,7 @@ const segmentSchema = z.strictObject({
   type: z.enum(ID_TYPES).optional(),
   format: z.enum(INPUT_FORMATS as [InputFormat, ...InputFormat[]]).optional(),
   destination: z.union([z.string().trim().min(1, { error: 'must not be empty' }), z.array(z.string().trim())]).optional(),
-  // Checked by the rules (refused with the seed's workaround); accepted here so the message is that one.
+  // Checked by the rules (refused with the integration's workaround); accepted here so the message is that one.
   destinations: z.unknown().optional(),
   data_type: z.enum(DATA_TYPES).default('first-party')
 })

@@ -1,4 +1,4 @@
-// The summary of a hash run: the counts PRODUCT.md §3 lists, printed as text or `--json`.
+// The summary of a hash run: the counts docs/cli-contract.md lists, printed as text or `--json`.
 // Counts only: no identifier, value or header content ever goes in here.
 import { ID_SCHEMAS, ID_TYPES, REJECT_REASONS, type IdSchema, type IdType, type RejectReason } from '../pipeline/protocol.js'
 

@@ -1,5 +1,5 @@
 // Structured JSON logs (pino) on stderr or in a file. Identifiers must never reach the logger:
-// callers log row numbers, byte offsets and reason codes (ecosystem.md §1.4). What is here is
+// callers log row numbers, byte offsets and reason codes (docs/operational-rules.md). What is here is
 // the backstop for when one does: secret-named fields are censored by path, errors are reduced
 // to an allowlist of fields, and message text is scrubbed of email, E.164, MAID and digest shapes.
 import { pino } from 'pino'

@@ -1,7 +1,7 @@
 // The closed sets every metric label value comes from, and the one function that maps a value
 // onto its set. A value outside its set becomes 'other', so a caller that passes an identifier,
 // an audience name or an error message by mistake adds one 'other' series, never a new one
-// per value (Prometheus cardinality guidance; reliability.md F2).
+// per value (Prometheus cardinality guidance; docs/operational-rules.md F2).
 import { ID_SCHEMAS, ID_TYPES, REJECT_REASONS } from '../pipeline/protocol.js'
 
 export const OTHER = 'other'
@@ -132,7 +132,7 @@ export function codeClassOf (httpStatus: number | undefined, apiCode?: number): 
   return 'client_error'
 }
 
-/** The `result` label for a process exit code (PRODUCT.md §3). */
+/** The `result` label for a process exit code (docs/cli-contract.md). */
 export function runResultOf (exitCode: number, aborted = false): RunResult {
   if (aborted) return 'aborted'
   switch (exitCode) {
@@ -142,6 +142,7 @@ export function runResultOf (exitCode: number, aborted = false): RunResult {
     case 4: return 'reauthorize'
     case 5: return 'unavailable'
     case 78: return 'config'
+    case 130: return 'aborted'
     default: return 'failed'
   }
 }

@@ -1,13 +1,13 @@
-// One prom-client Registry per process and every metric hashpipe exports (ecosystem.md §1.5,
-// PRODUCT.md §6). Callers get typed handles whose label values pass through safeLabel(), so
-// no code path can put an identifier, an audience name or free text into a label: anything
-// outside the fixed sets in metric-labels.ts is counted as 'other'.
+// One prom-client Registry per process and every metric hashpipe exports, named as
+// docs/operational-rules.md says. Callers get typed handles whose label values pass through
+// safeLabel(), so no code path can put an identifier, an audience name or free text into a
+// label: anything outside the fixed sets in metric-labels.ts is counted as 'other'.
 //
 // Worker threads never touch the registry. Their counts come back in BatchResult and the main
 // thread adds them here once per batch.
-import { readFileSync } from 'node:fs'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { LABEL_VALUES, RUN_RESULTS, safeLabel, runResultOf } from './metric-labels.js'
+import { VERSION } from './version.js'
 import type { LabelSet, CommandName, RunResult } from './metric-labels.js'
 
 export const METRIC_PREFIX = 'hashpipe_'
@@ -91,16 +91,6 @@ function combinations (spec: LabelSpec): Array<Record<string, string>> {
   return out
 }
 
-function readVersion (): string {
-  try {
-    // dist/engine/metrics.js → package.json at the package root.
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
-    return typeof pkg.version === 'string' ? pkg.version : '0.0.0'
-  } catch {
-    return '0.0.0'
-  }
-}
-
 export function createMetrics (options: MetricsOptions = {}): Metrics {
   const registry = new Registry()
   const registers = [registry]
@@ -156,7 +146,7 @@ export function createMetrics (options: MetricsOptions = {}): Metrics {
     labelNames: ['version', 'node'],
     registers
   })
-  buildInfo.set({ version: options.version ?? readVersion(), node: process.versions.node }, 1)
+  buildInfo.set({ version: options.version ?? VERSION, node: process.versions.node }, 1)
 
   // Run bookkeeping: one process runs one command, but nothing breaks if it runs several.
   const running = new Map<string, bigint>()

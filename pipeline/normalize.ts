@@ -1,4 +1,4 @@
-// Per-type identifier normalizers (PRODUCT.md §2). Pure functions on one cell's text, loaded in
+// Per-type identifier normalizers (README.md's identifier table). Pure functions on one cell's text, loaded in
 // every hash worker and unit-tested directly.
 //
 // Each normalizer returns either a string or a number:

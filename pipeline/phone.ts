@@ -1,5 +1,5 @@
 // Phone numbers to E.164, with libphonenumber-js's full (`max`) metadata as the only judge of
-// validity (PRODUCT.md §2: `min` accepts invalid numbers, `mobile` rejects landlines). Plainly
+// validity (`min` accepts invalid numbers such as area code 555, `mobile` rejects landlines). Plainly
 // written +1 numbers take a fast path over the same metadata (phone-nanp.ts).
 // libphonenumber throws on some inputs (too long, no digits); a throw is an invalid number here,
 // never a crashed batch.

@@ -1,7 +1,7 @@
-// Errors from TikTok calls, with the exit codes PRODUCT.md §3 gives them: re-authorization 4,
+// Errors from TikTok calls, with the exit codes docs/cli-contract.md gives them: re-authorization 4,
 // unavailable after retries 5 (resumable), anything else terminal 1. TikTok's message is kept
 // (scrubbed of anything shaped like an identifier) because it is often the only explanation.
-import { HashpipeError, ExitCode, type ErrorCode } from '../../pipeline/errors.js'
+import { HashpipeError, kDefaultExitCodes, type ErrorCode } from '../../pipeline/errors.js'
 import { scrub } from '../../pipeline/scrub.js'
 
 export interface ApiErrorDetails { endpoint: string, httpStatus?: number, apiCode?: number, requestId?: string, apiMessage?: string }
@@ -15,8 +15,7 @@ export class ApiError extends HashpipeError {
   readonly rowError: boolean
 
   constructor (code: ErrorCode, message: string, details: ApiErrorDetails, options: { cause?: unknown } = {}) {
-    const exit = code === 'HP_ERR_API_REAUTHORIZE' ? ExitCode.REAUTHORIZE : code === 'HP_ERR_API_UNAVAILABLE' ? ExitCode.DESTINATION_UNAVAILABLE : ExitCode.FAILED
-    super(code, scrub(message), exit, options)
+    super(code, scrub(message), kDefaultExitCodes[code], options)
     this.endpoint = details.endpoint
     this.httpStatus = details.httpStatus
     this.apiCode = details.apiCode

@@ -1,4 +1,4 @@
-// Partner-audience operations (research/tiktok-api.md §3–4) over TikTokClient. Ids are strings.
+// Partner-audience operations (docs/tiktok-api-notes.md §3) over TikTokClient. Ids are strings.
 // A poison identifier that makes TikTok fail its whole mapping batch is isolated by bisection
 // (about 2·log2(n) extra calls for one poison row) and reported; the rest is delivered.
 import type { TikTokClient } from './tiktok-client.js'

@@ -1,6 +1,6 @@
 // The one table from (HTTP status, TikTok code, transport error) to what the client does.
 // TikTok answers application errors with HTTP 200 and a non-zero code, so HTTP 200 alone is
-// never success (research/tiktok-api.md §1, §5).
+// never success (docs/tiktok-api-notes.md §1, §5).
 export type Verdict = 'success' | 'retry' | 'rate_limited' | 'reauthorize' | 'terminal'
 
 export interface Outcome {

@@ -1,4 +1,4 @@
-// The OAuth-like advertiser authorization (research/tiktok-api.md §2): consent URL, single-use
+// The OAuth-like advertiser authorization (docs/tiktok-api-notes.md §2): consent URL, single-use
 // auth_code exchange, and the lookups that tell what a token reaches and with which role.
 import type { TikTokClient } from './tiktok-client.js'
 

@@ -1,7 +1,8 @@
-// `hashpipe doctor --config FILE`: the seed's troubleshooting list, checked, with what to do for
-// each failure: permission level, a segment sent to several ad accounts, segment names and
-// audience ids aligned, integration type matching the segment's type, connection still valid;
-// and first, that the state database passes SQLite's integrity_check.
+// `hashpipe doctor --config FILE`: the integration's troubleshooting list
+// (docs/integration-rules.md), checked, with what to do for each failure: permission level, a
+// segment sent to several ad accounts, segment names and audience ids aligned, integration type
+// matching the segment's type, connection still valid; and first, that the state database
+// passes SQLite's integrity_check.
 import { parseArgs } from 'node:util'
 import { join, resolve } from 'node:path'
 import { loadConfig } from '../config.js'

@@ -1,4 +1,4 @@
-// `hashpipe hash <input...>`: the pipeline without delivery (PRODUCT.md §3). Options are validated
+// `hashpipe hash <input...>`: the pipeline without delivery (docs/cli-contract.md). Options are validated
 // here, once, into a resolved HashJobOptions; the job itself never re-validates.
 import { parseArgs } from 'node:util'
 import { availableParallelism, tmpdir } from 'node:os'

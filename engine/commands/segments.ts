@@ -1,5 +1,5 @@
-// `hashpipe segments clone NAME --name NEW --config FILE`: the seed's workaround for sending one
-// segment to several TikTok ad accounts. TikTok refuses the same segment in two ad accounts, so
+// `hashpipe segments clone NAME --name NEW --config FILE`: the integration's workaround for
+// sending one segment to several TikTok ad accounts (docs/integration-rules.md). TikTok refuses the same segment in two ad accounts, so
 // the segment is copied under a unique name (same inputs, columns, type), without a
 // destination, right after the original. The file is edited through the yaml Document API so
 // comments and the rest of the layout survive, and replaced atomically; values are copied as

@@ -1,4 +1,4 @@
-// `hashpipe validate --config FILE`: schema and semantic checks (PRODUCT.md §3). Exit 0 with a
+// `hashpipe validate --config FILE`: schema and semantic checks (docs/cli-contract.md). Exit 0 with a
 // one-line summary, or 78 with every problem by key path. The environment check (inputs exist,
 // connections made) follows Vector's `validate`; --no-environment skips it, e.g. in CI before
 // the data arrives. Nothing printed here can carry the secret: counts, names and problems only.

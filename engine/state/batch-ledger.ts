@@ -8,7 +8,7 @@
 // so at most the in-flight batches are sent twice. Rows hold a position, a count and a checksum,
 // never identifiers.
 import type { Database, Statement } from 'better-sqlite3'
-import { HashpipeError } from '../../pipeline/errors.js'
+import { StateError } from '../../pipeline/errors.js'
 import type { BatchAction, BatchKey, BatchRecord, BatchStatus, Json } from './records.js'
 import type { RunStore } from './runs.js'
 import type { IdSchema } from '../../pipeline/protocol.js'
@@ -71,7 +71,7 @@ export class BatchLedger {
         this.#q['insert']!.run(params)
       } else {
         if (existing.first_offset !== b.firstOffset || existing.count !== b.count || (b.checksum !== undefined && existing.checksum !== b.checksum)) {
-          throw new HashpipeError('HP_ERR_STATE', `batch ${b.batchIndex} of ${b.idSchema} ${b.action} in run ${b.runId} no longer matches the plan it was sent from; rerun with --restart`)
+          throw new StateError('HP_ERR_STATE_CONFLICT', `batch ${b.batchIndex} of ${b.idSchema} ${b.action} in run ${b.runId} no longer matches the plan it was sent from; rerun with --restart`)
         }
         if (existing.status === 'acked') return batchOf(existing)
         this.#q['resend']!.run(params)
@@ -86,7 +86,7 @@ export class BatchLedger {
       const changes = this.#q['ack']!.run({ ...keyOf(b), now: this.#now() }).changes
       if (changes === 0) {
         const row = this.get(b)
-        if (row === undefined) throw new HashpipeError('HP_ERR_STATE', `batch ${b.batchIndex} of ${b.idSchema} ${b.action} in run ${b.runId} was never recorded as sent`)
+        if (row === undefined) throw new StateError('HP_ERR_STATE_MISSING', `batch ${b.batchIndex} of ${b.idSchema} ${b.action} in run ${b.runId} was never recorded as sent`)
       }
       if (checkpoint !== undefined) this.#runs.putCheckpoint(b.runId, checkpoint.key, checkpoint.value)
       return this.get(b)!

@@ -2,7 +2,7 @@
 // recorded (advertisers reached, scopes) and what activation found (role). The config file stays
 // the source of truth for what should exist; these rows record what was checked and when.
 import type { Database, Statement } from 'better-sqlite3'
-import { HashpipeError } from '../../pipeline/errors.js'
+import { StateError } from '../../pipeline/errors.js'
 import { CONNECTION_NAME, type ConnectionRecord, type DestinationRecord, type SegmentRecord } from './records.js'
 
 interface ConnectionRow { name: string, advertiser_ids: string, scopes: string, created_at: string, updated_at: string }
@@ -42,7 +42,7 @@ export class Catalog {
 
   /** Records a connection (the token itself goes to the TokenStore). */
   putConnection (c: ConnectionInput): ConnectionRecord {
-    if (!CONNECTION_NAME.test(c.name)) throw new HashpipeError('HP_ERR_STATE', `'${c.name}' is not a valid connection name`)
+    if (!CONNECTION_NAME.test(c.name)) throw new StateError('HP_ERR_STATE_INVALID', `'${c.name}' is not a valid connection name`)
     for (const id of c.advertiserIds) assertAdvertiserId(id)
     this.#q['putConnection']!.run({ name: c.name, advertiser_ids: JSON.stringify(c.advertiserIds), scopes: JSON.stringify(c.scopes), now: this.#now() })
     return this.connection(c.name)!
@@ -71,7 +71,7 @@ export class Catalog {
   /** Marks a destination's activation checks as passed, with the user's role where TikTok exposes it. */
   activateDestination (name: string, role: string | null): DestinationRecord {
     const r = this.#q['activateDestination']!.run({ name, role, now: this.#now() })
-    if (r.changes === 0) throw new HashpipeError('HP_ERR_STATE', `no destination '${name}' is recorded; record it with putDestination first`)
+    if (r.changes === 0) throw new StateError('HP_ERR_STATE_MISSING', `no destination '${name}' is recorded; record it with putDestination first`)
     return this.destination(name)!
   }
 
@@ -101,7 +101,7 @@ export class Catalog {
 
 export function assertAdvertiserId (id: unknown): asserts id is string {
   if (typeof id !== 'string' || !/^\d{19}$/.test(id)) {
-    throw new HashpipeError('HP_ERR_STATE', `advertiser id must be a string of exactly 19 digits (got ${typeof id === 'string' ? `${id.length} characters` : typeof id})`)
+    throw new StateError('HP_ERR_STATE_INVALID', `advertiser id must be a string of exactly 19 digits (got ${typeof id === 'string' ? `${id.length} characters` : typeof id})`)
   }
 }
 

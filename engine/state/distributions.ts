@@ -5,7 +5,7 @@
 // one transaction, so a crash leaves either the old delivered set or the new one; the committed
 // run's batch rows go in the same transaction (nothing reads them again).
 import type { Database, Statement } from 'better-sqlite3'
-import { HashpipeError } from '../../pipeline/errors.js'
+import { StateError } from '../../pipeline/errors.js'
 import { assertAdvertiserId } from './catalog.js'
 import type { DistributionError, DistributionRecord, RunRecord } from './records.js'
 import type { RunStore } from './runs.js'
@@ -64,7 +64,7 @@ export class DistributionStore {
 
   get (id: number): DistributionRecord {
     const row = this.#q['get']!.get(id) as DistributionRow | undefined
-    if (row === undefined) throw new HashpipeError('HP_ERR_STATE', `no distribution with id ${id}`)
+    if (row === undefined) throw new StateError('HP_ERR_STATE_MISSING', `no distribution with id ${id}`)
     return distributionOf(row)
   }
 
@@ -81,19 +81,19 @@ export class DistributionStore {
   recordAudienceRequest (id: number, audienceName: string): DistributionRecord {
     const r = this.#q['request']!.run(audienceName, this.#now(), id)
     const d = this.get(id)
-    if (r.changes === 0) throw new HashpipeError('HP_ERR_STATE', `distribution ${d.segment} → ${d.destination} already has audience ${d.audienceId}; it must not create another`)
+    if (r.changes === 0) throw new StateError('HP_ERR_STATE_CONFLICT', `distribution ${d.segment} → ${d.destination} already has audience ${d.audienceId}; it must not create another`)
     return d
   }
 
   /** Records the audience id once; the same id again is a no-op, a different one is refused. */
   setAudienceId (id: number, audienceId: string): DistributionRecord {
     if (typeof audienceId !== 'string' || !/^\d+$/.test(audienceId)) {
-      throw new HashpipeError('HP_ERR_STATE', 'an audience id must be a string of digits')
+      throw new StateError('HP_ERR_STATE_INVALID', 'an audience id must be a string of digits')
     }
     this.#q['setAudience']!.run(audienceId, this.#now(), id)
     const d = this.get(id)
     if (d.audienceId !== audienceId) {
-      throw new HashpipeError('HP_ERR_STATE', `distribution ${d.segment} → ${d.destination} already has audience ${d.audienceId}; refusing to record a second one (${audienceId})`)
+      throw new StateError('HP_ERR_STATE_CONFLICT', `distribution ${d.segment} → ${d.destination} already has audience ${d.audienceId}; refusing to record a second one (${audienceId})`)
     }
     return d
   }
@@ -102,9 +102,9 @@ export class DistributionStore {
   commitDelivered (id: number, runId: string, delivered: DeliveredSet, runCounts: Record<string, number> = {}): { distribution: DistributionRecord, run: RunRecord } {
     this.#db.transaction(() => {
       const run = this.#runs.get(runId)
-      if (run.distributionId !== id) throw new HashpipeError('HP_ERR_STATE', `run ${runId} belongs to distribution ${run.distributionId}, not ${id}`)
+      if (run.distributionId !== id) throw new StateError('HP_ERR_STATE_CONFLICT', `run ${runId} belongs to distribution ${run.distributionId}, not ${id}`)
       const { n } = this.#q['pending']!.get(runId) as { n: number }
-      if (n > 0) throw new HashpipeError('HP_ERR_STATE', `run ${runId} has ${n} batch${n === 1 ? '' : 'es'} TikTok has not acknowledged; the delivered set can't be committed`)
+      if (n > 0) throw new StateError('HP_ERR_STATE_CONFLICT', `run ${runId} has ${n} batch${n === 1 ? '' : 'es'} TikTok has not acknowledged; the delivered set can't be committed`)
       const now = this.#now()
       this.#q['delivered']!.run(delivered.snapshot, JSON.stringify(delivered.counts), now, id)
       this.#runs.finish(runId, 'succeeded', { counts: runCounts })

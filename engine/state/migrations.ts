@@ -2,7 +2,7 @@
 // row in schema_migrations, so a crash mid-migration leaves the previous version intact, and
 // running them again is a no-op. Append new migrations; never edit an applied one.
 import type { Database } from 'better-sqlite3'
-import { HashpipeError } from '../../pipeline/errors.js'
+import { StateError } from '../../pipeline/errors.js'
 
 export interface Migration {
   version: number
@@ -129,7 +129,7 @@ export function migrate (db: Database, migrations: readonly Migration[] = MIGRAT
   const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0)
   const current = schemaVersion(db)
   if (current > latest) {
-    throw new HashpipeError('HP_ERR_STATE', `the state database has schema version ${current}, newer than this hashpipe understands (${latest}); upgrade hashpipe`)
+    throw new StateError('HP_ERR_STATE_VERSION', `the state database has schema version ${current}, newer than this hashpipe understands (${latest}); upgrade hashpipe`)
   }
   const applied: number[] = []
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')

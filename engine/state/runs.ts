@@ -4,7 +4,7 @@
 // Checkpoints are small JSON values per (run, key): phase positions, the inputs' fingerprint,
 // the plan's shape. Anything per batch goes to the BatchLedger.
 import type { Database, Statement } from 'better-sqlite3'
-import { HashpipeError } from '../../pipeline/errors.js'
+import { StateError } from '../../pipeline/errors.js'
 import type { Json, RunError, RunOutcome, RunRecord } from './records.js'
 
 interface RunRow {
@@ -51,7 +51,7 @@ export class RunStore {
   start (run: StartRun): RunRecord {
     const open = this.unfinished(run.distributionId)
     if (open !== undefined) {
-      throw new HashpipeError('HP_ERR_STATE', `distribution ${run.distributionId} has an unfinished run ${open.id} (started ${open.startedAt}); resume it, or abandon it (--restart)`)
+      throw new StateError('HP_ERR_STATE_CONFLICT', `distribution ${run.distributionId} has an unfinished run ${open.id} (started ${open.startedAt}); resume it, or abandon it (--restart)`)
     }
     this.#q['insert']!.run(run.id, run.distributionId, this.#now(), run.dryRun === true ? 1 : 0)
     return this.get(run.id)
@@ -59,7 +59,7 @@ export class RunStore {
 
   get (id: string): RunRecord {
     const row = this.#q['get']!.get(id) as RunRow | undefined
-    if (row === undefined) throw new HashpipeError('HP_ERR_STATE', `no run with id ${id}`)
+    if (row === undefined) throw new StateError('HP_ERR_STATE_MISSING', `no run with id ${id}`)
     return runOf(row)
   }
 
@@ -121,7 +121,7 @@ export class RunStore {
   #mustChange (changes: number, id: string): void {
     if (changes > 0) return
     const run = this.get(id)
-    throw new HashpipeError('HP_ERR_STATE', `run ${id} is already ${run.outcome}; it can't be changed`)
+    throw new StateError('HP_ERR_STATE_CONFLICT', `run ${id} is already ${run.outcome}; it can't be changed`)
   }
 }
 

@@ -10,7 +10,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, statSync, unlinkSync, wri
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { HashpipeError } from '../../pipeline/errors.js'
+import { StateError } from '../../pipeline/errors.js'
 
 export const LOCK_FILE = 'lock'
 const kAttempts = 20
@@ -49,7 +49,7 @@ export function acquireStateLock (stateDir: string): StateLock {
       else sleep(5 + attempt * 5)
     }
   }
-  throw new HashpipeError('HP_ERR_STATE_LOCKED', `could not take the lock on state directory '${stateDir}': other processes keep contending for it; try again`)
+  throw new StateError('HP_ERR_STATE_LOCKED', `could not take the lock on state directory '${stateDir}': other processes keep contending for it; try again`)
 }
 
 function held (path: string, me: Holder): StateLock {
@@ -72,7 +72,7 @@ function tryCreate (path: string, me: Holder): boolean {
     fd = openSync(path, 'wx', 0o600)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
-    throw new HashpipeError('HP_ERR_STATE', `cannot create lock file '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check that the state directory is writable`, undefined, { cause: err })
+    throw new StateError('HP_ERR_STATE_IO', `cannot create lock file '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check that the state directory is writable`, { cause: err })
   }
   try {
     writeSync(fd, `${me.pid}\n${me.host}\n${me.nonce}\n`)
@@ -89,7 +89,7 @@ function readHolder (path: string): Read {
     text = readFileSync(path, 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone'
-    throw new HashpipeError('HP_ERR_STATE', `cannot read lock file '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, undefined, { cause: err })
+    throw new StateError('HP_ERR_STATE_IO', `cannot read lock file '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err })
   }
   const [pid, host, nonce] = text.split('\n')
   const n = Number(pid)
@@ -126,11 +126,11 @@ function sameHolder (a: Holder | 'empty', b: Holder | 'empty'): boolean {
   return a.pid === b.pid && a.host === b.host && a.nonce === b.nonce
 }
 
-function locked (stateDir: string, path: string, holder: Holder | 'empty'): HashpipeError {
+function locked (stateDir: string, path: string, holder: Holder | 'empty'): StateError {
   const who = holder === 'empty'
     ? 'a process that is starting'
     : `another hashpipe process (pid ${holder.pid}${holder.host === hostname() ? '' : ` on host ${holder.host}`})`
-  return new HashpipeError('HP_ERR_STATE_LOCKED',
+  return new StateError('HP_ERR_STATE_LOCKED',
     `state directory '${stateDir}' is in use by ${who}; wait for it to finish. If no such process is running, remove '${path}'`)
 }
 

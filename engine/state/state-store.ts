@@ -14,7 +14,7 @@
 import { mkdirSync, openSync, closeSync, chmodSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
-import { HashpipeError } from '../../pipeline/errors.js'
+import { HashpipeError, StateError } from '../../pipeline/errors.js'
 import { integrityProblems, isCorruptionError, stateCorrupt } from './integrity.js'
 import { acquireStateLock, type StateLock } from './state-lock.js'
 import { migrate, schemaVersion, MIGRATIONS, type Migration } from './migrations.js'
@@ -64,7 +64,7 @@ export class StateStore {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 })
     } catch (err) {
-      throw new HashpipeError('HP_ERR_STATE', `cannot create state directory '${dir}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check state_dir in the config`, undefined, { cause: err })
+      throw new StateError('HP_ERR_STATE_IO', `cannot create state directory '${dir}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check state_dir in the config`, { cause: err })
     }
     const lock = acquireStateLock(dir)
     const file = join(dir, DB_FILE)
@@ -87,7 +87,7 @@ export class StateStore {
       lock.release()
       if (err instanceof HashpipeError) throw err
       if (isCorruptionError(err)) throw stateCorrupt(file, [(err as Error).message], err)
-      throw new HashpipeError('HP_ERR_STATE', `cannot open the state database in '${dir}': ${(err as Error).message}`, undefined, { cause: err })
+      throw new StateError('HP_ERR_STATE_IO', `cannot open the state database in '${dir}': ${(err as Error).message}`, { cause: err })
     }
   }
 

@@ -5,7 +5,7 @@
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { ExitCode, HashpipeError } from '../../pipeline/errors.js'
+import { ExitCode, HashpipeError, StateError } from '../../pipeline/errors.js'
 import { Secret } from '../../pipeline/secret.js'
 import { CONNECTION_NAME } from './records.js'
 
@@ -75,10 +75,10 @@ export class TokenStore {
       throw ioError('cannot read', file, err)
     }
     if ((mode & 0o077) !== 0) {
-      throw new HashpipeError('HP_ERR_STATE', `token file '${file}' is readable by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run: chmod 600 '${file}'`)
+      throw new StateError('HP_ERR_STATE_INSECURE', `token file '${file}' is readable by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run: chmod 600 '${file}'`)
     }
     if (process.getuid !== undefined && uid !== process.getuid()) {
-      throw new HashpipeError('HP_ERR_STATE', `token file '${file}' belongs to another user (uid ${uid}); it must be owned by the user running hashpipe`)
+      throw new StateError('HP_ERR_STATE_INSECURE', `token file '${file}' belongs to another user (uid ${uid}); it must be owned by the user running hashpipe`)
     }
     let value: string
     try {
@@ -106,7 +106,7 @@ function syncDir (dir: string): void {
   try { fsyncSync(fd) } finally { closeSync(fd) }
 }
 
-function ioError (what: string, file: string, err: unknown): HashpipeError {
+function ioError (what: string, file: string, err: unknown): StateError {
   const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
-  return new HashpipeError('HP_ERR_STATE', `${what} token file '${file}': ${code}`, undefined, { cause: err })
+  return new StateError('HP_ERR_STATE_IO', `${what} token file '${file}': ${code}`, { cause: err })
 }

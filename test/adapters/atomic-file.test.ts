@@ -1,5 +1,5 @@
 import t from 'tap'
-import { constants, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, type PathLike } from 'node:fs'
+import { constants, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, type PathLike } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { AtomicFileWriter } from '../../adapters/atomic-file.js'
 import { nativeAddon } from '../../pipeline/native-hash.js'
+import { tempDir } from '../helpers/temp-dir.js'
 
 // Blocks of mixed sizes: tiny ones are buffered, multi-MiB ones go out as positional writes
 // several at a time, so a wrong position or a dropped block shows up as a content mismatch.
@@ -20,7 +21,7 @@ function blocks (): Buffer[] {
 }
 
 t.test('a regular file gets every block in order, appears only on commit, leaves no temp file', async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'hashpipe-atomic-'))
+  const dir = tempDir(t, 'hashpipe-atomic-')
   const path = join(dir, 'out.bin')
   writeFileSync(path, 'old content')
   const w = await AtomicFileWriter.create(path, new PassThrough())
@@ -35,7 +36,7 @@ t.test('a regular file gets every block in order, appears only on commit, leaves
 })
 
 t.test('abort removes the temp file and keeps the old target', async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'hashpipe-atomic-'))
+  const dir = tempDir(t, 'hashpipe-atomic-')
   const path = join(dir, 'out.bin')
   writeFileSync(path, 'old content')
   const w = await AtomicFileWriter.create(path, new PassThrough())
@@ -80,7 +81,7 @@ t.test('a device that refuses the write (/dev/full) fails with HP_ERR_OUTPUT_IO,
 
 t.test('a positional write that fails mid-file (file size limit) fails the commit and abort leaves nothing', async t => {
   // A child under `ulimit -f` (2 MiB): writes past it fail with EFBIG while others are in flight.
-  const dir = mkdtempSync(join(tmpdir(), 'hashpipe-atomic-'))
+  const dir = tempDir(t, 'hashpipe-atomic-')
   const module = fileURLToPath(new URL('../../adapters/atomic-file.js', import.meta.url))
   const script = join(dir, 'child.mjs')
   writeFileSync(script, `
@@ -129,7 +130,7 @@ async function takesDirect (dir: string): Promise<boolean> {
 }
 
 t.test('a regular file is written with O_DIRECT where it can be, byte-exact at any size', { skip: directAvailable ? false : 'no native addon or no O_DIRECT on this platform' }, async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'hashpipe-atomic-'))
+  const dir = tempDir(t, 'hashpipe-atomic-')
   const expected = await takesDirect(dir) ? 'direct' : 'positional'
   for (const size of [0, 1, 4095, 4096, 4097, (4 << 20) - 1, 4 << 20, (4 << 20) + 1, (21 << 20) + 123]) {
     const path = join(dir, `out-${size}.bin`)
@@ -150,7 +151,7 @@ t.test('a regular file is written with O_DIRECT where it can be, byte-exact at a
 })
 
 t.test('directIo: false and HASHPIPE_DIRECT_IO=0 write through the page cache, same bytes', async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'hashpipe-atomic-'))
+  const dir = tempDir(t, 'hashpipe-atomic-')
   const parts = blocks()
   const w = await AtomicFileWriter.create(join(dir, 'a.bin'), new PassThrough(), 0o644, { directIo: false })
   t.equal(w.mode, 'positional')
@@ -181,7 +182,7 @@ t.test('a filesystem that refuses O_DIRECT (EINVAL at open or at the first write
   }
   const parts = blocks()
   for (const [name, opener] of [['open', refuseOpen], ['write', refuseWrite]] as const) {
-    const dir = mkdtempSync(join(tmpdir(), 'hashpipe-atomic-'))
+    const dir = tempDir(t, 'hashpipe-atomic-')
     const path = join(dir, 'out.bin')
     const w = await AtomicFileWriter.create(path, new PassThrough(), 0o644, { open: opener })
     t.equal(w.mode, 'positional', `EINVAL at ${name}: positional`)
@@ -194,7 +195,7 @@ t.test('a filesystem that refuses O_DIRECT (EINVAL at open or at the first write
 })
 
 t.test('any other error opening the direct temp file fails with HP_ERR_OUTPUT_IO', { skip: directAvailable ? false : 'no native addon or no O_DIRECT on this platform' }, async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'hashpipe-atomic-'))
+  const dir = tempDir(t, 'hashpipe-atomic-')
   const eacces = async (): Promise<FileHandle> => { throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }) }
   await t.rejects(AtomicFileWriter.create(join(dir, 'out.bin'), new PassThrough(), 0o644, { open: eacces }), { code: 'HP_ERR_OUTPUT_IO', message: /cannot create output '.*out\.bin': EACCES/ })
   t.same(readdirSync(dir), [])
@@ -215,7 +216,7 @@ t.test('alignedBuffer gives writable 4096-aligned memory and checks its argument
   }
   // Alignment is what O_DIRECT checks: a direct write from this memory at offset 0 succeeds.
   if (constants.O_DIRECT !== undefined) {
-    const path = join(mkdtempSync(join(tmpdir(), 'hashpipe-atomic-')), 'aligned.bin')
+    const path = join(tempDir(t, 'hashpipe-atomic-'), 'aligned.bin')
     const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o644).catch(() => undefined)
     if (fh !== undefined) {
       const { bytesWritten } = await fh.write(b, 0, 8192, 0)
@@ -226,7 +227,7 @@ t.test('alignedBuffer gives writable 4096-aligned memory and checks its argument
 })
 
 t.test('write() copies: a buffer reused as soon as write() resolves does not change the output', async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'hashpipe-atomic-'))
+  const dir = tempDir(t, 'hashpipe-atomic-')
   for (const [name, options] of [['direct or positional', {}], ['positional', { directIo: false }], ['stream', undefined]] as const) {
     const stream = new PassThrough()
     const chunks: Buffer[] = []

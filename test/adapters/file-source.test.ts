@@ -2,15 +2,15 @@
 // bytes must come out exactly as on disk however the consumer recycles, gzip included, and a
 // chunk that is not the reader's own is never taken into its pool.
 import t from 'tap'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { openInput } from '../../adapters/file-source.js'
+import { tempDir } from '../helpers/temp-dir.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'hp-source-'))
+const dir = tempDir(t, 'hp-source-')
 // Several chunks and a partial last one.
 const data = randomBytes((5 << 20) + 12345)
 

@@ -1,4 +1,4 @@
-// Leak test (reliability.md F, G): canary emails, phones and MAIDs go through every path —
+// Leak test (docs/operational-rules.md F, G): canary emails, phones and MAIDs go through every path —
 // valid and rejected, hashed and pre-hashed, a poison row TikTok refuses, a token revoked
 // mid-run, debug logging, progress lines and /metrics — with a canary access token and app
 // secret. Neither their plain, normalized nor hashed forms may appear in any log line,

@@ -1,4 +1,4 @@
-// Canary identifiers and secrets for leak tests (reliability.md F1, G1): each is unique enough
+// Canary identifiers and secrets for leak tests (docs/operational-rules.md F1, G1): each is unique enough
 // that finding it, in any of the forms the pipeline produces, in a log line, stdout/stderr,
 // progress output or /metrics means it leaked. The values are fictional: 555-01xx numbers,
 // the Ofcom drama range, random UUIDs and random hex.

@@ -1,4 +1,4 @@
-// Identifier rules of PRODUCT.md §2 as golden vectors (expected digests computed here with
+// Identifier rules of README.md's identifier table as golden vectors (expected digests computed here with
 // node:crypto, plus TikTok's published examples), and properties over arbitrary strings:
 // normalizers never throw, return a value or a typed reject, and are idempotent.
 import t from 'tap'
@@ -84,17 +84,22 @@ t.test('properties through the batch processor: 32-byte digests or typed rejects
   const options: WorkerOptions = { ...base, maxRecordBytes: 8192, includeValues: false }
   const processor = new BatchProcessor(options)
   fc.assert(fc.property(fc.array(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.emailAddress()), { maxLength: 40 }), cells => {
-    const text = cells.map(c => c.replace(/[\r\n]/g, ' ')).join('\n') + '\n'
-    const bytes = Buffer.from(text)
+    const lines = cells.map(c => c.replace(/[\r\n]/g, ' '))
+    const bytes = Buffer.from(lines.join('\n') + '\n')
     const buffer = new ArrayBuffer(bytes.length)
     new Uint8Array(buffer).set(bytes)
     const r = processor.run({ seq: 0, input: 0, buffer, byteLength: bytes.length, firstByte: 0, plan: { format: 'lines', fields: [{ index: 0, key: '', name: 'email', type: 'email' }] }, options })
-    const digests = new Uint8Array(r.digests, 0, r.count * 32)
-    if (digests.length !== r.count * 32) return false
+    // What the normalizer alone says of each line: the batch must agree on every count and digest.
+    const verdicts = lines.map(l => n.email(l))
+    const valid = verdicts.filter((v): v is string => typeof v === 'string')
+    const rejected = verdicts.filter(v => typeof v === 'number' && v !== kEmpty).length
+    if (r.count !== valid.length) throw new Error(`${r.count} digests for ${valid.length} valid emails`)
+    if (r.digests.byteLength < r.count * 32) throw new Error(`digest buffer of ${r.digests.byteLength} bytes for ${r.count} digests`)
+    if (r.rejects.length !== rejected) throw new Error(`${r.rejects.length} rejects for ${rejected} invalid emails`)
     for (const rej of r.rejects) if (!REJECT_REASONS.includes(rej.reason)) return false
+    const digests = new Uint8Array(r.digests, 0, r.count * 32)
     for (let i = 0; i < r.count; i++) {
-      const email = n.email(cells.filter(c => typeof n.email(c.replace(/[\r\n]/g, ' ')) === 'string').map(c => c.replace(/[\r\n]/g, ' '))[i]!) as string
-      const expected = isPrehashed('email', email) ? email : sha(email)
+      const expected = isPrehashed('email', valid[i]!) ? valid[i]! : sha(valid[i]!)
       if (Buffer.from(digests.subarray(i * 32, i * 32 + 32)).toString('hex') !== expected) return false
     }
     return true

@@ -50,7 +50,7 @@ t.test('out-of-order writes are refused', async t => {
   const d = digests(10)
   const w = await SnapshotWriter.create(join(dir, 's'))
   await w.write(1, d.subarray(32 * 5), 5)
-  await t.rejects(w.write(1, d.subarray(0, 32 * 5), 5), { code: 'HP_ERR_STATE' })
+  await t.rejects(w.write(1, d.subarray(0, 32 * 5), 5), { code: 'HP_ERR_STATE_INVALID' })
   await w.abort()
 })
 
