@@ -6,7 +6,7 @@ import t from 'tap'
 import { hash, randomBytes } from 'node:crypto'
 import { spawnSync } from 'node:child_process'
 import { Worker } from 'node:worker_threads'
-import { hashBackend, hashMany, hashManyJs, nativeHashMany, nativeStatus, type HashMany } from '../../pipeline/native-hash.js'
+import { hashBackend, hashMany, hashManyJs, nativeHashMany, describeNativeStatus, type HashMany } from '../../pipeline/native-hash.js'
 
 const moduleUrl = new URL('../../pipeline/native-hash.js', import.meta.url).href
 
@@ -15,8 +15,8 @@ if (nativeHashMany !== undefined) impls.push(['native', nativeHashMany])
 
 t.test('the native addon is available (required when CI is set)', async t => {
   if (nativeHashMany === undefined) {
-    if (process.env.CI !== undefined && process.env.CI !== '') t.fail(`native hashing unavailable in CI: ${nativeStatus}`)
-    else t.comment(`native hashing unavailable, only the JS path is tested: ${nativeStatus}`)
+    if (process.env.CI !== undefined && process.env.CI !== '') t.fail(`native hashing unavailable in CI: ${describeNativeStatus()}`)
+    else t.comment(`native hashing unavailable, only the JS path is tested: ${describeNativeStatus()}`)
     t.equal(hashBackend, 'js')
     t.equal(hashMany, hashManyJs)
   } else {

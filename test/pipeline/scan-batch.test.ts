@@ -6,7 +6,7 @@ import t from 'tap'
 import { createHash } from 'node:crypto'
 import { BatchProcessor } from '../../pipeline/batch-processor.js'
 import { nativeScanBatch } from '../../pipeline/native-scan.js'
-import { nativeAddon, nativeStatus } from '../../pipeline/native-hash.js'
+import { nativeAddon, describeNativeStatus } from '../../pipeline/native-hash.js'
 import type { BatchResult, BatchTask, ColumnPlan, WorkerOptions } from '../../pipeline/protocol.js'
 
 let seed = 77
@@ -96,8 +96,8 @@ function comparable (r: BatchResult): unknown {
 }
 
 t.test('the native scanner is loaded (required when CI is set)', async t => {
-  if (nativeScanBatch === undefined && process.env.CI !== undefined && process.env.CI !== '') t.fail(`native scanner unavailable in CI: ${nativeStatus}`)
-  t.pass(nativeScanBatch === undefined ? `only the JavaScript loop runs here: ${nativeStatus}` : 'native scanner loaded')
+  if (nativeScanBatch === undefined && process.env.CI !== undefined && process.env.CI !== '') t.fail(`native scanner unavailable in CI: ${describeNativeStatus()}`)
+  t.pass(nativeScanBatch === undefined ? `only the JavaScript loop runs here: ${describeNativeStatus()}` : 'native scanner loaded')
 })
 
 const kPlans: Array<{ name: string, plan: ColumnPlan, columns: string[] }> = [
