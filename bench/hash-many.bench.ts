@@ -10,7 +10,7 @@ import { createHash, hash, randomUUID } from 'node:crypto'
 import { cpus, totalmem } from 'node:os'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { hashBackend, hashManyJs, nativeHashMany, nativeStatus } from '../pipeline/native-hash.js'
+import { hashBackend, hashManyJs, nativeHashMany, describeNativeStatus } from '../pipeline/native-hash.js'
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '200000' }, out: { type: 'string' } } })
 const N = Number(values.messages)
@@ -112,7 +112,7 @@ const report = [
   `- date: ${new Date().toISOString()}`,
   `- machine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores (${cpuFlags()}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
   `- node: ${process.version}, OpenSSL ${process.versions.openssl}`,
-  `- hash backend: ${hashBackend} (${nativeStatus})`,
+  `- hash backend: ${hashBackend} (${describeNativeStatus()})`,
   `- ${N} messages per shape, single thread; median of 7 timed passes after 2 warm-ups`,
   `- command: \`node dist/bench/hash-many.bench.js --messages ${N}\``,
   '',

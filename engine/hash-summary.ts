@@ -1,6 +1,7 @@
 // The summary of a hash run: the counts docs/cli-contract.md lists, printed as text or `--json`.
 // Counts only: no identifier, value or header content ever goes in here.
 import { ID_SCHEMAS, ID_TYPES, REJECT_REASONS, type IdSchema, type IdType, type RejectReason } from '../pipeline/protocol.js'
+import { describeNativeStatus, nativeStatus, type NativeStatus } from '../pipeline/native-hash.js'
 
 export const STAGES = ['read', 'split', 'transfer', 'parse', 'hash', 'dedupe', 'spill', 'write'] as const
 export type Stage = (typeof STAGES)[number]
@@ -32,6 +33,11 @@ export interface HashSummary {
   stages: Record<Stage, number>
   inputs: InputSummary[]
   warnings: string[]
+  /**
+   * Whether the native core ran the hashing, or why not (the workers load the same addon under
+   * the same environment as this thread, so this thread's status is theirs).
+   */
+  native: NativeStatus
 }
 
 export function emptySummary (): HashSummary {
@@ -52,7 +58,8 @@ export function emptySummary (): HashSummary {
     identifiers_per_second: 0,
     stages: { read: 0, split: 0, transfer: 0, parse: 0, hash: 0, dedupe: 0, spill: 0, write: 0 },
     inputs: [],
-    warnings: []
+    warnings: [],
+    native: { ...nativeStatus }
   }
 }
 
@@ -73,6 +80,7 @@ export function formatSummary (s: HashSummary): string {
   lines.push(`unique          ${n(s.unique_total)}${uniq.length > 0 ? `  [${uniq.join(', ')}]` : ''}`)
   lines.push(`input           ${(s.bytes / 1048576).toFixed(1)} MiB in ${s.seconds.toFixed(2)} s, ${n(s.identifiers_per_second)} identifiers/s`)
   lines.push(`stages          ${STAGES.map(k => `${k} ${s.stages[k].toFixed(2)}s`).join(', ')}`)
+  lines.push(`native core     ${describeNativeStatus(s.native)}`)
   for (const w of s.warnings) lines.push(`warning         ${w}`)
   return lines.join('\n') + '\n'
 }

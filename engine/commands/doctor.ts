@@ -12,6 +12,7 @@ import { TikTokClient } from '../../adapters/tiktok/tiktok-client.js'
 import { authorizedAdvertisers } from '../../adapters/tiktok/oauth.js'
 import { getAudiences, audienceName } from '../../adapters/tiktok/audiences.js'
 import { ExitCode, UsageError, HashpipeError } from '../../pipeline/errors.js'
+import { describeNativeStatus, nativeStatus } from '../../pipeline/native-hash.js'
 import type { CommandIo } from '../command.js'
 
 interface Check { check: string, subject: string, ok: boolean, detail: string }
@@ -23,7 +24,7 @@ export default async function doctor (argv: string[], io: CommandIo): Promise<nu
   } catch (err) {
     throw new UsageError(`${(err as Error).message} (see hashpipe doctor --help)`)
   }
-  if (v.help) { io.stdout.write('usage: hashpipe doctor --config FILE [--json]\n\nChecks permission level, one ad account per segment, segment names and audience ids, integration vs segment type, and that each connection is still valid.\n'); return ExitCode.OK }
+  if (v.help) { io.stdout.write('usage: hashpipe doctor --config FILE [--json]\n\nChecks permission level, one ad account per segment, segment names and audience ids, integration vs segment type, and that each connection is still valid; reports whether the native hashing core is active.\n'); return ExitCode.OK }
   if (v.config === undefined) throw new UsageError('--config FILE is required')
   const config = await loadConfig(v.config, io.env)
   const checks: Check[] = []
@@ -97,8 +98,12 @@ export default async function doctor (argv: string[], io: CommandIo): Promise<nu
   } finally {
     state.close()
   }
-  if (v.json) io.stdout.write(JSON.stringify({ checks }) + '\n')
-  else for (const c of checks) io.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.subject}: ${c.detail}\n`)
+  // The native core is reported, not checked: without it hashing is slower, never different.
+  if (v.json) io.stdout.write(JSON.stringify({ checks, native: nativeStatus }) + '\n')
+  else {
+    for (const c of checks) io.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.subject}: ${c.detail}\n`)
+    io.stdout.write(`info native core: ${describeNativeStatus()}${nativeStatus.active ? '' : ' (hashing takes the pure-Node path: identical output, slower)'}\n`)
+  }
   if (checks.every(c => c.ok)) return ExitCode.OK
   return reauth ? ExitCode.REAUTHORIZE : ExitCode.FAILED
 }

@@ -12,21 +12,16 @@
 // except that messages of one block go two at a time through SHA-NI where the CPU has it
 // (sha256_pairs.h: 25 ns per 25-byte message against 46 ns through OpenSSL one at a time).
 
-// Plain Node-API C (no node-addon-api dependency). NAPI_MODULE_INIT makes the module
-// context-aware: it loads in worker_threads as well as the main thread. No global state beyond
-// the CPU feature check, made once.
-
 #include <node_api.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "napi_args.h"
+#include "scan_layout.h"
 #include "sha256_pairs.h"
 
-namespace {
-
-constexpr size_t kDigest = 32;
+namespace hashpipe {
 
 napi_value HashMany(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -34,12 +29,12 @@ napi_value HashMany(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   // Missing arguments arrive as undefined and fail the type checks below, like the JS fallback.
   size_t inputLen = 0, outLen = 0, offsetsLen = 0, count = 0;
-  auto* input = static_cast<const uint8_t*>(hashpipe::TypedArg(env, argv[0], napi_uint8_array, "input must be a Uint8Array", &inputLen));
+  auto* input = static_cast<const uint8_t*>(TypedArg(env, argv[0], napi_uint8_array, "input must be a Uint8Array", &inputLen));
   if (input == nullptr) return nullptr;
-  auto* offsets = static_cast<const uint32_t*>(hashpipe::TypedArg(env, argv[1], napi_uint32_array, "offsets must be a Uint32Array", &offsetsLen));
+  auto* offsets = static_cast<const uint32_t*>(TypedArg(env, argv[1], napi_uint32_array, "offsets must be a Uint32Array", &offsetsLen));
   if (offsets == nullptr) return nullptr;
-  if (!hashpipe::IntegerArg(env, argv[2], 4294967295.0, "count must be a number", "count must be an integer in [0, 2^32)", &count)) return nullptr;
-  auto* out = static_cast<uint8_t*>(hashpipe::TypedArg(env, argv[3], napi_uint8_array, "out must be a Uint8Array", &outLen));
+  if (!IntegerArg(env, argv[2], 4294967295.0, "count must be a number", "count must be an integer in [0, 2^32)", &count)) return nullptr;
+  auto* out = static_cast<uint8_t*>(TypedArg(env, argv[3], napi_uint8_array, "out must be a Uint8Array", &outLen));
   if (out == nullptr) return nullptr;
   if (count == 0) return nullptr;
   if (offsetsLen < count + 1) {
@@ -65,7 +60,7 @@ napi_value HashMany(napi_env env, napi_callback_info info) {
   // thread could change them after the pass above, and that must not become an out-of-bounds read.
   // If out overlaps input, later messages read bytes already overwritten: callers pass separate
   // buffers (the TS wrapper documents it); this is memory-safe either way, only the result differs.
-  hashpipe::PairHasher hasher;
+  PairHasher hasher;
   uint32_t start = offsets[0];
   for (size_t i = 0; i < count; i++) {
     const uint32_t end = offsets[i + 1];
@@ -81,29 +76,4 @@ napi_value HashMany(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-}  // namespace
-
-namespace hashpipe {
-napi_value ScanBatch(napi_env env, napi_callback_info info);  // scan_batch.cc
-napi_value FormatRows(napi_env env, napi_callback_info info);  // format_rows.cc
-napi_value SortUniqueNapi(napi_env env, napi_callback_info info);  // sort_unique.cc
-napi_value AlignedBuffer(napi_env env, napi_callback_info info);  // aligned_buffer.cc
-napi_value PartitionDigests(napi_env env, napi_callback_info info);  // partition_digests.cc
-}
-
-NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
-  napi_value fn;
-  if (napi_create_function(env, "hashMany", NAPI_AUTO_LENGTH, HashMany, nullptr, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "hashMany", fn) != napi_ok) return nullptr;
-  if (napi_create_function(env, "scanBatch", NAPI_AUTO_LENGTH, hashpipe::ScanBatch, nullptr, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "scanBatch", fn) != napi_ok) return nullptr;
-  if (napi_create_function(env, "formatRows", NAPI_AUTO_LENGTH, hashpipe::FormatRows, nullptr, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "formatRows", fn) != napi_ok) return nullptr;
-  if (napi_create_function(env, "sortUnique", NAPI_AUTO_LENGTH, hashpipe::SortUniqueNapi, nullptr, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "sortUnique", fn) != napi_ok) return nullptr;
-  if (napi_create_function(env, "alignedBuffer", NAPI_AUTO_LENGTH, hashpipe::AlignedBuffer, nullptr, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "alignedBuffer", fn) != napi_ok) return nullptr;
-  if (napi_create_function(env, "partitionDigests", NAPI_AUTO_LENGTH, hashpipe::PartitionDigests, nullptr, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "partitionDigests", fn) != napi_ok) return nullptr;
-  return exports;
-}
+}  // namespace hashpipe

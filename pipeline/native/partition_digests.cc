@@ -7,23 +7,16 @@
 //
 // It replaces two JavaScript loops over every digest of a batch (closing the holes, then the
 // counting sort), which cost the workers ~0.9 s each on the 1 GiB benchmark. The JavaScript
-// version stays in BatchProcessor as the fallback and is tested to give the same bytes.
+// version stays in pipeline/partition.ts as the fallback and is tested to give the same bytes.
 #include <node_api.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "napi_args.h"
+#include "scan_layout.h"
 
 namespace hashpipe {
-
-namespace {
-
-constexpr size_t kDigest = 32;
-constexpr size_t kPartitions = 4 * 256;
-constexpr uint8_t kHole = 255;
-
-}  // namespace
 
 napi_value PartitionDigests(napi_env env, napi_callback_info info) {
   size_t argc = 5;
@@ -53,7 +46,7 @@ napi_value PartitionDigests(napi_env env, napi_callback_info info) {
   }
   // A schema past the 4 known ones would index out of bounds: check before writing anything.
   for (size_t i = 0; i < n; i++) {
-    if (schemas[i] >= 4 && schemas[i] != kHole) {
+    if (schemas[i] >= kSchemaCount && schemas[i] != kHole) {
       napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "schemas must be 0-3, or 255 for a hole");
       return nullptr;
     }

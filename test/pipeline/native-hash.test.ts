@@ -6,7 +6,8 @@ import t from 'tap'
 import { hash, randomBytes } from 'node:crypto'
 import { spawnSync } from 'node:child_process'
 import { Worker } from 'node:worker_threads'
-import { hashBackend, hashMany, hashManyJs, nativeHashMany, nativeStatus, type HashMany } from '../../pipeline/native-hash.js'
+import { checkAddon, describeNativeStatus, hashBackend, hashMany, hashManyJs, nativeAddon, nativeHashMany, nativeStatus, type HashMany } from '../../pipeline/native-hash.js'
+import { NATIVE_LAYOUT, layoutMismatch } from '../../pipeline/native-layout.js'
 
 const moduleUrl = new URL('../../pipeline/native-hash.js', import.meta.url).href
 
@@ -15,13 +16,40 @@ if (nativeHashMany !== undefined) impls.push(['native', nativeHashMany])
 
 t.test('the native addon is available (required when CI is set)', async t => {
   if (nativeHashMany === undefined) {
-    if (process.env.CI !== undefined && process.env.CI !== '') t.fail(`native hashing unavailable in CI: ${nativeStatus}`)
-    else t.comment(`native hashing unavailable, only the JS path is tested: ${nativeStatus}`)
+    if (process.env.CI !== undefined && process.env.CI !== '') t.fail(`native hashing unavailable in CI: ${describeNativeStatus()}`)
+    else t.comment(`native hashing unavailable, only the JS path is tested: ${describeNativeStatus()}`)
     t.equal(hashBackend, 'js')
     t.equal(hashMany, hashManyJs)
+    t.equal(nativeStatus.active, false)
+    t.equal(nativeAddon, undefined, 'no addon is handed out unless it passed every check')
   } else {
     t.equal(hashBackend, 'native')
     t.equal(hashMany, nativeHashMany)
+    t.same(Object.keys(nativeStatus), ['active', 'sha_ni'])
+    t.equal(nativeStatus.active, true)
+    t.match(describeNativeStatus(), /^active/)
+    t.equal(layoutMismatch(nativeAddon!.layout), undefined, 'the addon exports the layout this side reads, key for key')
+  }
+})
+
+t.test('an addon with a different layout, a missing function or no layout is reported inactive, with why', async t => {
+  const fn = (): void => {}
+  const complete = { hashMany: fn, scanBatch: fn, formatRows: fn, sortUnique: fn, alignedBuffer: fn, partitionDigests: fn, layout: { ...NATIVE_LAYOUT }, cpu: { sha_ni: false } }
+  t.same(checkAddon(complete), { active: true, sha_ni: false })
+  const shifted = checkAddon({ ...complete, layout: { ...NATIVE_LAYOUT, stat_seen: NATIVE_LAYOUT.stat_seen! + 1 } })
+  t.equal(shifted.active, false)
+  t.match(shifted, { reason: /^layout mismatch .*stat_seen is 7 in the addon, 6 here; npx node-gyp rebuild/ })
+  const extra = checkAddon({ ...complete, layout: { ...NATIVE_LAYOUT, stat_future: 40 } })
+  t.match(extra, { active: false, reason: /stat_future is 40 in the addon, unknown here/ })
+  const { event_ints: _e, ...short } = NATIVE_LAYOUT
+  t.match(checkAddon({ ...complete, layout: short }), { active: false, reason: /event_ints is absent in the addon, 8 here/ })
+  t.match(checkAddon({ ...complete, layout: undefined }), { active: false, reason: /the addon exports no layout/ })
+  t.match(checkAddon({ ...complete, scanBatch: undefined }), { active: false, reason: /^incomplete addon: no scanBatch/ })
+  t.match(checkAddon(undefined), { active: false, reason: /exports nothing/ })
+  if (nativeAddon !== undefined) {
+    const real = nativeAddon as unknown as Record<string, unknown>
+    t.same(checkAddon(real), nativeStatus, 'the built addon passes the same check')
+    t.match(checkAddon({ ...real, layout: { ...(real.layout as object), reason_count: 11 } }), { active: false, reason: /reason_count is 11 in the addon, 10 here/ })
   }
 })
 
@@ -150,20 +178,21 @@ t.test('works inside a worker thread (and alongside the main thread copy)', asyn
   }
 })
 
-function childBackend (env: NodeJS.ProcessEnv): { backend: string, hex: string } {
+function childBackend (env: NodeJS.ProcessEnv): { backend: string, status: unknown, hex: string } {
   const code = `
     const m = await import(${JSON.stringify(moduleUrl)})
     const out = new Uint8Array(32)
     m.hashMany(Buffer.from('a@b.co'), new Uint32Array([0, 6]), 1, out)
-    console.log(JSON.stringify({ backend: m.hashBackend, hex: Buffer.from(out).toString('hex') }))`
+    console.log(JSON.stringify({ backend: m.hashBackend, status: m.nativeStatus, hex: Buffer.from(out).toString('hex') }))`
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { env, encoding: 'utf8', timeout: 30_000 })
   if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`)
-  return JSON.parse(r.stdout) as { backend: string, hex: string }
+  return JSON.parse(r.stdout) as { backend: string, status: unknown, hex: string }
 }
 
 t.test('HASHPIPE_NATIVE=0 selects the JS path with identical digests', async t => {
   const off = childBackend({ ...process.env, HASHPIPE_NATIVE: '0' })
   t.equal(off.backend, 'js')
+  t.same(off.status, { active: false, reason: 'turned off by HASHPIPE_NATIVE=0' })
   t.equal(off.hex, hash('sha256', 'a@b.co', 'hex'))
   const { HASHPIPE_NATIVE: _unused, ...rest } = process.env
   const on = childBackend(rest)

@@ -4,9 +4,11 @@
 // messy cells, quoting, CRLF, non-ASCII text, every reject reason, and every option.
 import t from 'tap'
 import { createHash } from 'node:crypto'
+import { spawnSync } from 'node:child_process'
+import { isUtf8 } from 'node:buffer'
 import { BatchProcessor } from '../../pipeline/batch-processor.js'
 import { nativeScanBatch } from '../../pipeline/native-scan.js'
-import { nativeAddon, nativeStatus } from '../../pipeline/native-hash.js'
+import { nativeAddon, describeNativeStatus } from '../../pipeline/native-hash.js'
 import type { BatchResult, BatchTask, ColumnPlan, WorkerOptions } from '../../pipeline/protocol.js'
 
 let seed = 77
@@ -96,8 +98,8 @@ function comparable (r: BatchResult): unknown {
 }
 
 t.test('the native scanner is loaded (required when CI is set)', async t => {
-  if (nativeScanBatch === undefined && process.env.CI !== undefined && process.env.CI !== '') t.fail(`native scanner unavailable in CI: ${nativeStatus}`)
-  t.pass(nativeScanBatch === undefined ? `only the JavaScript loop runs here: ${nativeStatus}` : 'native scanner loaded')
+  if (nativeScanBatch === undefined && process.env.CI !== undefined && process.env.CI !== '') t.fail(`native scanner unavailable in CI: ${describeNativeStatus()}`)
+  t.pass(nativeScanBatch === undefined ? `only the JavaScript loop runs here: ${describeNativeStatus()}` : 'native scanner loaded')
 })
 
 const kPlans: Array<{ name: string, plan: ColumnPlan, columns: string[] }> = [
@@ -236,4 +238,113 @@ t.test('a partitioned batch puts its digests in the spare buffer handed back, wh
     const small = p.run({ ...task(text, plan, base, 3), partition: true, spare: new ArrayBuffer(99 * 32) })
     t.equal(small.digests.byteLength, 100 * 32, 'a spare too small is not used')
   }
+})
+
+const kAllJs = { scan: false, hash: false, partition: false }
+
+t.test('with every native step off, batches give the native results: the fallback production takes is this one', { skip: nativeScanBatch === undefined ? 'native scanner not built' : false }, async t => {
+  let seq = 0
+  for (const { name, plan, columns } of kPlans) {
+    for (const [label, options] of kOptions.slice(0, 3)) {
+      const native = new BatchProcessor(options)
+      const js = new BatchProcessor(options, kAllJs)
+      for (let b = 0; b < 3; b++) {
+        const text = batch(plan.format as 'csv' | 'tsv' | 'lines', columns, 50 + Math.floor(rnd() * 300))
+        const partition = b === 2
+        const a = native.run({ ...task(text, plan, options, seq), partition })
+        const j = js.run({ ...task(text, plan, options, seq++), partition })
+        const view = (r: BatchResult): unknown => r.partitions === undefined
+          ? comparable(r)
+          : { ...(comparable({ ...r, schemas: new ArrayBuffer(r.count) }) as object), partitions: Buffer.from(r.partitions).toString('hex') }
+        t.same(view(j), view(a), `${name}, ${label}, batch ${b}${partition ? ' (partitioned)' : ''}`)
+      }
+    }
+  }
+})
+
+t.test('a worker under HASHPIPE_NATIVE=0 gives the same batch results as the native core', async t => {
+  const plan = kPlans[0]!.plan
+  const text = batch('csv', kPlans[0]!.columns, 400)
+  const here = comparable(new BatchProcessor(base).run(task(text, plan, base, 1)))
+  const moduleUrl = new URL('../../pipeline/batch-processor.js', import.meta.url).href
+  const code = `
+    const { BatchProcessor } = await import(${JSON.stringify(moduleUrl)})
+    const { nativeStatus } = await import(${JSON.stringify(new URL('../../pipeline/native-hash.js', import.meta.url).href)})
+    const { text, plan, options } = JSON.parse(process.argv[1])
+    const bytes = Buffer.from(text)
+    const buffer = new ArrayBuffer(bytes.length)
+    new Uint8Array(buffer).set(bytes)
+    const r = new BatchProcessor(options).run({ seq: 1, input: 0, buffer, byteLength: bytes.length, firstByte: 1000, plan, options })
+    console.log(JSON.stringify({ status: nativeStatus, result: {
+      rows: r.rows, lines: r.lines, count: r.count,
+      digests: Buffer.from(r.digests, 0, r.count * 32).toString('hex'), schemas: Buffer.from(r.schemas, 0, r.count).toString('hex'),
+      seen: r.seen, valid: r.valid, empty: r.empty, rejected: r.rejected, rejects: r.rejects } }))`
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code, JSON.stringify({ text, plan, options: base })],
+    { env: { ...process.env, HASHPIPE_NATIVE: '0' }, encoding: 'utf8', timeout: 30_000, maxBuffer: 64 << 20 })
+  t.equal(r.status, 0, r.stderr)
+  const child = JSON.parse(r.stdout) as { status: unknown, result: unknown }
+  t.same(child.status, { active: false, reason: 'turned off by HASHPIPE_NATIVE=0' })
+  t.same(child.result, here)
+})
+
+/** Bytes with NUL bytes and invalid UTF-8 sequences put into some records. */
+function damage (text: string): Buffer {
+  const lines = text.split('\n')
+  const parts = lines.map(l => {
+    const r = rnd()
+    const bytes = Buffer.from(l)
+    if (r > 0.15 || bytes.length === 0) return bytes
+    const at = Math.floor(rnd() * bytes.length)
+    const bad = r < 0.05 ? Buffer.from([0]) : pick([Buffer.from([0xff]), Buffer.from([0xc3]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0x80])])
+    return Buffer.concat([bytes.subarray(0, at), bad, bytes.subarray(at)])
+  })
+  return Buffer.concat(parts.flatMap((p, i) => (i < parts.length - 1 ? [p, Buffer.from('\n')] : [p])))
+}
+
+t.test('every reject\'s line and byte offset are those of its record, in clean and damaged batches, both ways', async t => {
+  const options = { ...base, includeValues: true }
+  const engines = nativeScanBatch === undefined ? [kAllJs] : [{}, kAllJs]
+  let checked = 0
+  let dirtyCellRejects = 0
+  let seq = 0
+  for (const { name, plan, columns } of kPlans) {
+    const processors = engines.map(e => new BatchProcessor(options, e))
+    for (let b = 0; b < 8; b++) {
+      const text = batch(plan.format as 'csv' | 'tsv' | 'lines', columns, 50 + Math.floor(rnd() * 200))
+      const bytes = b % 2 === 0 ? Buffer.from(text) : damage(text)
+      const buffer = new ArrayBuffer(bytes.length)
+      new Uint8Array(buffer).set(bytes)
+      // The reference: a record starts at the batch's first byte or just after a newline, and its
+      // line is the number of newlines before it.
+      const newlinesBefore = new Uint32Array(bytes.length + 1)
+      for (let i = 0; i < bytes.length; i++) newlinesBefore[i + 1] = newlinesBefore[i]! + (bytes[i] === 10 ? 1 : 0)
+      const damaged = new Set<number>()
+      if (b % 2 === 1) {
+        let start = 0
+        for (let i = 0; i <= bytes.length; i++) {
+          if (i < bytes.length && bytes[i] !== 10) continue
+          const line = bytes.subarray(start, i)
+          if (line.includes(0) || !isUtf8(line)) damaged.add(start)
+          start = i + 1
+        }
+      }
+      for (const p of processors) {
+        const r = p.run({ seq: seq++, input: 0, buffer: buffer.slice(0), byteLength: bytes.length, firstByte: 1000, plan, options })
+        let bad = 0
+        const whole = new Set<number>()
+        for (const reject of r.rejects) {
+          const at = reject.byteOffset - 1000
+          const ok = at >= 0 && at < bytes.length && (at === 0 || bytes[at - 1] === 10) && reject.line === newlinesBefore[at]
+          if (!ok && bad++ === 0) t.fail(`${name}, batch ${b}: ${reject.reason} at line ${reject.line}, byte ${at}; expected line ${newlinesBefore[at] ?? '?'} at a record start`)
+          if (reject.reason === 'nul_byte' || reject.reason === 'invalid_utf8') whole.add(at)
+          else if (damaged.size > 0 && reject.field !== '') dirtyCellRejects++
+          checked++
+        }
+        t.equal(bad, 0, `${name}, batch ${b}${b % 2 === 1 ? ' (damaged)' : ''}: ${r.rejects.length} rejects at their records`)
+        if (b % 2 === 1) t.same([...whole].sort((x, y) => x - y), [...damaged].sort((x, y) => x - y), 'each damaged line is rejected whole, once')
+      }
+    }
+  }
+  t.ok(checked > 1000, `${checked} rejects checked`)
+  t.ok(dirtyCellRejects > 100, `${dirtyCellRejects} cell rejects in damaged batches`)
 })

@@ -11,7 +11,7 @@ import { sortUnique } from '../../pipeline/sort-unique.js'
 import { DigestStore } from '../../pipeline/digest-store.js'
 import { SpillFiles } from '../../adapters/spill-files.js'
 import { formatDigests } from '../../pipeline/digest-format.js'
-import { nativeAddon, nativeStatus } from '../../pipeline/native-hash.js'
+import { nativeAddon, describeNativeStatus } from '../../pipeline/native-hash.js'
 
 let seed = 12345
 const rnd = (): number => { seed = (seed * 48271) % 2147483647; return seed / 2147483647 }
@@ -108,8 +108,8 @@ t.test('sortUnique equals a Set reference, duplicates and all, native and JavaSc
 
 t.test('native sortUnique refuses bad arguments with Node-style codes', async t => {
   if (nativeAddon === undefined) {
-    if (process.env.CI !== undefined && process.env.CI !== '') t.fail(`native addon unavailable in CI: ${nativeStatus}`)
-    else t.pass(`only the JavaScript sort runs here: ${nativeStatus}`)
+    if (process.env.CI !== undefined && process.env.CI !== '') t.fail(`native addon unavailable in CI: ${describeNativeStatus()}`)
+    else t.pass(`only the JavaScript sort runs here: ${describeNativeStatus()}`)
     return
   }
   const sort = nativeAddon!.sortUnique as (r: unknown, n: unknown, k: unknown, o: unknown) => number
