@@ -41,6 +41,7 @@ export class DistributionStore {
       request: db.prepare('UPDATE distributions SET audience_name = ?, audience_requested_at = ? WHERE id = ? AND audience_id IS NULL'),
       setAudience: db.prepare('UPDATE distributions SET audience_id = ?, audience_created_at = ? WHERE id = ? AND audience_id IS NULL'),
       delivered: db.prepare('UPDATE distributions SET delivered_snapshot = ?, delivered_counts = ?, delivered_at = ?, last_error = NULL WHERE id = ?'),
+      forget: db.prepare('UPDATE distributions SET audience_id = NULL, audience_name = NULL, audience_requested_at = NULL, audience_created_at = NULL WHERE id = ? AND audience_id = ?'),
       reach: db.prepare('UPDATE distributions SET matched_reach = ?, matched_reach_at = ? WHERE id = ?'),
       lastError: db.prepare('UPDATE distributions SET last_error = ? WHERE id = ?'),
       pending: db.prepare("SELECT count(*) AS n FROM batches WHERE run_id = ? AND status = 'pending'")
@@ -93,6 +94,17 @@ export class DistributionStore {
       throw new HashpipeError('HP_ERR_STATE', `distribution ${d.segment} → ${d.destination} already has audience ${d.audienceId}; refusing to record a second one (${audienceId})`)
     }
     return d
+  }
+
+  /**
+   * `distribute --recreate-audience`: the distribution lets go of its audience so the next create
+   * makes a new one. The only way an audience id is ever replaced, and only on that request.
+   */
+  forgetAudience (id: number, audienceId: string): void {
+    if (this.#q['forget']!.run(id, audienceId).changes === 0) {
+      const d = this.get(id)
+      throw new HashpipeError('HP_ERR_STATE', `distribution ${d.segment} → ${d.destination} holds audience ${d.audienceId}, not ${audienceId}`)
+    }
   }
 
   /** Commit: the delivered set is replaced and the run marked succeeded, atomically. */
