@@ -178,7 +178,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   if (mode !== 'normal') {
     const deliveredTotal = sum(dist.deliveredCounts)
     log?.warn({ mode }, mode === 'recreate'
-      ? `segment '${segment.name}': replacing audience ${dist.audienceId ?? '(none yet)'} with a new one holding the current snapshot; campaigns targeting the old audience must be re-pointed to the new id`
+      ? `segment '${segment.name}': replacing ${dist.audienceId === null ? 'the audience' : `audience ${dist.audienceId}`} with a new one holding the current snapshot; campaigns targeting the old audience must be re-pointed to the new id`
       : `segment '${segment.name}': rebuilding the delivered record — the whole current snapshot is sent as adds${recordSync && deliveredTotal > 0 ? '; identifiers that left the segment since the last good delivery are not deleted (to replace the audience instead, run with --recreate-audience)' : ''}`)
   }
 
@@ -256,7 +256,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
       await writePlan()
     } catch (err) {
       if (!(err instanceof SnapshotCorruptError && err.dir === snapshotDir)) throw err
-      log?.warn({ file: err.file ?? snapshotDir }, `snapshot ${err.file ?? snapshotDir} is damaged (${err.message}); hashing the inputs again`)
+      log?.warn({ file: err.file ?? snapshotDir }, `${err.message}; this run's snapshot is damaged, hashing the inputs again`)
       await rm(snapshotDir, { recursive: true, force: true })
       await prepare()
       await writePlan().catch((again: unknown) => {
@@ -270,7 +270,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   /** A damaged plan file is never sent: it is discarded and planned again from the snapshot. */
   const replan = async (err: SnapshotCorruptError): Promise<void> => {
     const file = err.file ?? err.dir
-    log?.warn({ file }, `plan file ${file} is damaged (${err.message}); discarding the plan and planning again from the snapshot — nothing from it was sent`)
+    log?.warn({ file }, `plan file ${file} is damaged: ${err.message.replace(`snapshot file ${file} `, '')}; discarding the plan and planning again from the snapshot (none of the damaged part was sent)`)
     await rm(addsDir, { recursive: true, force: true })
     await rm(removesDir, { recursive: true, force: true })
     if (base === undefined && mode === 'normal' && delivered !== null) base = await Snapshot.open(delivered).catch(refuseDelivered)
