@@ -311,10 +311,11 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   const counts = (snap: Snapshot | undefined): Counts => Object.fromEntries(ID_SCHEMAS.map(s => [s, snap?.count(s) ?? 0]).filter(([, n]) => (n as number) > 0)) as Counts
   let addPlan: Snapshot | undefined
   let removePlan: Snapshot | undefined
-  if (options.dryRun) {
+  if (options.dryRun || phase === 'committing') {
+    // Nothing of the plan is sent from here on: its manifests give the counts.
     addPlan = await Snapshot.open(addsDir).catch(() => undefined)
     removePlan = await Snapshot.open(removesDir).catch(() => undefined)
-  } else if (phase !== 'committing') {
+  } else {
     [addPlan, removePlan] = await verifiedPlans()
   }
   const result: DistributionResult = {
