@@ -27,6 +27,13 @@ was interrupted (crash, kill, TikTok unavailable) resumes where it stopped.
   --destination NAME     only distributions to this destination (repeatable)
   --dry-run              plan only: print adds/removes per id type, no TikTok write call
   --restart              discard an interrupted run and start over from the inputs
+  --rebuild-delivered    the way out of a damaged or missing delivered snapshot (the record of
+                         what TikTok holds): re-send the whole current snapshot as adds, then
+                         record it as delivered. Re-adding is harmless; for Record Sync, members
+                         that should have been deleted stay until the audience is recreated
+  --recreate-audience    with or without --rebuild-delivered: delete the TikTok audience and
+                         deliver the current snapshot into a new one. Nothing stale stays, but
+                         the audience id changes (re-point campaigns) and TikTok processes it again
   --allow-mass-delete    let Record Sync delete more than --max-delete-share of an audience
   --max-delete-share R   Record Sync guard (default 0.5)
   --threads N            hash worker threads (default: all cores)
@@ -50,6 +57,8 @@ const kOptions = {
   destination: { type: 'string', multiple: true },
   'dry-run': { type: 'boolean', default: false },
   restart: { type: 'boolean', default: false },
+  'rebuild-delivered': { type: 'boolean', default: false },
+  'recreate-audience': { type: 'boolean', default: false },
   'allow-mass-delete': { type: 'boolean', default: false },
   'max-delete-share': { type: 'string', default: '0.5' },
   threads: { type: 'string' },
@@ -199,6 +208,7 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
         }
         const r = await runDistribution(config, state, api, segment, destination, {
           dryRun: v['dry-run'], restart: v.restart, allowMassDelete: v['allow-mass-delete'], maxDeleteShare: share,
+          rebuildDelivered: v['rebuild-delivered'], recreateAudience: v['recreate-audience'],
           ...(threads !== undefined ? { threads } : {}),
           inflight: 4, stdin: io.stdin, signal: io.signal, log, batchId: idGen.batchId,
           ...(metrics !== undefined ? { metrics } : {})
@@ -250,5 +260,5 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
 /** For --dry-run: any write call is a bug, and fails loudly rather than touching TikTok. */
 function refuseWrites (): AudienceApi {
   const no = async (): Promise<never> => { throw new HashpipeError('HP_ERR_REFUSED', 'a dry run made a TikTok call (a bug; please report it)') }
-  return { createAudience: no, findAudiences: no, mapping: no, coverNum: no }
+  return { createAudience: no, deleteAudience: no, findAudiences: no, mapping: no, coverNum: no }
 }

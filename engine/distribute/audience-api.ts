@@ -12,6 +12,8 @@ export interface MappingResult {
 export interface AudienceApi {
   /** Creates a partner audience; not idempotent (callers record the request first). */
   createAudience: (advertiserId: string, name: string) => Promise<string>
+  /** Deletes a partner audience (`distribute --recreate-audience` replaces one). */
+  deleteAudience: (advertiserId: string, audienceId: string) => Promise<void>
   /** Audience ids of the advertiser with this exact name, for recovery after a crash mid-create. */
   findAudiences: (advertiserId: string, name: string) => Promise<string[]>
   /** Adds or deletes one batch (≤ batch_size) of lowercase-hex digests of one id schema. */

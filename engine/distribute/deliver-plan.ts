@@ -3,6 +3,10 @@
 // recorded pending in the ledger before it is sent and acked after TikTok answers; batches acked
 // by an earlier attempt of the same run are skipped, so a resumed run re-sends only what was in
 // flight when it stopped.
+//
+// The plan's files are read through Snapshot.records, which yields no chunk before its checksum
+// matched (the caller also verified the plan whole before the first batch): a damaged plan
+// stops the delivery with HP_ERR_SNAPSHOT_CORRUPT before any of its damaged chunk leaves.
 import { createHash } from 'node:crypto'
 import { HashpipeError } from '../../pipeline/errors.js'
 import { DIGEST_BYTES, ID_SCHEMAS, type IdSchema } from '../../pipeline/protocol.js'
@@ -22,6 +26,8 @@ export interface DeliverPlanOptions {
   batchSize: number
   inflight: number
   plans: Array<[MappingAction, Snapshot | undefined]>
+  /** The command that resumes the run, named when it is interrupted. */
+  resumeCommand?: string
   metrics?: Metrics
   signal?: AbortSignal
   log?: Logger
@@ -78,7 +84,7 @@ export async function deliverPlan (o: DeliverPlanOptions): Promise<DeliveryOutco
         let fill = 0
         let index = 0
         const flush = async (): Promise<void> => {
-          if (o.signal?.aborted === true) throw new HashpipeError('HP_ERR_ABORTED', 'interrupted; the run is resumable: run distribute again to continue')
+          if (o.signal?.aborted === true) throw new HashpipeError('HP_ERR_ABORTED', `interrupted; the run is resumable, to continue run: ${o.resumeCommand ?? 'hashpipe distribute --config FILE'}`)
           if (!acked.has(index)) await dispatch(send(action, idSchema, index, batch.subarray(0, fill)))
           index++
           batch = new Uint8Array(batchBytes)

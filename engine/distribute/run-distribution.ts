@@ -10,6 +10,16 @@
 // The run's phase is stored; a rerun after a crash continues from it, skipping acked batches, so
 // only the batches in flight at the crash are sent again (TikTok add/delete are set operations).
 // Named crashpoints (HASHPIPE_CRASHPOINT=name[:n]) let tests SIGKILL the process at each step.
+//
+// Nothing unchecked is sent. Snapshot and plan files carry a checksum per 1 MiB chunk, and no
+// chunk is handed on before it matched. On top of that, the plan is read through once before its
+// first batch leaves (~2 s per 100 M digests, against a delivery of hours), so a plan damaged at
+// rest is discarded and planned again before any of it is sent, not half-way through; what rots
+// later, during delivery, is caught by the chunk checks and re-planned the same way. A damaged
+// run snapshot is hashed again from the inputs. A damaged or missing delivered snapshot (the
+// record of what TikTok holds) cannot be rebuilt from anything local: the run refuses and names
+// `--rebuild-delivered` (re-send the whole snapshot as adds) and, for Record Sync,
+// `--recreate-audience` (replace the audience, so nothing that should be deleted stays).
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { rename, rm, mkdir, stat, readdir } from 'node:fs/promises'
@@ -20,7 +30,7 @@ import type { ResolvedConfig, SegmentConfig, DestinationConfig } from '../config
 import type { StateStore } from '../state/state-store.js'
 import type { Metrics } from '../metrics.js'
 import type { Logger } from '../logger.js'
-import { Snapshot, SnapshotWriter } from '../../adapters/snapshot.js'
+import { Snapshot, SnapshotWriter, SnapshotCorruptError } from '../../adapters/snapshot.js'
 import { diffSorted } from '../../pipeline/sorted-diff.js'
 import { ID_SCHEMAS, type IdSchema } from '../../pipeline/protocol.js'
 import { fingerprintInputs, fingerprintChange, type FileFingerprint } from './input-fingerprint.js'
@@ -44,7 +54,16 @@ export interface DistributeOptions {
   /** Structured log (counts, phases, batch positions; never identifiers). */
   log?: Logger
   batchId?: () => string
+  /** Plan from an empty delivered set: the whole snapshot is sent as adds (the way out of a damaged or missing delivered snapshot). */
+  rebuildDelivered?: boolean
+  /** As rebuildDelivered, into a new audience: the old one is deleted at TikTok first. */
+  recreateAudience?: boolean
 }
+
+/** How a run plans: from the delivered set, from nothing (rebuild), or from nothing into a new audience (recreate). */
+type PlanMode = 'normal' | 'rebuild' | 'recreate'
+/** An audience being replaced: `old` is deleted at TikTok once, then marked. Kept as a run checkpoint. */
+interface AudienceSwap { [key: string]: Json, old: string, deleted: boolean }
 
 type Counts = Partial<Record<IdSchema, number>>
 
@@ -70,37 +89,59 @@ async function exists (path: string): Promise<boolean> {
   return await stat(path).then(() => true, () => false)
 }
 
+/** A shell-safe word: names with spaces or quotes are single-quoted. */
+function shellWord (s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`
+}
+
 export async function runDistribution (config: ResolvedConfig, state: StateStore, api: AudienceApi, segment: SegmentConfig, destination: DestinationConfig, options: DistributeOptions, newRunId: () => string): Promise<DistributionResult> {
   const recordSync = destination.integration === 'first-party-record-sync'
   const dist = state.distributions.ensure(segment.name, destination.name, destination.advertiserId)
   const spool = join(config.stateDir, 'spool', `d${dist.id}`)
   await mkdir(spool, { recursive: true, mode: 0o700 })
+  /** The command that reruns this distribution, with extra options: every refusal names one. */
+  const command = (extra = ''): string => `hashpipe distribute --config ${shellWord(config.file ?? 'FILE')} --segment ${shellWord(segment.name)}${extra}`
+  const wanted: PlanMode = options.recreateAudience === true ? 'recreate' : options.rebuildDelivered === true ? 'rebuild' : 'normal'
 
   let run = state.runs.unfinished(dist.id)
   let resumed = false
   const fingerprint = await fingerprintInputs(segment.inputs)
-  if (run !== undefined && (options.restart || run.dryRun)) {
-    state.runs.abandon(run.id)
-    await rm(join(spool, `run-${run.id}`), { recursive: true, force: true })
-    run = undefined
+  // An audience swap the interrupted run began and did not finish goes on with the next run.
+  let carriedSwap: AudienceSwap | undefined
+  if (run !== undefined) {
+    const runMode = state.runs.checkpoint<PlanMode>(run.id, 'mode') ?? 'normal'
+    const swap = state.runs.checkpoint<AudienceSwap>(run.id, 'audience_swap')
+    const unfinishedSwap = swap !== undefined && !swap.deleted
+    const discard = (options.restart && !(options.dryRun && unfinishedSwap)) || run.dryRun || (!options.dryRun && wanted !== 'normal' && runMode !== wanted)
+    if (discard) {
+      if (unfinishedSwap) carriedSwap = swap
+      state.runs.abandon(run.id)
+      await rm(join(spool, `run-${run.id}`), { recursive: true, force: true })
+      run = undefined
+    }
   }
   if (run !== undefined) {
     if (options.dryRun) {
-      throw new HashpipeError('HP_ERR_REFUSED', `segment '${segment.name}' → '${destination.name}' has an interrupted run (${run.id}); run distribute without --dry-run to finish it, or add --restart to discard it`, ExitCode.USAGE)
+      throw new HashpipeError('HP_ERR_REFUSED', `segment '${segment.name}' → '${destination.name}' has an interrupted run (${run.id}); finish it first: ${command()} — or discard it: ${command(' --restart')}`, ExitCode.USAGE)
     }
     const before = state.runs.checkpoint(run.id, 'inputs') as unknown as FileFingerprint[] | undefined
     const change = before === undefined ? undefined : fingerprintChange(before, fingerprint)
     if (change !== undefined) {
-      throw new HashpipeError('HP_ERR_INPUT_CHANGED', `segment '${segment.name}': ${change} since the interrupted run ${run.id}; resuming would deliver a plan made from other data — rerun with --restart to start over from the current inputs`)
+      throw new HashpipeError('HP_ERR_INPUT_CHANGED', `segment '${segment.name}': ${change} since the interrupted run ${run.id}; resuming would deliver a plan made from other data — start over from the current inputs: ${command(' --restart')}`)
     }
     resumed = true
   } else {
     run = state.runs.start({ id: newRunId(), distributionId: dist.id, dryRun: options.dryRun })
-    state.runs.putCheckpoint(run.id, 'inputs', fingerprint as unknown as Json)
+    state.runs.atomically(() => {
+      state.runs.putCheckpoint(run!.id, 'inputs', fingerprint as unknown as Json)
+      state.runs.putCheckpoint(run!.id, 'mode', wanted)
+      if (carriedSwap !== undefined) state.runs.putCheckpoint(run!.id, 'audience_swap', carriedSwap)
+    })
   }
   const runId = run.id
+  const mode = state.runs.checkpoint<PlanMode>(runId, 'mode') ?? 'normal'
   const log = options.log?.child({ distribution: dist.id, dist_run_id: runId })
-  log?.info({ resumed, phase: run.phase, dry_run: options.dryRun }, 'distribution run started')
+  log?.info({ resumed, phase: run.phase, dry_run: options.dryRun, mode }, 'distribution run started')
   const runDir = join(spool, `run-${runId}`)
   // Work dirs of runs that finished or were abandoned (a crash after commit leaves one behind).
   const delivered = dist.deliveredSnapshot
@@ -113,10 +154,37 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   const addsDir = join(runDir, 'adds')
   const removesDir = join(runDir, 'removes')
   let rejects = state.runs.checkpoint<number>(runId, 'rejects') ?? 0
+  let phase = run.phase
 
-  // prepare
-  if (run.phase === null || run.phase === 'prepare') {
-    state.runs.setPhase(runId, 'prepare')
+  /** Nothing to resume after this refusal: the run is closed, and the message names the way out. */
+  const refuseDelivered = async (err: unknown): Promise<never> => {
+    const refusal = deliveredRefusal(err)
+    state.runs.finish(runId, 'failed', { error: { code: refusal.code, message: 'delivered snapshot damaged or missing' } })
+    await rm(runDir, { recursive: true, force: true })
+    throw refusal
+  }
+  const deliveredRefusal = (err: unknown): HashpipeError => {
+    const what = err instanceof SnapshotCorruptError ? err.message : String(err)
+    const swapHint = recordSync
+      ? `; Record Sync can't compute deletes without it, so identifiers that left the segment would stay in the audience until it is replaced — to replace it instead (a new audience id: campaigns targeting the old one must be re-pointed, and TikTok processes the new one again): ${command(' --rebuild-delivered --recreate-audience')}`
+      : ''
+    return new HashpipeError('HP_ERR_SNAPSHOT_CORRUPT', `segment '${segment.name}' → '${destination.name}': the delivered snapshot, hashpipe's record of what TikTok holds, is damaged or missing (${what}); --restart can't help, it rebuilds the run, not the record. Rebuild the record by re-sending the whole current snapshot as adds (harmless: TikTok treats adds as a set): ${command(' --rebuild-delivered')}${swapHint}`, ExitCode.FAILED, { cause: err })
+  }
+  // The delivered set the plan subtracts: none when rebuilding it. Opened (manifest only) before
+  // hashing, so a damaged record is refused before hours of work, not after.
+  let base: Snapshot | undefined
+  if (mode === 'normal' && delivered !== null && (phase === null || phase === 'prepare' || phase === 'prepared')) {
+    base = await Snapshot.open(delivered).catch(refuseDelivered)
+  }
+  if (mode !== 'normal') {
+    const deliveredTotal = sum(dist.deliveredCounts)
+    log?.warn({ mode }, mode === 'recreate'
+      ? `segment '${segment.name}': replacing ${dist.audienceId === null ? 'the audience' : `audience ${dist.audienceId}`} with a new one holding the current snapshot; campaigns targeting the old audience must be re-pointed to the new id`
+      : `segment '${segment.name}': rebuilding the delivered record — the whole current snapshot is sent as adds${recordSync && deliveredTotal > 0 ? '; identifiers that left the segment since the last good delivery are not deleted (to replace the audience instead, run with --recreate-audience)' : ''}`)
+  }
+
+  const prepare = async (): Promise<void> => {
+    state.runs.setPhase(runId, phase = 'prepare')
     await mkdir(runDir, { recursive: true, mode: 0o700 })
     const writer = await SnapshotWriter.create(snapshotDir)
     try {
@@ -142,21 +210,19 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
       throw err
     }
     state.runs.putCheckpoint(runId, 'rejects', rejects)
-    state.runs.setPhase(runId, 'prepared')
+    state.runs.setPhase(runId, phase = 'prepared')
     log?.info({ rejects }, 'snapshot prepared')
     crashpoint('after-prepare')
   }
 
-  // plan
-  const deliveredSnap = delivered === null ? undefined : await Snapshot.open(delivered)
-  if (run.phase === null || run.phase === 'prepare' || run.phase === 'prepared') {
+  const writePlan = async (): Promise<void> => {
     const snapshot = await Snapshot.open(snapshotDir)
     const adds = await SnapshotWriter.create(addsDir)
     const removes = await SnapshotWriter.create(removesDir)
     try {
       for (let s = 0; s < ID_SCHEMAS.length; s++) {
         const schema = ID_SCHEMAS[s]!
-        const previous = deliveredSnap?.records(schema) ?? (async function * () {})()
+        const previous = base?.records(schema) ?? (async function * () {})()
         await diffSorted(snapshot.records(schema), previous, {
           added: async (d, n) => { await adds.write(s, d, n) },
           removed: async (d, n) => { if (recordSync) await removes.write(s, d, n) }
@@ -166,26 +232,93 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
       const removeManifest = await removes.commit()
       const removeTotal = Object.values(removeManifest.files).reduce((a, f) => a + (f?.count ?? 0), 0)
       const deliveredTotal = sum(dist.deliveredCounts)
-      // An empty or truncated input would otherwise wipe the audience.
-      if (recordSync && !options.allowMassDelete && deliveredTotal > 0 && removeTotal / deliveredTotal > options.maxDeleteShare) {
+      // An empty or truncated input would otherwise wipe the audience. A plan made again (after
+      // damage) is judged as the first one was.
+      if (options.allowMassDelete) state.runs.putCheckpoint(runId, 'allow_mass_delete', true)
+      const allowed = options.allowMassDelete || state.runs.checkpoint(runId, 'allow_mass_delete') === true
+      if (recordSync && !allowed && deliveredTotal > 0 && removeTotal / deliveredTotal > options.maxDeleteShare) {
         state.runs.finish(runId, 'failed', { error: { code: 'HP_ERR_REFUSED', message: 'mass delete refused' } })
         await rm(runDir, { recursive: true, force: true })
-        throw new HashpipeError('HP_ERR_REFUSED', `segment '${segment.name}': this run would delete ${removeTotal} of the ${deliveredTotal} identifiers TikTok holds (${(100 * removeTotal / deliveredTotal).toFixed(1)}%), over the ${(100 * options.maxDeleteShare).toFixed(0)}% guard; check the inputs, then rerun with --allow-mass-delete if this is intended`)
+        throw new HashpipeError('HP_ERR_REFUSED', `segment '${segment.name}': this run would delete ${removeTotal} of the ${deliveredTotal} identifiers TikTok holds (${(100 * removeTotal / deliveredTotal).toFixed(1)}%), over the ${(100 * options.maxDeleteShare).toFixed(0)}% guard; check the inputs, then if this is intended run: ${command(' --allow-mass-delete')}`)
       }
     } catch (err) {
       await adds.abort()
       await removes.abort()
+      if (err instanceof SnapshotCorruptError && delivered !== null && err.dir === delivered) await refuseDelivered(err)
       throw err
     }
-    state.runs.setPhase(runId, 'planned')
+    state.runs.setPhase(runId, phase = 'planned')
     log?.info('plan written')
+  }
+
+  /** Plans from the run snapshot; a damaged one is hashed again from the inputs (which the resume checked) and planned once more. */
+  const plan = async (): Promise<void> => {
+    try {
+      await writePlan()
+    } catch (err) {
+      if (!(err instanceof SnapshotCorruptError && err.dir === snapshotDir)) throw err
+      log?.warn({ file: err.file ?? snapshotDir }, `${err.message}; this run's snapshot is damaged, hashing the inputs again`)
+      await rm(snapshotDir, { recursive: true, force: true })
+      await prepare()
+      await writePlan().catch((again: unknown) => {
+        throw again instanceof SnapshotCorruptError && again.dir === snapshotDir
+          ? new HashpipeError('HP_ERR_SNAPSHOT_CORRUPT', `${again.message}, again after hashing the inputs anew (is the disk failing?); start over: ${command(' --restart')}`, ExitCode.FAILED, { cause: again })
+          : again
+      })
+    }
+  }
+
+  /** A damaged plan file is never sent: it is discarded and planned again from the snapshot. */
+  const replan = async (err: SnapshotCorruptError): Promise<void> => {
+    const file = err.file ?? err.dir
+    log?.warn({ file }, `plan file ${file} is damaged: ${err.message.replace(`snapshot file ${file} `, '')}; discarding the plan and planning again from the snapshot (none of the damaged part was sent)`)
+    await rm(addsDir, { recursive: true, force: true })
+    await rm(removesDir, { recursive: true, force: true })
+    if (base === undefined && mode === 'normal' && delivered !== null) base = await Snapshot.open(delivered).catch(refuseDelivered)
+    await plan()
+  }
+
+  const openPlan = async (dir: string): Promise<Snapshot> => {
+    try {
+      const p = await Snapshot.open(dir)
+      await p.verify()
+      return p
+    } catch (err) {
+      throw err instanceof SnapshotCorruptError ? err : new SnapshotCorruptError(dir, undefined, `plan ${dir} could not be read: ${(err as Error).message}`, err)
+    }
+  }
+  /** Both plan files, verified end to end; re-planned (at most twice) while one is damaged. */
+  const verifiedPlans = async (): Promise<[Snapshot, Snapshot]> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return [await openPlan(addsDir), await openPlan(removesDir)]
+      } catch (err) {
+        if (!(err instanceof SnapshotCorruptError) || attempt >= 2) throw planRefusal(err)
+        await replan(err)
+      }
+    }
+  }
+  const planRefusal = (err: unknown): unknown => err instanceof SnapshotCorruptError
+    ? new HashpipeError('HP_ERR_SNAPSHOT_CORRUPT', `${err.message}, again after planning anew (is the disk failing?); start over: ${command(' --restart')}`, ExitCode.FAILED, { cause: err })
+    : err
+
+  if (phase === null || phase === 'prepare') await prepare()
+  if (phase === 'prepared') {
+    await plan()
     crashpoint('after-plan')
   }
 
   const snapshot = await Snapshot.open(snapshotDir).catch(() => undefined)
-  const addPlan = await Snapshot.open(addsDir).catch(() => undefined)
-  const removePlan = await Snapshot.open(removesDir).catch(() => undefined)
   const counts = (snap: Snapshot | undefined): Counts => Object.fromEntries(ID_SCHEMAS.map(s => [s, snap?.count(s) ?? 0]).filter(([, n]) => (n as number) > 0)) as Counts
+  let addPlan: Snapshot | undefined
+  let removePlan: Snapshot | undefined
+  if (options.dryRun || phase === 'committing') {
+    // Nothing of the plan is sent from here on: its manifests give the counts.
+    addPlan = await Snapshot.open(addsDir).catch(() => undefined)
+    removePlan = await Snapshot.open(removesDir).catch(() => undefined)
+  } else {
+    [addPlan, removePlan] = await verifiedPlans()
+  }
   const result: DistributionResult = {
     segment: segment.name,
     destination: destination.name,
@@ -213,22 +346,36 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   }
 
   // deliver
-  if (run.phase !== 'committing') {
-    state.runs.setPhase(runId, 'delivering')
-    const audienceId = await ensureAudience(state, api, dist.id, segment.name, destination.advertiserId)
+  if (phase !== 'committing') {
+    state.runs.setPhase(runId, phase = 'delivering')
+    const replaced = await swapAudience(state, api, dist.id, runId, destination.advertiserId, segment.name, mode === 'recreate', log)
+    const audienceId = await ensureAudience(state, api, dist.id, segment.name, destination.advertiserId, replaced)
     result.audienceId = audienceId
-    const delivery = await deliverPlan({
-      state, api, runId, advertiserId: destination.advertiserId, audienceId,
-      batchSize: config.tiktok.batchSize, inflight: options.inflight,
-      plans: [['add', addPlan], ['delete', removePlan]],
-      ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
-      ...(options.signal !== undefined ? { signal: options.signal } : {}),
-      ...(log !== undefined ? { log } : {}),
-      ...(options.batchId !== undefined ? { batchId: options.batchId } : {})
-    })
-    result.delivered = delivery.delivered
-    result.poisoned = delivery.poisoned
-    state.runs.setPhase(runId, 'committing')
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const delivery = await deliverPlan({
+          state, api, runId, advertiserId: destination.advertiserId, audienceId,
+          batchSize: config.tiktok.batchSize, inflight: options.inflight,
+          plans: [['add', addPlan], ['delete', removePlan]],
+          resumeCommand: command(),
+          ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+          ...(options.signal !== undefined ? { signal: options.signal } : {}),
+          ...(log !== undefined ? { log } : {}),
+          ...(options.batchId !== undefined ? { batchId: options.batchId } : {})
+        })
+        result.delivered = delivery.delivered
+        result.poisoned = delivery.poisoned
+        break
+      } catch (err) {
+        // A plan chunk that rotted after the check: it was refused before any of it left. The
+        // batches acked so far match the new plan (same snapshot, same cut) and are skipped.
+        if (!(err instanceof SnapshotCorruptError) || attempt >= 2) throw planRefusal(err)
+        await replan(err);
+        [addPlan, removePlan] = await verifiedPlans()
+        state.runs.setPhase(runId, phase = 'delivering')
+      }
+    }
+    state.runs.setPhase(runId, phase = 'committing')
   }
 
   // commit: move the snapshot to its delivered place, then point the database at it.
@@ -237,7 +384,9 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   if (await exists(snapshotDir)) await rename(snapshotDir, target)
   crashpoint('after-commit-rename')
   const previousPath = dist.deliveredSnapshot
-  const committed = (await Snapshot.open(target)).manifest
+  const committed = (await Snapshot.open(target).catch((err: unknown) => {
+    throw new HashpipeError('HP_ERR_SNAPSHOT_CORRUPT', `${(err as Error).message}; the run's snapshot was lost after delivery — start over (TikTok treats adds as a set, so re-sending is harmless): ${command(' --restart')}`, ExitCode.FAILED, { cause: err })
+  })).manifest
   const deliveredCounts = Object.fromEntries(Object.entries(committed.files).map(([k, f]) => [k, f?.count ?? 0])) as Counts
   state.distributions.commitDelivered(dist.id, runId, { snapshot: target, counts: deliveredCounts }, {
     add: sum(result.plan.add), delete: sum(result.plan.delete), poisoned: result.poisoned, rejects
@@ -262,14 +411,40 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
 }
 
 /**
+ * `--recreate-audience`: the distribution lets go of its audience (recorded in the run, in the
+ * same transaction), then the old audience is deleted at TikTok unless it is already gone. A
+ * crash anywhere resumes here; returns the replaced id, which name recovery must not adopt.
+ */
+async function swapAudience (state: StateStore, api: AudienceApi, distId: number, runId: string, advertiserId: string, name: string, recreate: boolean, log: Logger | undefined): Promise<string[]> {
+  let swap = state.runs.checkpoint<AudienceSwap>(runId, 'audience_swap')
+  const current = state.distributions.get(distId)
+  if (swap === undefined && recreate && current.audienceId !== null) {
+    swap = { old: current.audienceId, deleted: false }
+    const s = swap
+    state.runs.atomically(() => {
+      state.runs.putCheckpoint(runId, 'audience_swap', s)
+      state.distributions.forgetAudience(distId, s.old)
+    })
+  }
+  if (swap === undefined) return []
+  if (!swap.deleted) {
+    if ((await api.findAudiences(advertiserId, name)).includes(swap.old)) await api.deleteAudience(advertiserId, swap.old)
+    state.runs.putCheckpoint(runId, 'audience_swap', { ...swap, deleted: true })
+    log?.warn({ audience_id: swap.old }, `audience ${swap.old} deleted at TikTok; a new audience receives the snapshot`)
+  }
+  return [swap.old]
+}
+
+/**
  * The distribution's audience: created at most once, ever. TikTok is asked for one of this name
  * before every create, not only after a create whose answer was lost: a state database that
- * was lost, restored from an old backup or damaged must not lead to a second audience.
+ * was lost, restored from an old backup or damaged must not lead to a second audience. An
+ * audience this run replaced (`--recreate-audience`) is never adopted back.
  */
-async function ensureAudience (state: StateStore, api: AudienceApi, distId: number, name: string, advertiserId: string): Promise<string> {
+async function ensureAudience (state: StateStore, api: AudienceApi, distId: number, name: string, advertiserId: string, replaced: string[] = []): Promise<string> {
   const d = state.distributions.get(distId)
   if (d.audienceId !== null) return d.audienceId
-  const found = await api.findAudiences(advertiserId, name)
+  const found = (await api.findAudiences(advertiserId, name)).filter(id => !replaced.includes(id))
   if (found.length > 1) {
     throw new HashpipeError('HP_ERR_REFUSED', `ad account ${advertiserId} holds ${found.length} audiences named '${name}' (${found.join(', ')}); hashpipe cannot tell which one is this segment's. Delete the extra ones in TikTok Ads Manager (or rename the segment: hashpipe segments clone ${name} --name NEW), then run distribute again`)
   }

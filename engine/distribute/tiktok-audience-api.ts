@@ -1,7 +1,7 @@
 // AudienceApi over the real (or emulated) TikTok API: the TikTok client with the config's rate
 // limits, wired to the metrics observer when metrics are on.
 import { TikTokClient } from '../../adapters/tiktok/tiktok-client.js'
-import { createAudience, getAudiences, findPartnerAudiences, mapping, type IdSchemaName } from '../../adapters/tiktok/audiences.js'
+import { createAudience, deleteAudience, getAudiences, findPartnerAudiences, mapping, type IdSchemaName } from '../../adapters/tiktok/audiences.js'
 import { apiObserver, type Metrics } from '../metrics.js'
 import type { TikTokConfig } from '../config.js'
 import type { AudienceApi } from './audience-api.js'
@@ -15,6 +15,7 @@ export function createTikTokAudienceApi (config: TikTokConfig, accessToken: stri
   })
   return {
     createAudience: async (advertiserId, name) => await createAudience(client, advertiserId, name),
+    deleteAudience: async (advertiserId, audienceId) => { await deleteAudience(client, advertiserId, audienceId) },
     findAudiences: async (advertiserId, name) => await findPartnerAudiences(client, advertiserId, name),
     mapping: async (advertiserId, audienceId, action, idSchema, digests) => ({ poisoned: await mapping(client, advertiserId, audienceId, action, idSchema as IdSchemaName, digests) }),
     coverNum: async (advertiserId, audienceId) => (await getAudiences(client, advertiserId, [audienceId]))[0]?.coverNum ?? 0,

@@ -43,6 +43,7 @@ export class DistributionStore {
       request: db.prepare('UPDATE distributions SET audience_name = ?, audience_requested_at = ? WHERE id = ? AND audience_id IS NULL'),
       setAudience: db.prepare('UPDATE distributions SET audience_id = ?, audience_created_at = ? WHERE id = ? AND audience_id IS NULL'),
       delivered: db.prepare('UPDATE distributions SET delivered_snapshot = ?, delivered_counts = ?, delivered_at = ?, last_error = NULL, last_error_code = NULL, last_error_at = NULL WHERE id = ?'),
+      forget: db.prepare('UPDATE distributions SET audience_id = NULL, audience_name = NULL, audience_requested_at = NULL, audience_created_at = NULL WHERE id = ? AND audience_id = ?'),
       reach: db.prepare('UPDATE distributions SET matched_reach = ?, matched_reach_at = ? WHERE id = ?'),
       lastError: db.prepare('UPDATE distributions SET last_error_code = ?, last_error = ?, last_error_at = ? WHERE id = ?'),
       dropBatches: db.prepare('DELETE FROM batches WHERE run_id = ?'),
@@ -96,6 +97,17 @@ export class DistributionStore {
       throw new StateError('HP_ERR_STATE_CONFLICT', `distribution ${d.segment} → ${d.destination} already has audience ${d.audienceId}; refusing to record a second one (${audienceId})`)
     }
     return d
+  }
+
+  /**
+   * `distribute --recreate-audience`: the distribution lets go of its audience so the next create
+   * makes a new one. The only way an audience id is ever replaced, and only on that request.
+   */
+  forgetAudience (id: number, audienceId: string): void {
+    if (this.#q['forget']!.run(id, audienceId).changes === 0) {
+      const d = this.get(id)
+      throw new StateError('HP_ERR_STATE_CONFLICT', `distribution ${d.segment} → ${d.destination} holds audience ${d.audienceId}, not ${audienceId}`)
+    }
   }
 
   /** Commit: the delivered set is replaced and the run marked succeeded, atomically. */

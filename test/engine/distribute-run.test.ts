@@ -29,6 +29,10 @@ class MemoryTikTok implements AudienceApi {
     return id
   }
 
+  async deleteAudience (_adv: string, audienceId: string): Promise<void> {
+    this.audiences.delete(audienceId)
+  }
+
   async findAudiences (_adv: string, name: string): Promise<string[]> {
     return [...this.audiences].filter(([, a]) => a.name === name).map(([id]) => id)
   }
