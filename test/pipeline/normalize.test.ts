@@ -88,7 +88,7 @@ t.test('properties through the batch processor: 32-byte digests or typed rejects
     const bytes = Buffer.from(text)
     const buffer = new ArrayBuffer(bytes.length)
     new Uint8Array(buffer).set(bytes)
-    const r = processor.run({ seq: 0, input: 0, buffer, byteLength: bytes.length, firstByte: 0, plan: { format: 'lines', fields: [{ index: 0, key: '', name: 'email', type: 'email' }] }, options })
+    const r = processor.run({ seq: 0, input: 0, buffer, byteLength: bytes.length, firstByte: 0, plan: { format: 'lines', fields: [{ index: 0, key: '', name: 'email', type: 'email' }] } })
     const digests = new Uint8Array(r.digests, 0, r.count * 32)
     if (digests.length !== r.count * 32) return false
     for (const rej of r.rejects) if (!REJECT_REASONS.includes(rej.reason)) return false
