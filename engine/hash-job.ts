@@ -71,7 +71,8 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
   const started = performance.now()
   for (const name of options.inputs) await checkReadable(name)
   const summary = emptySummary()
-  const pool = new HashPool({ threads: options.threads, ...(options.workerFile !== undefined ? { filename: options.workerFile } : {}) })
+  const workerOptions: WorkerOptions = { ...options.normalize, maxRecordBytes: options.maxRecordBytes, includeValues: options.includeValues }
+  const pool = new HashPool({ threads: options.threads, workerOptions, ...(options.workerFile !== undefined ? { filename: options.workerFile } : {}) })
   const store = options.dedupe
     ? new DigestStore({
       memoryBudgetBytes: options.memoryBudgetBytes,
@@ -80,7 +81,6 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
       parallelSorts: options.threads * 2
     })
     : undefined
-  const workerOptions: WorkerOptions = { ...options.normalize, maxRecordBytes: options.maxRecordBytes, includeValues: options.includeValues }
   const maxInFlight = options.threads * 2 + 1
   // Digest buffers of applied results, handed back to workers so batches do not allocate them:
   // at a GiB of digests per GiB of input, fresh ones keep V8 collecting (external memory).
@@ -214,7 +214,7 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
     if (signal?.aborted === true) throw new InputError('HP_ERR_ABORTED', 'interrupted; nothing was written', { file: states[input]!.name })
     if (ev.kind === 'batch') {
       const spare = spareDigests.pop()
-      const result = pool.run({ seq: seq++, input, buffer: ev.buffer, byteLength: ev.byteLength, firstByte: ev.firstByte, plan: plan.plan, options: workerOptions, partition: store !== undefined, ...(spare !== undefined ? { spare } : {}) })
+      const result = pool.run({ seq: seq++, input, buffer: ev.buffer, byteLength: ev.byteLength, firstByte: ev.firstByte, plan: plan.plan, partition: store !== undefined, ...(spare !== undefined ? { spare } : {}) })
       // A batch behind a failed one may reject before it is awaited: mark it handled here; the
       // failure still surfaces, in order, when the window reaches it.
       result.catch(() => {})

@@ -3,10 +3,12 @@
 // that dies or throws fails its batch with WorkerError naming the batch; callers stop the run.
 import { Piscina } from 'piscina'
 import { WorkerError } from './errors.js'
-import type { BatchResult, BatchTask, SortResult, SortRows, SortTask } from './protocol.js'
+import type { BatchResult, BatchTask, SortResult, SortRows, SortTask, WorkerOptions } from './protocol.js'
 
 export interface HashPoolOptions {
   threads: number
+  /** The run's worker options: cloned once into each thread (workerData), not sent with tasks. */
+  workerOptions: WorkerOptions
   /** Worker module (tests substitute crashing fixtures). */
   filename?: string
 }
@@ -30,6 +32,7 @@ export class HashPool {
     this.threads = options.threads
     this.#pool = new Piscina({
       filename: options.filename ?? kWorker,
+      workerData: options.workerOptions,
       minThreads: options.threads,
       maxThreads: options.threads,
       concurrentTasksPerWorker: 1,

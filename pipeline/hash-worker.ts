@@ -4,6 +4,7 @@
 // The result goes back with its ArrayBuffers (digests, schemas or partition ends, and the input
 // buffer for reuse) transferred, not copied: piscina moves any object that implements its two
 // Symbol.for() transferable keys and is wrapped by move().
+import { workerData } from 'node:worker_threads'
 import { move } from 'piscina'
 import { BatchProcessor } from './batch-processor.js'
 import { sortUniqueInto } from './sort-unique.js'
@@ -23,17 +24,18 @@ class TransferableResult {
   get [kValue] (): BatchResult { return this.#result }
 }
 
-// Options are identical for every task of a run; the processor (and its phone metadata) is built once.
-let cachedKey = ''
-let cached: BatchProcessor | undefined
+// The run's options come once, with the thread (the pool's workerData), never with a task: the
+// processor (and its phone metadata) is built once per thread, at its first batch.
+let processor: BatchProcessor | undefined
 
-function processorFor (options: WorkerOptions): BatchProcessor {
-  const key = JSON.stringify(options)
-  if (cached === undefined || key !== cachedKey) {
-    cached = new BatchProcessor(options)
-    cachedKey = key
+function batchProcessor (): BatchProcessor {
+  if (processor === undefined) {
+    if (workerData === null || typeof workerData !== 'object') {
+      throw new Error('hash worker started without its WorkerOptions (workerData); create the pool with new HashPool({ threads, workerOptions })')
+    }
+    processor = new BatchProcessor(workerData as WorkerOptions)
   }
-  return cached
+  return processor
 }
 
 // Sorted digests land in one buffer reused for every partition (no fresh allocation per sort),
@@ -67,5 +69,5 @@ class TransferableSort {
 /** Batches are hashed; partitions of digests are sorted (dedupe runs its sorts on the pool too). */
 export default function handle (task: BatchTask | SortTask): unknown {
   if (task.kind === 'sort') return sortPartition(task)
-  return move(new TransferableResult(processorFor(task.options).run(task)) as unknown as ArrayBuffer)
+  return move(new TransferableResult(batchProcessor().run(task)) as unknown as ArrayBuffer)
 }

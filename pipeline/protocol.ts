@@ -62,7 +62,7 @@ export interface ColumnPlan {
 
 export type PhoneHashForm = 'e164' | 'digits'
 
-/** Normalization options that change what is hashed. Passed once per pool, not per task. */
+/** Normalization options that change what is hashed. Part of WorkerOptions: passed once per pool, not per task. */
 export interface NormalizeOptions {
   defaultCountry: string
   phoneHashForm: PhoneHashForm
@@ -81,7 +81,6 @@ export interface BatchTask {
   /** Byte offset of the first record in the (decompressed) input. Line numbers are made absolute by the main thread, in order. */
   firstByte: number
   plan: ColumnPlan
-  options: WorkerOptions
   /**
    * Return the digests grouped by dedupe partition (id schema × first digest byte, PARTITIONS of
    * them) instead of in input order, with result.partitions giving each group's end, so the main
@@ -95,7 +94,10 @@ export interface BatchTask {
 /** Dedupe partitions: id schema × first digest byte. */
 export const PARTITIONS = ID_SCHEMAS.length * 256
 
-/** Everything a worker needs besides the bytes. Small: structured-cloned with every task. */
+/**
+ * Everything a worker needs besides the bytes, identical for every task of a run: given once,
+ * when the pool is created (the worker threads' workerData), never with a task.
+ */
 export interface WorkerOptions extends NormalizeOptions {
   /** Records longer than this (in bytes) are rejected as line_too_long. */
   maxRecordBytes: number

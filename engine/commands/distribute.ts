@@ -14,6 +14,7 @@ import { pushMetrics } from '../../adapters/pushgateway.js'
 import type { CommandIo } from '../command.js'
 import type { AudienceApi } from '../distribute/audience-api.js'
 import { commandLogger } from '../command-logger.js'
+import { checkHashNumber } from '../hash-options.js'
 import { createIds } from '../../pipeline/ids.js'
 
 const kHelp = `usage: hashpipe distribute --config FILE [options]
@@ -36,7 +37,7 @@ was interrupted (crash, kill, TikTok unavailable) resumes where it stopped.
                          the audience id changes (re-point campaigns) and TikTok processes it again
   --allow-mass-delete    let Record Sync delete more than --max-delete-share of an audience
   --max-delete-share R   Record Sync guard (default 0.5)
-  --threads N            hash worker threads (default: all cores)
+  --threads N            hash worker threads (default: all cores; at most 4 × the cores)
   --json                 results as JSON on stdout
   --metrics-port P       serve Prometheus metrics on 127.0.0.1:P while running
   --metrics-host H       bind the metrics server elsewhere (explicit: exposes it)
@@ -168,7 +169,7 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
   const share = Number(v['max-delete-share'])
   if (!(share > 0 && share <= 1)) throw new UsageError(`--max-delete-share must be a number above 0 and at most 1, not '${v['max-delete-share']}'`)
   const threads = v.threads === undefined ? undefined : Number(v.threads)
-  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) throw new UsageError(`--threads must be a whole number from 1 to 256, not '${v.threads}'`)
+  if (threads !== undefined) checkHashNumber('threads', threads, { names: { threads: '--threads' }, given: { threads: `'${v.threads}'` } })
   const metricsPort = v['metrics-port'] === undefined ? undefined : Number(v['metrics-port'])
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new UsageError(`--metrics-port must be a port number, not '${v['metrics-port']}'`)
 

@@ -1,15 +1,15 @@
 // `hashpipe hash <input...>`: the pipeline without delivery (docs/cli-contract.md). Options are validated
 // here, once, into a resolved HashJobOptions; the job itself never re-validates.
 import { parseArgs } from 'node:util'
-import { availableParallelism, tmpdir } from 'node:os'
 import { runHashJob, type HashJobOptions } from '../hash-job.js'
+import { fillHashOptions, formatSize, kCliNames, kHashBounds, kHashDefaults, type HashOptionKey } from '../hash-options.js'
 import { formatSummary, type HashSummary } from '../hash-summary.js'
 import { createProgress } from '../progress.js'
 import { ExitCode, UsageError } from '../../pipeline/errors.js'
 import { AtomicFileWriter } from '../../adapters/atomic-file.js'
-import { INPUT_FORMATS, type InputFormat } from '../../pipeline/column-plan.js'
+import type { InputFormat } from '../../pipeline/column-plan.js'
 import { formatDigests, outputHeader, type OutFormat } from '../../pipeline/digest-format.js'
-import { ID_TYPES, type IdType, type RejectRecord } from '../../pipeline/protocol.js'
+import { ID_TYPES, type IdType, type PhoneHashForm, type RejectRecord } from '../../pipeline/protocol.js'
 import { parseColumns, parseSize, csvCell } from '../cli-values.js'
 import type { CommandIo } from '../command.js'
 import { createMetrics, type Metrics } from '../metrics.js'
@@ -19,6 +19,8 @@ import type { Logger } from '../logger.js'
 import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
 import { pushMetrics } from '../../adapters/pushgateway.js'
 
+const d = kHashDefaults
+const b = kHashBounds
 const kHelp = `usage: hashpipe hash <input...> [options]
 
 Normalizes, validates, SHA-256 hashes and exactly dedupes identifiers. Inputs are CSV, TSV,
@@ -28,22 +30,24 @@ one-per-line, NDJSON or JSON array files, gzip or not (detected), or '-' for std
                               ${ID_TYPES.join('|')}
   --columns T=NAME,...        map header names to types (email=Email,phone=Phone,maid=MAID)
   --format F                  csv|tsv|lines|ndjson|json (default: from extension, else sniffed)
-  --default-country CC        country for phone numbers without one (default US)
-  --phone-hash-form F         e164 (+<digits>, default) or digits
-  --email-canonicalize M      none (default) or gmail (drop dots and +tag for Gmail only)
+  --default-country CC        country for phone numbers without one (default ${d.normalize.defaultCountry})
+  --phone-hash-form F         e164 (+<digits>) or digits (default ${d.normalize.phoneHashForm})
+  --email-canonicalize M      none or gmail (drop dots and +tag for Gmail only; default ${d.normalize.emailCanonicalize})
   --strip-plus-tag            drop +tag from every address's local part
   --out FILE|-                unique identifiers (default - : stdout)
   --out-format F              csv (id_type,sha256; default) or ndjson
   --rejects FILE              rejected identifiers as CSV: file,line,byte_offset,field,reason
   --rejects-include-values    add the raw rejected value to the rejects file (contains PII)
   --no-dedupe                 keep duplicates; output in input order
-  --threads N                 worker threads (default: ${availableParallelism()}, this machine's parallelism)
+  --threads N                 worker threads, ${b.threads.min} to ${b.threads.max} (default: ${d.threads}, this machine's parallelism)
   --json                      JSON summary (stdout when --out is a file, else stderr)
   --max-reject-ratio R        exit 3 when rejected/identifiers exceeds R (default 0.1)
-  --max-line-bytes N          longer records are rejected as line_too_long (default 8KiB)
-  --memory-budget SIZE        dedupe memory before spilling to disk (default 1GiB)
+  --max-line-bytes N          longer records are rejected as line_too_long (default ${formatSize(d.maxRecordBytes)},
+                              ${b.maxRecordBytes.min} bytes to ${formatSize(b.maxRecordBytes.max)})
+  --memory-budget SIZE        dedupe memory before spilling to disk (default ${formatSize(d.memoryBudgetBytes)},
+                              ${formatSize(b.memoryBudgetBytes.min)} to this machine's memory)
   --tmp-dir DIR               where dedupe spills go (default: the OS temp dir)
-  --batch-bytes SIZE          bytes per worker batch (default 1MiB)
+  --batch-bytes SIZE          bytes per worker batch (default ${formatSize(d.batchBytes)}, ${formatSize(b.batchBytes.min)} to ${formatSize(b.batchBytes.max)})
   --progress / --no-progress  progress on stderr (default: on; a bar on a TTY, lines otherwise)
   --metrics-port P            serve Prometheus metrics on 127.0.0.1:P during the run
   --metrics-host H            bind the metrics server elsewhere (explicit: exposes it)
@@ -58,22 +62,22 @@ const kOptions = {
   type: { type: 'string' },
   columns: { type: 'string' },
   format: { type: 'string' },
-  'default-country': { type: 'string', default: 'US' },
-  'phone-hash-form': { type: 'string', default: 'e164' },
-  'email-canonicalize': { type: 'string', default: 'none' },
-  'strip-plus-tag': { type: 'boolean', default: false },
+  'default-country': { type: 'string' },
+  'phone-hash-form': { type: 'string' },
+  'email-canonicalize': { type: 'string' },
+  'strip-plus-tag': { type: 'boolean' },
   out: { type: 'string', default: '-' },
   'out-format': { type: 'string', default: 'csv' },
   rejects: { type: 'string' },
-  'rejects-include-values': { type: 'boolean', default: false },
+  'rejects-include-values': { type: 'boolean' },
   'no-dedupe': { type: 'boolean', default: false },
   threads: { type: 'string' },
   json: { type: 'boolean', default: false },
   'max-reject-ratio': { type: 'string', default: '0.1' },
-  'max-line-bytes': { type: 'string', default: '8KiB' },
-  'memory-budget': { type: 'string', default: '1GiB' },
+  'max-line-bytes': { type: 'string' },
+  'memory-budget': { type: 'string' },
   'tmp-dir': { type: 'string' },
-  'batch-bytes': { type: 'string', default: '1MiB' },
+  'batch-bytes': { type: 'string' },
   progress: { type: 'boolean' },
   'no-progress': { type: 'boolean', default: false },
   'metrics-port': { type: 'string' },
@@ -106,39 +110,44 @@ interface HashCommandOptions extends HashJobOptions {
 function resolve (values: Values, inputs: string[]): HashCommandOptions {
   if (inputs.length === 0) throw new UsageError('no input given; name one or more files, or - for stdin (see hashpipe hash --help)')
   if (inputs.filter(i => i === '-').length > 1) throw new UsageError('stdin (-) can be named only once')
-  const threads = values.threads === undefined ? availableParallelism() : Number(values.threads)
-  if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new UsageError(`--threads must be a whole number from 1 to 256, not '${values.threads}'`)
   const ratio = Number(values['max-reject-ratio'])
   if (!(ratio >= 0 && ratio <= 1)) throw new UsageError(`--max-reject-ratio must be a number from 0 to 1, not '${values['max-reject-ratio']}'`)
-  const country = values['default-country'].toUpperCase()
-  if (!/^[A-Z]{2}$/.test(country)) throw new UsageError(`--default-country must be a two-letter ISO 3166 code such as US or GB, not '${values['default-country']}'`)
-  const maxRecordBytes = parseSize('max-line-bytes', values['max-line-bytes'])
   const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port'])
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) {
     throw new UsageError(`--metrics-port must be a port number from 0 to 65535, not '${values['metrics-port']}'`)
   }
+  const size = (option: 'batch-bytes' | 'max-line-bytes' | 'memory-budget'): number | undefined => values[option] === undefined ? undefined : parseSize(option, values[option])
+  // What the user typed, so a bound error quotes it ("got 100GiB") rather than a byte count.
+  const given: Partial<Record<HashOptionKey, string>> = {}
+  if (values.threads !== undefined) given.threads = `'${values.threads}'`
+  if (values['batch-bytes'] !== undefined) given.batchBytes = values['batch-bytes']
+  if (values['max-line-bytes'] !== undefined) given.maxRecordBytes = values['max-line-bytes']
+  if (values['memory-budget'] !== undefined) given.memoryBudgetBytes = values['memory-budget']
+  const job = fillHashOptions({
+    inputs,
+    ...(values.format !== undefined ? { format: values.format as InputFormat } : {}),
+    ...(values.type !== undefined ? { type: values.type as IdType } : {}),
+    ...(values.columns !== undefined ? { columns: parseColumns(values.columns) } : {}),
+    ...(values.threads !== undefined ? { threads: Number(values.threads) } : {}),
+    ...(values['batch-bytes'] !== undefined ? { batchBytes: size('batch-bytes') } : {}),
+    ...(values['max-line-bytes'] !== undefined ? { maxRecordBytes: size('max-line-bytes') } : {}),
+    ...(values['memory-budget'] !== undefined ? { memoryBudgetBytes: size('memory-budget') } : {}),
+    ...(values['tmp-dir'] !== undefined ? { tmpDir: values['tmp-dir'] } : {}),
+    normalize: {
+      ...(values['default-country'] !== undefined ? { defaultCountry: values['default-country'] } : {}),
+      ...(values['phone-hash-form'] !== undefined ? { phoneHashForm: values['phone-hash-form'] as PhoneHashForm } : {}),
+      ...(values['email-canonicalize'] !== undefined ? { emailCanonicalize: values['email-canonicalize'] as 'none' | 'gmail' } : {}),
+      ...(values['strip-plus-tag'] !== undefined ? { stripPlusTag: values['strip-plus-tag'] } : {})
+    },
+    ...(values['rejects-include-values'] !== undefined ? { includeValues: values['rejects-include-values'] } : {}),
+    dedupe: !values['no-dedupe']
+  }, { names: kCliNames, given })
   return {
+    ...job,
     ...(metricsPort !== undefined ? { metricsPort } : {}),
     metricsHost: values['metrics-host'],
     ...(values['log-file'] !== undefined ? { logFile: values['log-file'] } : {}),
     ...(values.pushgateway !== undefined ? { pushgateway: values.pushgateway } : {}),
-    inputs,
-    ...(values.format !== undefined ? { format: oneOf<InputFormat>('format', values.format, INPUT_FORMATS) } : {}),
-    ...(values.type !== undefined ? { type: oneOf<IdType>('type', values.type, ID_TYPES) } : {}),
-    ...(values.columns !== undefined ? { columns: parseColumns(values.columns) } : {}),
-    threads,
-    batchBytes: parseSize('batch-bytes', values['batch-bytes']),
-    maxRecordBytes,
-    normalize: {
-      defaultCountry: country,
-      phoneHashForm: oneOf('phone-hash-form', values['phone-hash-form'], ['e164', 'digits'] as const),
-      emailCanonicalize: oneOf('email-canonicalize', values['email-canonicalize'], ['none', 'gmail'] as const),
-      stripPlusTag: values['strip-plus-tag']
-    },
-    includeValues: values['rejects-include-values'],
-    dedupe: !values['no-dedupe'],
-    memoryBudgetBytes: parseSize('memory-budget', values['memory-budget']),
-    tmpDir: values['tmp-dir'] ?? tmpdir(),
     out: values.out,
     outFormat: oneOf<OutFormat>('out-format', values['out-format'], ['csv', 'ndjson']),
     ...(values.rejects !== undefined ? { rejects: values.rejects } : {}),

@@ -20,11 +20,11 @@
 // record of what TikTok holds) cannot be rebuilt from anything local: the run refuses and names
 // `--rebuild-delivered` (re-send the whole snapshot as adds) and, for Record Sync,
 // `--recreate-audience` (replace the audience, so nothing that should be deleted stays).
-import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { rename, rm, mkdir, stat, readdir } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { runHashJob } from '../hash-job.js'
+import { fillHashOptions, type FilledHashOptions } from '../hash-options.js'
 import { HashpipeError, ExitCode } from '../../pipeline/errors.js'
 import type { ResolvedConfig, SegmentConfig, DestinationConfig } from '../config.js'
 import type { StateStore } from '../state/state-store.js'
@@ -95,6 +95,8 @@ function shellWord (s: string): string {
 }
 
 export async function runDistribution (config: ResolvedConfig, state: StateStore, api: AudienceApi, segment: SegmentConfig, destination: DestinationConfig, options: DistributeOptions, newRunId: () => string): Promise<DistributionResult> {
+  // Checked before any state changes; the snapshot must be deduped and never holds raw values.
+  const hashOptions = hashOptionsFor(config, segment, options.threads)
   const recordSync = destination.integration === 'first-party-record-sync'
   const dist = state.distributions.ensure(segment.name, destination.name, destination.advertiserId)
   const spool = join(config.stateDir, 'spool', `d${dist.id}`)
@@ -189,18 +191,9 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
     const writer = await SnapshotWriter.create(snapshotDir)
     try {
       const summary = await runHashJob({
-        inputs: segment.inputs,
-        ...(segment.format !== undefined ? { format: segment.format } : {}),
-        ...(segment.type !== undefined ? { type: segment.type } : {}),
-        ...(segment.columns !== undefined ? { columns: segment.columns } : {}),
-        threads: options.threads ?? availableParallelism(),
-        batchBytes: 1 << 20,
-        maxRecordBytes: 8192,
-        normalize: config.normalize,
-        includeValues: false,
-        dedupe: true,
-        memoryBudgetBytes: 1 << 30,
-        tmpDir: await exists(spool) ? spool : tmpdir(),
+        ...hashOptions,
+        // Spills stay under the state dir, beside the snapshot (the OS temp dir only if it vanished).
+        tmpDir: await exists(spool) ? spool : hashOptions.tmpDir,
         ...(options.metrics !== undefined ? { metrics: options.metrics } : {})
       }, { digests: async (digests, count, schema) => { await writer.write(schema as number, digests, count) } }, options.stdin, options.signal)
       await writer.commit()
@@ -408,6 +401,33 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
     }
   }
   return result
+}
+
+/** The segment's hash options: its config values (errors name their keys), the rest kHashDefaults. */
+function hashOptionsFor (config: ResolvedConfig, segment: SegmentConfig, threads: number | undefined): FilledHashOptions {
+  const at = `segments[${config.segments.indexOf(segment)}]`
+  return fillHashOptions({
+    inputs: segment.inputs,
+    ...(segment.format !== undefined ? { format: segment.format } : {}),
+    ...(segment.type !== undefined ? { type: segment.type } : {}),
+    ...(segment.columns !== undefined ? { columns: segment.columns } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+    normalize: config.normalize,
+    includeValues: false,
+    dedupe: true
+  }, {
+    names: {
+      inputs: `${at}.inputs`,
+      format: `${at}.format`,
+      type: `${at}.type`,
+      columns: `${at}.columns`,
+      threads: '--threads',
+      'normalize.defaultCountry': 'hashing.default_country',
+      'normalize.phoneHashForm': 'tiktok.phone_hash_form',
+      'normalize.emailCanonicalize': 'hashing.email_canonicalize',
+      'normalize.stripPlusTag': 'hashing.strip_plus_tag'
+    }
+  })
 }
 
 /**

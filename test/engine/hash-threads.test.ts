@@ -47,12 +47,12 @@ t.test('a worker that crashes mid-batch fails the run, without hanging', { timeo
 })
 
 t.test('batches are transferred, not copied', async t => {
-  const pool = new HashPool({ threads: 1 })
+  const pool = new HashPool({ threads: 1, workerOptions: { defaultCountry: 'US', phoneHashForm: 'e164', emailCanonicalize: 'none', stripPlusTag: false, maxRecordBytes: 8192, includeValues: false } })
   t.teardown(async () => await pool.destroy())
   const bytes = Buffer.from('a@x.com\nb@x.com\n')
   const buffer = new ArrayBuffer(bytes.length)
   new Uint8Array(buffer).set(bytes)
-  const r = await pool.run({ seq: 0, input: 0, buffer, byteLength: bytes.length, firstByte: 0, plan: { format: 'lines', fields: [{ index: 0, key: '', name: 'email', type: 'email' }] }, options: { defaultCountry: 'US', phoneHashForm: 'e164', emailCanonicalize: 'none', stripPlusTag: false, maxRecordBytes: 8192, includeValues: false } })
+  const r = await pool.run({ seq: 0, input: 0, buffer, byteLength: bytes.length, firstByte: 0, plan: { format: 'lines', fields: [{ index: 0, key: '', name: 'email', type: 'email' }] } })
   t.equal(buffer.byteLength, 0, 'the sender no longer holds the batch')
   t.equal(r.count, 2)
   t.equal(r.buffer.byteLength, bytes.length, 'the input buffer came back for reuse')

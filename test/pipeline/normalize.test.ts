@@ -88,7 +88,7 @@ t.test('properties through the batch processor: 32-byte digests or typed rejects
     const bytes = Buffer.from(lines.join('\n') + '\n')
     const buffer = new ArrayBuffer(bytes.length)
     new Uint8Array(buffer).set(bytes)
-    const r = processor.run({ seq: 0, input: 0, buffer, byteLength: bytes.length, firstByte: 0, plan: { format: 'lines', fields: [{ index: 0, key: '', name: 'email', type: 'email' }] }, options })
+    const r = processor.run({ seq: 0, input: 0, buffer, byteLength: bytes.length, firstByte: 0, plan: { format: 'lines', fields: [{ index: 0, key: '', name: 'email', type: 'email' }] } })
     // What the normalizer alone says of each line: the batch must agree on every count and digest.
     const verdicts = lines.map(l => n.email(l))
     const valid = verdicts.filter((v): v is string => typeof v === 'string')

@@ -81,11 +81,11 @@ function batch (format: 'csv' | 'tsv' | 'lines', columns: string[], rows: number
 
 const base: WorkerOptions = { defaultCountry: 'US', phoneHashForm: 'e164', emailCanonicalize: 'none', stripPlusTag: false, maxRecordBytes: 256, includeValues: false }
 
-function task (text: string, plan: ColumnPlan, options: WorkerOptions, seq: number): BatchTask {
+function task (text: string, plan: ColumnPlan, seq: number): BatchTask {
   const bytes = Buffer.from(text)
   const buffer = new ArrayBuffer(bytes.length)
   new Uint8Array(buffer).set(bytes)
-  return { seq, input: 0, buffer, byteLength: bytes.length, firstByte: 1000, plan, options }
+  return { seq, input: 0, buffer, byteLength: bytes.length, firstByte: 1000, plan }
 }
 
 function comparable (r: BatchResult): unknown {
@@ -128,8 +128,8 @@ t.test('native and JavaScript paths give identical batch results', { skip: nativ
       let mismatches = 0
       for (let b = 0; b < 12; b++) {
         const text = batch(plan.format as 'csv' | 'tsv' | 'lines', columns, 50 + Math.floor(rnd() * 400))
-        const a = comparable(native.run(task(text, plan, options, seq)))
-        const j = comparable(js.run(task(text, plan, options, seq++)))
+        const a = comparable(native.run(task(text, plan, seq)))
+        const j = comparable(js.run(task(text, plan, seq++)))
         if (JSON.stringify(a) !== JSON.stringify(j)) {
           if (mismatches++ === 0) t.same(a, j, `${name}, ${label}: first differing batch`)
         }
@@ -144,15 +144,15 @@ t.test('a batch larger than the first digest and event buffers is scanned in sev
   // 5,000 phones off the fast path outnumber the 1,024-event buffer.
   const plan: ColumnPlan = { format: 'lines', fields: [{ index: 0, key: '', name: 'v', type: 'email' }] }
   const emails = Array.from({ length: 20_000 }, (_, i) => `${i}@b.co`).join('\n')
-  const r1 = new BatchProcessor(base).run(task(emails, plan, base, 1))
+  const r1 = new BatchProcessor(base).run(task(emails, plan, 1))
   t.equal(r1.count, 20_000)
-  t.same(comparable(r1), comparable(new BatchProcessor(base, { scan: false }).run(task(emails, plan, base, 1))))
+  t.same(comparable(r1), comparable(new BatchProcessor(base, { scan: false }).run(task(emails, plan, 1))))
   const phones: ColumnPlan = { format: 'lines', fields: [{ index: 0, key: '', name: 'p', type: 'phone' }] }
   const intl = Array.from({ length: 5000 }, (_, i) => (i % 2 === 0 ? `+44 20 7946 0${String(i % 1000).padStart(3, '0')}` : 'nope')).join('\n')
-  const r2 = new BatchProcessor(base).run(task(intl, phones, base, 2))
+  const r2 = new BatchProcessor(base).run(task(intl, phones, 2))
   t.equal(r2.count, 2500)
   t.equal(r2.rejects.length, 2500)
-  t.same(comparable(r2), comparable(new BatchProcessor(base, { scan: false }).run(task(intl, phones, base, 2))))
+  t.same(comparable(r2), comparable(new BatchProcessor(base, { scan: false }).run(task(intl, phones, 2))))
 })
 
 t.test('digests grouped by partition: the native pass and the JavaScript loops give the same bytes', { skip: typeof nativeAddon?.partitionDigests === 'function' ? false : 'addon not built' }, async t => {
@@ -172,8 +172,8 @@ t.test('digests grouped by partition: the native pass and the JavaScript loops g
       const js = new BatchProcessor(options, { partition: false })
       for (let b = 0; b < 4; b++) {
         const text = batch(plan.format as 'csv' | 'tsv' | 'lines', columns, 50 + Math.floor(rnd() * 400))
-        const a = native.run({ ...task(text, plan, options, seq), partition: true })
-        const j = js.run({ ...task(text, plan, options, seq++), partition: true })
+        const a = native.run({ ...task(text, plan, seq), partition: true })
+        const j = js.run({ ...task(text, plan, seq++), partition: true })
         if (a.valid.reduce((x, y) => x + y, 0) < a.seen.reduce((x, y) => x + y, 0)) holes++
         t.same(partitioned(a), partitioned(j), `${name}, ${label}, batch ${b}`)
         const ends = new Uint32Array(a.partitions!)
@@ -210,7 +210,7 @@ t.test('the scanner\'s digests are node:crypto\'s, at every message length aroun
   const plan: ColumnPlan = { format: 'lines', fields: [{ index: 0, key: '', name: 'email', type: 'email' }] }
   for (const count of [1, 2, 3, 127, 20_001]) {
     const emails = Array.from({ length: count }, (_, i) => `${'x'.repeat((i * 7) % 70)}${i}@Example.com`)
-    const r = new BatchProcessor(base).run(task(emails.join('\n'), plan, base, count))
+    const r = new BatchProcessor(base).run(task(emails.join('\n'), plan, count))
     t.equal(r.count, count)
     const got = Buffer.from(r.digests, 0, r.count * 32)
     const bad = emails.filter((e, i) => got.subarray(i * 32, i * 32 + 32).toString('hex') !== createHash('sha256').update(e.toLowerCase()).digest('hex'))
@@ -218,7 +218,7 @@ t.test('the scanner\'s digests are node:crypto\'s, at every message length aroun
   }
   const mixed: ColumnPlan = { format: 'csv', fields: [{ index: 0, key: '', name: 'p', type: 'phone' }, { index: 1, key: '', name: 'm', type: 'maid' }] }
   const rows = Array.from({ length: 501 }, (_, i) => [`(415) 555-${String(1000 + i)}`, `${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`])
-  const r = new BatchProcessor(base).run(task(rows.map(c => c.join(',')).join('\n'), mixed, base, 9))
+  const r = new BatchProcessor(base).run(task(rows.map(c => c.join(',')).join('\n'), mixed, 9))
   const expected = rows.flatMap(([p, m]) => [`+1415555${p!.slice(-4)}`, m!]).map(v => createHash('sha256').update(v).digest('hex')).join('')
   t.equal(Buffer.from(r.digests, 0, r.count * 32).toString('hex'), expected, 'phones and MAIDs, interleaved')
 })
@@ -228,14 +228,14 @@ t.test('a partitioned batch puts its digests in the spare buffer handed back, wh
   const text = Array.from({ length: 100 }, (_, i) => `u${i}@b.co`).join('\n')
   for (const engine of [{}, { partition: false }]) {
     const p = new BatchProcessor(base, engine)
-    const fresh = p.run({ ...task(text, plan, base, 1), partition: true })
+    const fresh = p.run({ ...task(text, plan, 1), partition: true })
     const spare = new ArrayBuffer(4096 * 32)
-    const reused = p.run({ ...task(text, plan, base, 2), partition: true, spare })
+    const reused = p.run({ ...task(text, plan, 2), partition: true, spare })
     t.equal(reused.digests, spare, 'the spare holds the digests')
     t.equal(Buffer.from(reused.digests, 0, 3200).toString('hex'), Buffer.from(fresh.digests, 0, 3200).toString('hex'))
     t.same([...new Uint32Array(reused.partitions!)], [...new Uint32Array(fresh.partitions!)])
     t.equal(reused.schemas.byteLength, 0, 'no per-digest schemas beside partitions')
-    const small = p.run({ ...task(text, plan, base, 3), partition: true, spare: new ArrayBuffer(99 * 32) })
+    const small = p.run({ ...task(text, plan, 3), partition: true, spare: new ArrayBuffer(99 * 32) })
     t.equal(small.digests.byteLength, 100 * 32, 'a spare too small is not used')
   }
 })
@@ -251,8 +251,8 @@ t.test('with every native step off, batches give the native results: the fallbac
       for (let b = 0; b < 3; b++) {
         const text = batch(plan.format as 'csv' | 'tsv' | 'lines', columns, 50 + Math.floor(rnd() * 300))
         const partition = b === 2
-        const a = native.run({ ...task(text, plan, options, seq), partition })
-        const j = js.run({ ...task(text, plan, options, seq++), partition })
+        const a = native.run({ ...task(text, plan, seq), partition })
+        const j = js.run({ ...task(text, plan, seq++), partition })
         const view = (r: BatchResult): unknown => r.partitions === undefined
           ? comparable(r)
           : { ...(comparable({ ...r, schemas: new ArrayBuffer(r.count) }) as object), partitions: Buffer.from(r.partitions).toString('hex') }
@@ -265,7 +265,7 @@ t.test('with every native step off, batches give the native results: the fallbac
 t.test('a worker under HASHPIPE_NATIVE=0 gives the same batch results as the native core', async t => {
   const plan = kPlans[0]!.plan
   const text = batch('csv', kPlans[0]!.columns, 400)
-  const here = comparable(new BatchProcessor(base).run(task(text, plan, base, 1)))
+  const here = comparable(new BatchProcessor(base).run(task(text, plan, 1)))
   const moduleUrl = new URL('../../pipeline/batch-processor.js', import.meta.url).href
   const code = `
     const { BatchProcessor } = await import(${JSON.stringify(moduleUrl)})
@@ -329,7 +329,7 @@ t.test('every reject\'s line and byte offset are those of its record, in clean a
         }
       }
       for (const p of processors) {
-        const r = p.run({ seq: seq++, input: 0, buffer: buffer.slice(0), byteLength: bytes.length, firstByte: 1000, plan, options })
+        const r = p.run({ seq: seq++, input: 0, buffer: buffer.slice(0), byteLength: bytes.length, firstByte: 1000, plan })
         let bad = 0
         const whole = new Set<number>()
         for (const reject of r.rejects) {
