@@ -13,7 +13,9 @@ export const ExitCode = {
   REJECTS_OVER_LIMIT: 3,
   REAUTHORIZE: 4,
   DESTINATION_UNAVAILABLE: 5,
-  CONFIG: 78
+  CONFIG: 78,
+  /** Stopped by SIGINT or SIGTERM (128 + SIGINT's number, the shell's convention). State is resumable. */
+  INTERRUPTED: 130
 } as const
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
 
@@ -99,5 +101,12 @@ export class WorkerError extends HashpipeError {
   constructor (message: string, batchSeq: number, options: HashpipeErrorOptions = {}) {
     super('HP_ERR_WORKER_CRASHED', message, ExitCode.FAILED, options)
     this.batchSeq = batchSeq
+  }
+}
+
+/** Stopped by SIGINT/SIGTERM. Exit 130; whatever was committed stays, a rerun resumes. */
+export class AbortedError extends HashpipeError {
+  constructor (message: string) {
+    super('HP_ERR_ABORTED', message, ExitCode.INTERRUPTED)
   }
 }
