@@ -2,7 +2,14 @@
 // by its magic bytes, not the extension, and decompressed as a stream (concatenated members
 // included). A truncated or corrupt gzip stream fails with the compressed byte offset reached:
 // nothing decoded from a damaged stream is passed off as a complete input.
-import { open, stat, type FileHandle } from 'node:fs/promises'
+//
+// A regular file is read up to the size it had when it was opened: a file still being appended
+// to gives the records that were there at start, not a moving target (and never a torn last
+// record read while the writer was mid-line). A FIFO, character device or socket is opened once
+// and read as a stream until its end: opening it twice (once to check, once to read) would
+// connect a FIFO's writer to a reader that goes away, and the writer dies of SIGPIPE.
+import { access, constants, open, stat, type FileHandle } from 'node:fs/promises'
+import { closeSync, openSync, type Stats } from 'node:fs'
 import { createGunzip } from 'node:zlib'
 import { Readable } from 'node:stream'
 import { InputError } from '../pipeline/errors.js'
@@ -10,8 +17,10 @@ import { InputError } from '../pipeline/errors.js'
 export interface InputSource {
   /** As given on the command line ('-' for stdin). */
   name: string
-  /** Bytes on disk, when known (progress is reported against it). */
+  /** Bytes on disk, when known (progress is reported against it); undefined for streams. */
   size: number | undefined
+  /** False for stdin, FIFOs, devices and sockets: read once, they cannot be read again to resume. */
+  regular: boolean
   gzip: boolean
   /** Decompressed bytes. */
   chunks: AsyncIterable<Buffer>
@@ -26,15 +35,17 @@ export interface InputSource {
 }
 
 const kHighWaterMark = 1 << 20
+const kEmpty = Buffer.alloc(0)
 
 /** Fails before any work starts when a path is missing, a directory or unreadable. */
-export async function checkReadable (name: string): Promise<void> {
-  if (name === '-') return
+export async function checkReadable (name: string): Promise<Stats | undefined> {
+  if (name === '-') return undefined
   try {
     const st = await stat(name)
     if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })
-    const fh = await open(name, 'r')
-    await fh.close()
+    // access(), not open(): opening a FIFO here would take the writer's one connection.
+    await access(name, constants.R_OK)
+    return st
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EIO'
     const hint = code === 'ENOENT' ? 'check the path' : code === 'EACCES' ? 'check the file permissions' : code === 'EISDIR' ? 'name the files inside it' : 'check the path'
@@ -46,12 +57,16 @@ export async function openInput (name: string, stdin: Readable): Promise<InputSo
   let size: number | undefined
   let iterator: AsyncIterator<Buffer>
   const reader = new ChunkReader()
+  let regular = false
   if (name === '-') {
     iterator = stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   } else {
-    await checkReadable(name)
-    size = (await stat(name)).size
-    iterator = reader.chunks(await open(name, 'r'))
+    const st = (await checkReadable(name))!
+    const fh = st.isFIFO() ? await openFifo(name) : await open(name, 'r')
+    // The size at open, from the open descriptor: the file may have grown since the stat.
+    regular = st.isFile()
+    if (regular) size = (await fh.stat()).size
+    iterator = reader.chunks(fh, size)
   }
   let bytesRead = 0
   const first = await iterator.next()
@@ -67,7 +82,31 @@ export async function openInput (name: string, stdin: Readable): Promise<InputSo
     }
   }
   const chunks = gzip ? gunzip(name, Readable.from(rawChunks(), { objectMode: false }), () => bytesRead) : rawChunks()
-  return { name, size, gzip, chunks, bytesRead: () => bytesRead, recycle: gzip ? () => {} : chunk => { reader.recycle(chunk) } }
+  return { name, size, regular, gzip, chunks, bytesRead: () => bytesRead, recycle: gzip ? () => {} : chunk => { reader.recycle(chunk) } }
+}
+
+// Opening a FIFO blocks (on one of libuv's threads) until a writer opens the other end, and a
+// process cannot exit while that thread is stuck: on the way out, such opens are released by
+// opening the FIFO for writing (without blocking) and closing it at once, which reads as an
+// empty input to the open that was waiting.
+const pendingFifos = new Set<string>()
+let releaseInstalled = false
+
+async function openFifo (name: string): Promise<FileHandle> {
+  if (!releaseInstalled) {
+    releaseInstalled = true
+    process.once('exit', () => {
+      for (const path of pendingFifos) {
+        try { closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK)) } catch {}
+      }
+    })
+  }
+  pendingFifos.add(name)
+  try {
+    return await open(name, 'r')
+  } finally {
+    pendingFifos.delete(name)
+  }
 }
 
 /**
@@ -79,13 +118,16 @@ class ChunkReader {
   readonly #own = new WeakSet<ArrayBufferLike>()
   readonly #free: Buffer[] = []
 
-  async * chunks (fh: FileHandle): AsyncGenerator<Buffer> {
-    let ahead = this.#read(fh)
+  /** Reads to the end of the stream, or only the first `limit` bytes (a regular file's size at open). */
+  async * chunks (fh: FileHandle, limit?: number): AsyncGenerator<Buffer> {
+    let left = limit ?? Number.POSITIVE_INFINITY
+    let ahead = this.#read(fh, left)
     try {
       for (;;) {
         const { buffer, bytesRead } = await ahead
         if (bytesRead === 0) return
-        ahead = this.#read(fh)
+        left -= bytesRead
+        ahead = this.#read(fh, left)
         yield buffer.subarray(0, bytesRead)
       }
     } finally {
@@ -99,19 +141,20 @@ class ChunkReader {
   }
 
   /** Marked handled at once: a consumer that stops early may never await the read ahead. */
-  #read (fh: FileHandle): Promise<{ buffer: Buffer, bytesRead: number }> {
-    const read = this.#readInto(fh)
+  #read (fh: FileHandle, left: number): Promise<{ buffer: Buffer, bytesRead: number }> {
+    const read = this.#readInto(fh, left)
     read.catch(() => {})
     return read
   }
 
-  async #readInto (fh: FileHandle): Promise<{ buffer: Buffer, bytesRead: number }> {
+  async #readInto (fh: FileHandle, left: number): Promise<{ buffer: Buffer, bytesRead: number }> {
+    if (left <= 0) return { buffer: kEmpty, bytesRead: 0 }
     let buffer = this.#free.pop()
     if (buffer === undefined) {
       buffer = Buffer.allocUnsafeSlow(kHighWaterMark)
       this.#own.add(buffer.buffer)
     }
-    const { bytesRead } = await fh.read(buffer, 0, buffer.length, null)
+    const { bytesRead } = await fh.read(buffer, 0, Math.min(buffer.length, left), null)
     return { buffer, bytesRead }
   }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `hashpipe` entry point: resolves the subcommand, runs it with the process streams and maps
 // errors to the exit codes of docs/cli-contract.md. Only this file calls process.exit.
-import { HashpipeError, ExitCode } from '../pipeline/errors.js'
+import { InterruptedError, HashpipeError, ExitCode } from '../pipeline/errors.js'
 import type { Command, CommandIo } from './command.js'
 import { VERSION } from './version.js'
 
@@ -23,6 +23,20 @@ function usage (): string {
 
 async function main (argv: string[]): Promise<number> {
   const [name, ...rest] = argv
+  // Before the command module loads (a second or more on a loaded machine): a signal at any
+  // point of the run, startup included, ends it with 130.
+  const controller = new AbortController()
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) forceExit(signal)
+    controller.abort()
+    // Commands stop at their next check of the signal; a read that never returns (stdin, a FIFO
+    // with no writer, a device) or a long native call may not reach one. Whatever the command
+    // is doing, its state is already crash-safe (atomic files, SQLite transactions: the SIGKILL
+    // suites prove it), so after the grace period the process ends as a kill would.
+    setTimeout(forceExit, kGraceMs, signal).unref()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage())
     return name === undefined ? ExitCode.USAGE : ExitCode.OK
@@ -46,17 +60,34 @@ async function main (argv: string[]): Promise<number> {
     }
     throw err
   }
-  const controller = new AbortController()
-  const onSignal = (): void => { controller.abort() }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
   const io: CommandIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal }
   try {
     return await command(rest, io)
+  } catch (err) {
+    // Anything a command throws once interrupted is a consequence of the interruption.
+    if (controller.signal.aborted && !(err instanceof HashpipeError && err.code === 'HP_ERR_ABORTED')) {
+      throw new InterruptedError(interruptedMessage(name))
+    }
+    throw err
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
+}
+
+// Well under the 2 s the contract allows from signal to exit: ending the worker threads and the
+// process itself takes a few hundred ms more on a loaded machine.
+const kGraceMs = 1000
+
+function interruptedMessage (command: string | undefined): string {
+  return command === 'distribute'
+    ? 'interrupted; what TikTok acknowledged is recorded: run the same distribute command again to resume'
+    : 'interrupted; nothing was committed by the interrupted step: run the command again'
+}
+
+function forceExit (signal: NodeJS.Signals): void {
+  process.stderr.write(`hashpipe: ${interruptedMessage(process.argv[2])} (${signal})\n`)
+  process.exit(ExitCode.INTERRUPTED)
 }
 
 main(process.argv.slice(2)).then(

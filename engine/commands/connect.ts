@@ -36,7 +36,7 @@ const kRolesAllowed = ['ADMIN', 'OPERATOR']
 async function waitForCode (server: Server, state: string, timeoutMs: number, signal: AbortSignal): Promise<string> {
   return await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new HashpipeError('HP_ERR_API_REAUTHORIZE', `no authorization arrived within ${Math.round(timeoutMs / 1000)} s; run connect again and open the printed URL`, ExitCode.REAUTHORIZE)), timeoutMs)
-    signal.addEventListener('abort', () => { clearTimeout(timer); reject(new InterruptedError('interrupted before the authorization arrived')) }, { once: true })
+    signal.addEventListener('abort', () => { clearTimeout(timer); reject(new InterruptedError('interrupted before the authorization arrived; run hashpipe connect again')) }, { once: true })
     server.on('request', (req, res) => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1')
       const code = url.searchParams.get('auth_code') ?? url.searchParams.get('code')

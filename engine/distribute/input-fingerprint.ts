@@ -6,12 +6,18 @@ import { open, stat } from 'node:fs/promises'
 
 const kEdge = 64 * 1024
 
-export interface FileFingerprint { path: string, size: number, mtimeMs: number, edges: string }
+export interface FileFingerprint { path: string, size: number, mtimeMs: number, edges: string, regular?: boolean }
 
 export async function fingerprintInputs (paths: string[]): Promise<FileFingerprint[]> {
   const out: FileFingerprint[] = []
   for (const path of paths) {
     const st = await stat(path)
+    // A FIFO or device has no identity to keep: reading its head would consume the data the
+    // hash pass needs. It is recorded as such, and a resume from it is refused.
+    if (!st.isFile()) {
+      out.push({ path, size: -1, mtimeMs: 0, edges: '', regular: false })
+      continue
+    }
     const fh = await open(path, 'r')
     try {
       const hash = createHash('sha256')
@@ -38,6 +44,7 @@ export function fingerprintChange (before: FileFingerprint[], now: FileFingerpri
     const a = before[i]!
     const b = now[i]!
     if (a.path !== b.path) return `input ${i + 1} was ${a.path}, now ${b.path}`
+    if (a.regular === false || b.regular === false) return `${a.path} is not a regular file (a pipe or device is read once), so what the interrupted run read cannot be checked or read again`
     if (a.size !== b.size) return `${a.path} changed size (${a.size} → ${b.size} bytes)`
     if (a.mtimeMs !== b.mtimeMs) return `${a.path} was modified (mtime changed)`
     if (a.edges !== b.edges) return `${a.path} changed content`
