@@ -84,3 +84,23 @@ export function formatSummary (s: HashSummary): string {
   for (const w of s.warnings) lines.push(`warning         ${w}`)
   return lines.join('\n') + '\n'
 }
+
+// Rejects of a whole record: its identifiers were never looked at, so they are not among
+// `identifiers_total`, and the reject ratio counts each such record as one more unit.
+const kRecordReasons: readonly RejectReason[] = ['line_too_long', 'invalid_utf8', 'nul_byte', 'record_malformed', 'field_missing']
+
+/**
+ * Why a finished run must exit 3, or undefined: no valid identifier at all while something was
+ * rejected, or rejects (cells and whole records) over `maxRatio` of everything looked at.
+ */
+export function rejectVerdict (s: HashSummary, maxRatio: number, option = '--max-reject-ratio'): string | undefined {
+  const records = kRecordReasons.reduce((n, r) => n + s.rejected[r], 0)
+  const units = s.identifiers_total + records
+  if (s.rejected_total === 0 || units === 0) return undefined
+  const reasons = REJECT_REASONS.filter(r => s.rejected[r] > 0).map(r => `${s.rejected[r]} ${r}`).join(', ')
+  if (s.valid === 0) return `no valid identifiers: all ${s.rejected_total} rejected (${reasons}); see --rejects for where and why`
+  if (s.rejected_total / units > maxRatio) {
+    return `${s.rejected_total} of ${units} identifiers and records rejected (${(100 * s.rejected_total / units).toFixed(1)}%: ${reasons}), over ${option} ${maxRatio}; see --rejects for where and why`
+  }
+  return undefined
+}

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util'
 import { runHashJob, type HashJobOptions } from '../hash-job.js'
 import { fillHashOptions, formatSize, kCliNames, kHashBounds, kHashDefaults, type HashOptionKey } from '../hash-options.js'
-import { formatSummary, type HashSummary } from '../hash-summary.js'
+import { formatSummary, rejectVerdict, type HashSummary } from '../hash-summary.js'
 import { createProgress } from '../progress.js'
 import { ExitCode, UsageError } from '../../pipeline/errors.js'
 import { AtomicFileWriter } from '../../adapters/atomic-file.js'
@@ -55,7 +55,8 @@ one-per-line, NDJSON or JSON array files, gzip or not (detected), or '-' for std
   --log-file FILE             JSON logs to FILE at info level (HASHPIPE_LOG_LEVEL=debug adds rejects)
   -h, --help
 
-Exit codes: 0 ok, 1 failed, 2 usage, 3 rejects over --max-reject-ratio.
+Exit codes: 0 ok, 1 failed, 2 usage, 3 rejects over --max-reject-ratio (whole records count) or no valid
+identifier at all, 130 interrupted.
 `
 
 const kOptions = {
@@ -238,8 +239,9 @@ async function runHash (opts: HashCommandOptions, io: CommandIo, log: Logger): P
   const summaryStream = opts.out === '-' ? io.stderr : io.stdout
   for (const w of warnings) io.stderr.write(`hashpipe: warning: ${w}\n`)
   summaryStream.write(opts.json ? JSON.stringify(summary) + '\n' : formatSummary(summary))
-  if (summary.identifiers_total > 0 && summary.rejected_total / summary.identifiers_total > opts.maxRejectRatio) {
-    io.stderr.write(`hashpipe: ${summary.rejected_total} of ${summary.identifiers_total} identifiers rejected (${(100 * summary.rejected_total / summary.identifiers_total).toFixed(1)}%), over --max-reject-ratio ${opts.maxRejectRatio}; see --rejects for where and why\n`)
+  const verdict = rejectVerdict(summary, opts.maxRejectRatio)
+  if (verdict !== undefined) {
+    io.stderr.write(`hashpipe: ${verdict}\n`)
     return ExitCode.REJECTS_OVER_LIMIT
   }
   return ExitCode.OK

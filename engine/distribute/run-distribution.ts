@@ -196,6 +196,11 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
         tmpDir: await exists(spool) ? spool : hashOptions.tmpDir,
         ...(options.metrics !== undefined ? { metrics: options.metrics } : {})
       }, { digests: async (digests, count, schema) => { await writer.write(schema as number, digests, count) } }, options.stdin, options.signal)
+      // An empty snapshot would make Record Sync delete the whole audience: inputs that gave
+      // nothing but rejects (a wrong encoding, the wrong columns) stop here instead.
+      if (summary.valid === 0 && summary.rejected_total > 0) {
+        throw new HashpipeError('HP_ERR_NO_IDENTIFIERS', `segment '${segment.name}': no valid identifiers in its inputs, ${summary.rejected_total} rejected; nothing was planned or sent — check the inputs and their columns with hashpipe hash ${segment.inputs.map(i => `'${i}'`).join(' ')} --rejects rejects.csv`)
+      }
       await writer.commit()
       rejects = summary.rejected_total
     } catch (err) {
