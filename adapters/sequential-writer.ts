@@ -18,6 +18,7 @@
 import { constants, type PathLike } from 'node:fs'
 import { open as fsOpen, rm, type FileHandle } from 'node:fs/promises'
 import { nativeAddon } from '../pipeline/native-hash.js'
+import { OrderedWindow } from '../pipeline/ordered-window.js'
 
 const kWritesInFlight = 4
 // Data is copied into blocks of this size, each written whole while the next fills.
@@ -43,9 +44,8 @@ export class SequentialWriter {
   readonly direct: boolean
   #fh: FileHandle | undefined
   #bytes = 0
-  // Writes not yet settled, oldest first; each holds its block until written.
-  #inFlight: Array<Promise<void>> = []
-  #failed: { error: unknown } | undefined
+  // Writes not yet done, oldest first; each holds its block until written, then frees it.
+  readonly #writes = new OrderedWindow<Buffer>({ limit: kWritesInFlight, apply: block => { this.#free.push(block) } })
   // The block being filled, how much of it is, where it goes, and the blocks free again after
   // their write (at most kWritesInFlight + 1 ever exist).
   #block: Buffer | undefined
@@ -94,10 +94,7 @@ export class SequentialWriter {
   /** Writes what is buffered, waits for every write, and cuts a direct file back to its data. */
   async finish (): Promise<void> {
     await this.#submit()
-    const inFlight = this.#inFlight
-    this.#inFlight = []
-    await Promise.all(inFlight)
-    this.#throwIfFailed()
+    await this.#writes.drain()
     // The last direct block was padded to the alignment; the file ends where the data does.
     if (this.direct) await this.#fh!.truncate(this.#bytes)
   }
@@ -113,8 +110,8 @@ export class SequentialWriter {
   /** Lets writes in flight settle and closes; the file stays (callers remove it). */
   async abort (): Promise<void> {
     this.#block = undefined
-    await Promise.all(this.#inFlight)
-    this.#inFlight = []
+    // A write's failure is already known to the caller, or beside the point of aborting.
+    await this.#writes.close().catch(() => {})
     await this.#fh?.close().catch(() => {})
     this.#fh = undefined
   }
@@ -129,26 +126,19 @@ export class SequentialWriter {
     this.#position += length
     this.#block = undefined
     this.#fill = 0
-    this.#inFlight.push(this.#writeAt(block.subarray(0, length), position).then(() => { this.#free.push(block) }))
-    if (this.#inFlight.length >= kWritesInFlight) await this.#inFlight.shift()
-    this.#throwIfFailed()
+    // Resolves once fewer than kWritesInFlight are in flight; a failed write fails this or a
+    // later call.
+    await this.#writes.submit(() => this.#writeAt(block, length, position))
   }
 
-  /** Writes all of block at position; never rejects (a failure is kept for the next call). */
-  async #writeAt (block: Buffer, position: number): Promise<void> {
-    try {
-      let done = 0
-      while (done < block.length) {
-        const { bytesWritten } = await this.#fh!.write(block, done, block.length - done, position + done)
-        done += bytesWritten
-      }
-    } catch (error) {
-      this.#failed ??= { error }
+  /** Writes block[0, length) at position; resolves to the block, free again. */
+  async #writeAt (block: Buffer, length: number, position: number): Promise<Buffer> {
+    let done = 0
+    while (done < length) {
+      const { bytesWritten } = await this.#fh!.write(block, done, length - done, position + done)
+      done += bytesWritten
     }
-  }
-
-  #throwIfFailed (): void {
-    if (this.#failed !== undefined) throw this.#failed.error
+    return block
   }
 }
 

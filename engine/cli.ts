@@ -100,5 +100,8 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`hashpipe: internal error: ${(err as Error)?.stack ?? String(err)}\n`)
       process.exitCode = ExitCode.FAILED
     }
+    // An interrupted command may leave a read pending (stdin, a pipe) that would hold the
+    // process open until the grace period runs out: it has stopped, so the process ends now.
+    if (err instanceof HashpipeError && err.code === 'HP_ERR_ABORTED') process.exit()
   }
 )

@@ -7,22 +7,24 @@
 //   apply results in seq order: rejects, counts, DigestStore.add (spills past the budget)
 //   finally: DigestStore.unique() → digest sink (sorted, per id schema)
 //
-// Backpressure: at most `maxInFlight` batches are outstanding; the reader awaits the oldest
-// result before reading on, so memory is bounded whatever the input size.
+// Backpressure: at most `maxInFlight` batches are outstanding (pipeline/ordered-window.ts); the
+// reader waits for room before reading on, so memory is bounded whatever the input size, and
+// the first failure anywhere (a worker, a sink, a background spill) fails the run.
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
-import { openInput, checkReadable } from '../adapters/file-source.js'
+import { openInput, checkReadable, type InputSource } from '../adapters/file-source.js'
 import { SpillFiles } from '../adapters/spill-files.js'
-import { InputError } from '../pipeline/errors.js'
+import { InputError, InterruptedError } from '../pipeline/errors.js'
 import { HashPool } from '../pipeline/hash-pool.js'
 import { RecordSplitter, type SplitEvent } from '../pipeline/record-splitter.js'
 import { DigestStore } from '../pipeline/digest-store.js'
+import { OrderedWindow } from '../pipeline/ordered-window.js'
 import { parseRecord } from '../pipeline/csv-record.js'
 import { detectFormat, planColumns, type InputFormat } from '../pipeline/column-plan.js'
 import { jsonArrayAsLines } from '../pipeline/json-elements.js'
 import {
   DIGEST_BYTES, ID_SCHEMAS, ID_TYPES, REJECT_REASONS,
-  type BatchResult, type ColumnPlan, type IdType, type NormalizeOptions, type RecordFormat, type RejectRecord, type RowFormat, type WorkerOptions
+  type BatchResult, type BatchTask, type ColumnPlan, type IdType, type NormalizeOptions, type RecordFormat, type RejectRecord, type RowFormat, type WorkerOptions
 } from '../pipeline/protocol.js'
 import type { Metrics } from './metrics.js'
 import { emptySummary, type HashSummary, type InputSummary } from './hash-summary.js'
@@ -65,135 +67,246 @@ export interface HashJobSinks {
 
 const kBom = Buffer.from([0xef, 0xbb, 0xbf])
 
-interface InputState { name: string, lineBase: number, json: boolean, summary: InputSummary }
-
 export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, stdin: Readable, signal?: AbortSignal): Promise<HashSummary> {
   const started = performance.now()
   for (const name of options.inputs) await checkReadable(name)
-  const summary = emptySummary()
-  const workerOptions: WorkerOptions = { ...options.normalize, maxRecordBytes: options.maxRecordBytes, includeValues: options.includeValues }
-  const pool = new HashPool({ threads: options.threads, workerOptions, ...(options.workerFile !== undefined ? { filename: options.workerFile } : {}) })
-  const store = options.dedupe
-    ? new DigestStore({
-      memoryBudgetBytes: options.memoryBudgetBytes,
-      storage: new SpillFiles(options.tmpDir),
-      sorter: async (records, count, keyOffset, rows) => await pool.sortUnique(records, count, keyOffset, rows),
-      parallelSorts: options.threads * 2
-    })
-    : undefined
-  const maxInFlight = options.threads * 2 + 1
+  return await new HashJob(options, sinks, stdin, signal, started).run()
+}
+
+const kInterrupted = 'interrupted; nothing was written: run the command again'
+
+/** Where an input's results go: absolute line numbers start at lineBase; JSON arrays have no byte offsets. */
+interface InputState { name: string, lineBase: number, json: boolean, summary: InputSummary }
+
+/** An input opened and planned: its records are `head`, then the rest of `chunks`. */
+interface PlannedInput {
+  source: InputSource
+  chunks: AsyncIterator<Buffer>
+  head: Buffer
+  /** Byte offset of head in the (decompressed) input. */
+  startOffset: number
+  format: RecordFormat
+  plan: ColumnPlan
+  headerRow: boolean
+}
+
+/** One run of runHashJob: the pool, the window of batches, the dedupe store and the counts. */
+class HashJob {
+  readonly #options: HashJobOptions
+  readonly #sinks: HashJobSinks
+  readonly #stdin: Readable
+  readonly #signal: AbortSignal | undefined
+  #aborted: Promise<never> | undefined
+  readonly #started: number
+  readonly #summary = emptySummary()
+  readonly #stages = this.#summary.stages
+  readonly #metrics: Metrics | undefined
+  readonly #pool: HashPool
+  readonly #store: DigestStore | undefined
+  readonly #maxInFlight: number
+  // Batches in flight, applied in seq order (rejects, counts, DigestStore.add) as each finishes.
+  // Applying is driven by batch completion, so a slow input (a pipe on stdin) still has its
+  // finished batches counted and reported while the reader waits.
+  readonly #window: OrderedWindow<BatchResult>
   // Digest buffers of applied results, handed back to workers so batches do not allocate them:
   // at a GiB of digests per GiB of input, fresh ones keep V8 collecting (external memory).
-  const spareDigests: ArrayBuffer[] = []
-  const window: Array<Promise<BatchResult>> = []
-  // Batches that have finished, so results are applied (counted, reported, spilled) as soon as
-  // they are ready in order, not only when the window is full.
-  // Applying is serialized on one chain, driven by batch completion, so a slow input (a pipe on
-  // stdin) still has its finished batches counted and reported while the reader waits.
-  const settled = new WeakSet<Promise<BatchResult>>()
-  let chain: Promise<void> = Promise.resolve()
-  let failure: { error: unknown } | undefined
-  const drain = (): void => {
-    chain = chain.then(async () => {
-      while (failure === undefined && window.length > 0 && settled.has(window[0]!)) await apply(await window.shift()!)
-    }).catch((error: unknown) => { failure ??= { error } })
-  }
-  const track = (p: Promise<BatchResult>): Promise<BatchResult> => {
-    const done = (): void => { settled.add(p); drain() }
-    p.then(done, done)
-    return p
-  }
-  /** Waits until at most `limit` batches are outstanding and everything finished is applied. */
-  const settle = async (limit: number): Promise<void> => {
-    while (window.length > limit) await window[0]!.then(() => chain, () => chain)
-    await chain
-    if (failure !== undefined) throw failure.error
-  }
-  const states: InputState[] = []
-  const sources: Array<{ bytesRead: () => number, size: number | undefined }> = []
-  let seq = 0
-  let identifiers = 0
-  let lastProgress = 0
-  let splitter: RecordSplitter | undefined
-  let observedBytes = 0
-  const metrics = options.metrics
-  metrics?.workerThreads.set(options.threads)
-  const headerOnly: number[] = []
-
-  const progress = (force = false): void => {
-    const now = performance.now()
-    if (sinks.progress === undefined || (!force && now - lastProgress < 200)) return
-    lastProgress = now
-    const total = sources.every(s => s.size !== undefined) && sources.length === options.inputs.length
-      ? sources.reduce((n, s) => n + s.size!, 0)
-      : undefined
-    sinks.progress({ bytesDone: sources.reduce((n, s) => n + s.bytesRead(), 0), bytesTotal: total, identifiers, seconds: (now - started) / 1000 })
-  }
-
-  const stages = summary.stages
-  const timed = async <T>(stage: keyof typeof stages, fn: () => Promise<T> | T): Promise<T> => {
-    const t0 = performance.now()
-    try { return await fn() } finally { stages[stage] += (performance.now() - t0) / 1000 }
-  }
-
+  readonly #spareDigests: ArrayBuffer[] = []
+  readonly #states: InputState[] = []
+  readonly #sources: InputSource[] = []
+  // Inputs with a header row: warned about at the end if no data row followed.
+  readonly #headerOnly: number[] = []
+  #splitter: RecordSplitter | undefined
+  #seq = 0
+  #identifiers = 0
+  #lastProgress = 0
+  #observedBytes = 0
   // A spill in progress: it sorts on the pool and writes while parsing goes on. Its failure
-  // surfaces at the next apply that waits for it, or before the final pass.
-  let spilling: Promise<void> | undefined
-  const spillInBackground = (s: DigestStore): Promise<void> => {
-    const t0 = performance.now()
-    const p = s.spill().finally(() => {
-      stages.spill += (performance.now() - t0) / 1000
-      if (spilling === p) spilling = undefined
-    })
-    p.catch((error: unknown) => { failure ??= { error } })
-    return p
+  // surfaces at the next apply that waits for it, the next submit, or before the final pass.
+  #spilling: Promise<void> | undefined
+
+  constructor (options: HashJobOptions, sinks: HashJobSinks, stdin: Readable, signal: AbortSignal | undefined, started: number) {
+    this.#options = options
+    this.#sinks = sinks
+    this.#stdin = stdin
+    this.#signal = signal
+    this.#started = started
+    this.#metrics = options.metrics
+    const workerOptions: WorkerOptions = { ...options.normalize, maxRecordBytes: options.maxRecordBytes, includeValues: options.includeValues }
+    const pool = this.#pool = new HashPool({ threads: options.threads, workerOptions, ...(options.workerFile !== undefined ? { filename: options.workerFile } : {}) })
+    this.#store = options.dedupe
+      ? new DigestStore({
+        memoryBudgetBytes: options.memoryBudgetBytes,
+        storage: new SpillFiles(options.tmpDir),
+        sorter: async (records, count, keyOffset, rows) => await pool.sortUnique(records, count, keyOffset, rows),
+        parallelSorts: options.threads * 2
+      })
+      : undefined
+    this.#maxInFlight = options.threads * 2 + 1
+    this.#window = new OrderedWindow<BatchResult>({ limit: this.#maxInFlight, apply: async r => { await this.#apply(r) } })
+    this.#metrics?.workerThreads.set(options.threads)
   }
 
-  const apply = async (r: BatchResult): Promise<void> => {
-    const state = states[r.input]!
+  async run (): Promise<HashSummary> {
+    try {
+      for (let i = 0; i < this.#options.inputs.length; i++) await this.#hashInput(i)
+      await this.#window.drain()
+      if (this.#spilling !== undefined) await this.#timed('dedupe', async () => { await this.#spilling })
+      for (const i of this.#headerOnly) {
+        if (this.#states[i]!.summary.rows === 0) this.#sinks.warn?.(`input '${this.#states[i]!.name}' has a header row and no data`)
+      }
+      this.#progress(true)
+      if (this.#store !== undefined) await this.#finalPass(this.#store)
+    } finally {
+      // Settle what is in flight so no rejection goes unhandled; the error the run fails with
+      // (if any) is the first one thrown, already on its way.
+      await this.#window.close().catch(() => {})
+      await this.#spilling?.catch(() => {})
+      this.#store?.close()
+      this.#stages.transfer = this.#pool.postSeconds
+      await this.#pool.destroy()
+    }
+    return this.#finish()
+  }
+
+  /** Opens input i, plans its columns, and submits all of it, batch by batch. */
+  async #hashInput (i: number): Promise<void> {
+    const input = await this.#openInput(i)
+    if (input === undefined) return
+    const { source, chunks, head, plan } = input
+    const split = this.#splitter = new RecordSplitter({
+      capacity: Math.max(this.#options.batchBytes, this.#options.maxRecordBytes + 2),
+      quotes: input.format === 'csv',
+      delimiter: input.format === 'tsv' ? 9 : 44,
+      startOffset: input.startOffset
+    })
+    for (const ev of await this.#timed('split', () => split.push(head))) await this.#submit(i, plan, ev)
+    for (let r = await this.#timed('read', async () => await this.#next(chunks)); r.done !== true; r = await this.#timed('read', async () => await this.#next(chunks))) {
+      const chunk = r.value
+      const events = await this.#timed('split', () => split.push(chunk))
+      // The splitter copied it: the reader may fill it again.
+      source.recycle(chunk)
+      for (const ev of events) await this.#submit(i, plan, ev)
+    }
+    for (const ev of split.end()) await this.#submit(i, plan, ev)
+    if (input.headerRow) this.#headerOnly.push(i)
+  }
+
+  /**
+   * Opens input i, detects its format and plans its columns from the first record; undefined
+   * (with a warning) when there is nothing to hash.
+   */
+  async #openInput (i: number): Promise<PlannedInput | undefined> {
+    const options = this.#options
+    const name = options.inputs[i]!
+    const source = await openInput(name, this.#stdin)
+    this.#sources.push(source)
+    const inputSummary: InputSummary = { file: name, format: 'csv', gzip: source.gzip, rows: 0 }
+    this.#summary.inputs.push(inputSummary)
+    const state: InputState = { name, lineBase: 1, json: false, summary: inputSummary }
+    this.#states.push(state)
+    let chunks: AsyncIterator<Buffer> = source.chunks[Symbol.asyncIterator]()
+    let { head, offset } = await readHead(chunks, options.maxRecordBytes)
+    if (head.length === 0) {
+      this.#sinks.warn?.(`input '${name}' is empty: nothing to hash`)
+      return undefined
+    }
+    let format = detectFormat(name, head, options.format)
+    inputSummary.format = format
+    if (format === 'json') {
+      // Re-encode the array as NDJSON and plan from its first element.
+      const lines = jsonArrayAsLines(name, prepend(head, chunks))
+      chunks = lines[Symbol.asyncIterator]()
+      state.json = true
+      format = 'ndjson'
+      head = (await readHead(chunks, options.maxRecordBytes)).head
+      offset = 0
+      if (head.length === 0) {
+        this.#sinks.warn?.(`input '${name}' is an empty JSON array: nothing to hash`)
+        return undefined
+      }
+    }
+    const first = firstRecord(name, head, format, options.maxRecordBytes)
+    const decision = planColumns({
+      file: name,
+      format,
+      firstRecord: first.fields,
+      bareValues: first.bare,
+      ...(options.columns !== undefined ? { columns: options.columns } : {}),
+      ...(options.type !== undefined ? { type: options.type } : {})
+    })
+    let skip = 0
+    if (decision.headerRow) {
+      skip = first.bytes
+      state.lineBase += first.lines
+    }
+    return { source, chunks, head: head.subarray(skip), startOffset: offset + skip, format, plan: decision.plan, headerRow: decision.headerRow }
+  }
+
+  /** Sends one split event into the window; returns once there is room for the next. */
+  async #submit (input: number, plan: ColumnPlan, ev: SplitEvent): Promise<void> {
+    if (this.#signal?.aborted === true) throw new InterruptedError(kInterrupted)
+    const seq = this.#seq++
+    if (ev.kind === 'batch') {
+      const spare = this.#spareDigests.pop()
+      const task: BatchTask = { seq, input, buffer: ev.buffer, byteLength: ev.byteLength, firstByte: ev.firstByte, plan, partition: this.#store !== undefined, ...(spare !== undefined ? { spare } : {}) }
+      await this.#window.submit(async () => await this.#pool.run(task))
+    } else {
+      const result = longRecordResult(seq, input, ev.byteOffset, ev.lines)
+      await this.#window.submit(() => result)
+    }
+  }
+
+  /** Applies one batch's result, in seq order: counts, rejects, then the store or the digest sink. */
+  async #apply (r: BatchResult): Promise<void> {
+    const summary = this.#summary
+    const stages = this.#stages
+    const state = this.#states[r.input]!
     stages.parse += r.parseSeconds
     stages.hash += r.hashSeconds
-    splitter?.recycle(r.buffer)
+    this.#splitter?.recycle(r.buffer)
     summary.rows += r.rows
     state.summary.rows += r.rows
     for (let t = 0; t < ID_TYPES.length; t++) {
       summary.identifiers[ID_TYPES[t]!] += r.seen[t]!
       summary.empty[ID_TYPES[t]!] += r.empty[t]!
-      identifiers += r.seen[t]!
+      this.#identifiers += r.seen[t]!
     }
     for (let k = 0; k < REJECT_REASONS.length; k++) summary.rejected[REJECT_REASONS[k]!] += r.rejected[k]!
     summary.valid += r.count
-    if (sinks.reject !== undefined) {
+    const reject = this.#sinks.reject
+    if (reject !== undefined) {
       for (const rej of r.rejects) {
-        await sinks.reject(state.name, { ...rej, line: state.lineBase + rej.line, byteOffset: state.json ? -1 : rej.byteOffset })
+        await reject(state.name, { ...rej, line: state.lineBase + rej.line, byteOffset: state.json ? -1 : rej.byteOffset })
       }
     }
     state.lineBase += r.lines
     const digests = new Uint8Array(r.digests, 0, r.count * DIGEST_BYTES)
+    const store = this.#store
     if (store !== undefined) {
-      await timed('dedupe', async () => {
+      await this.#timed('dedupe', async () => {
         if (r.partitions !== undefined) {
           store.addPartitioned(digests, new Uint32Array(r.partitions))
           // Copied into the store: the buffer goes back to a worker with a later batch.
-          if (spareDigests.length < maxInFlight) spareDigests.push(r.digests)
+          if (this.#spareDigests.length < this.#maxInFlight) this.#spareDigests.push(r.digests)
         } else store.add(digests, new Uint8Array(r.schemas, 0, r.count), r.count)
         if (store.overBudget) {
           // One spill at a time; while it runs, batches keep coming (memory grows past the
           // budget only by what arrives meanwhile, and each partition's memory is freed as
           // its sort is sent).
-          if (spilling !== undefined) await spilling
-          if (store.overBudget) spilling = spillInBackground(store)
+          if (this.#spilling !== undefined) await this.#spilling
+          if (store.overBudget) this.#spilling = this.#spillInBackground(store)
         }
       })
-    } else await timed('write', async () => { await sinks.digests(digests, r.count, new Uint8Array(r.schemas, 0, r.count)) })
-    if (metrics !== undefined) observe(metrics, r)
-    progress()
+    } else await this.#timed('write', async () => { await this.#sinks.digests(digests, r.count, new Uint8Array(r.schemas, 0, r.count)) })
+    if (this.#metrics !== undefined) this.#observe(this.#metrics, r)
+    this.#progress()
   }
 
-  const observe = (m: Metrics, r: BatchResult): void => {
-    const bytes = sources.reduce((n, s) => n + s.bytesRead(), 0)
-    m.inputBytes.inc(bytes - observedBytes)
-    observedBytes = bytes
+  /** Stage counters for one applied batch (hashpipe_* series): counts only, never values. */
+  #observe (m: Metrics, r: BatchResult): void {
+    const bytes = this.#bytesRead()
+    m.inputBytes.inc(bytes - this.#observedBytes)
+    this.#observedBytes = bytes
     m.inputRows.inc(r.rows)
     m.batches.inc()
     for (let t = 0; t < ID_TYPES.length; t++) {
@@ -203,118 +316,90 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
       if (r.empty[t]! > 0) m.identifiers.inc({ id_type, outcome: 'empty' }, r.empty[t])
     }
     for (let k = 0; k < REJECT_REASONS.length; k++) if (r.rejected[k]! > 0) m.rejects.inc({ reason: REJECT_REASONS[k]! }, r.rejected[k])
-    m.workerUtilization.set(pool.utilization)
-    m.workerQueueDepth.set(pool.queueSize)
-    if (store !== undefined) m.spoolBytes.set(store.spilledBytes)
+    m.workerUtilization.set(this.#pool.utilization)
+    m.workerQueueDepth.set(this.#pool.queueSize)
+    if (this.#store !== undefined) m.spoolBytes.set(this.#store.spilledBytes)
     m.stageSeconds.inc({ stage: 'parse' }, r.parseSeconds)
     m.stageSeconds.inc({ stage: 'hash' }, r.hashSeconds)
   }
 
-  const submit = async (input: number, plan: BatchResultPlan, ev: SplitEvent): Promise<void> => {
-    if (signal?.aborted === true) throw new InputError('HP_ERR_ABORTED', 'interrupted; nothing was written', { file: states[input]!.name })
-    if (ev.kind === 'batch') {
-      const spare = spareDigests.pop()
-      const result = pool.run({ seq: seq++, input, buffer: ev.buffer, byteLength: ev.byteLength, firstByte: ev.firstByte, plan: plan.plan, partition: store !== undefined, ...(spare !== undefined ? { spare } : {}) })
-      // A batch behind a failed one may reject before it is awaited: mark it handled here; the
-      // failure still surfaces, in order, when the window reaches it.
-      result.catch(() => {})
-      window.push(track(result))
-    } else {
-      window.push(track(Promise.resolve(longRecordResult(seq++, input, ev.byteOffset, ev.lines))))
-    }
-    await settle(maxInFlight - 1)
+  /** Starts a spill that runs beside the batches; the window fails if it does. */
+  #spillInBackground (store: DigestStore): Promise<void> {
+    const t0 = performance.now()
+    const p = store.spill().finally(() => {
+      this.#stages.spill += (performance.now() - t0) / 1000
+      if (this.#spilling === p) this.#spilling = undefined
+    })
+    // Nothing may be waiting for it: failing the window makes the next submit or drain throw.
+    p.catch((error: unknown) => { this.#window.fail(error) })
+    return p
   }
 
-  try {
-    for (let i = 0; i < options.inputs.length; i++) {
-      const name = options.inputs[i]!
-      const src = await openInput(name, stdin)
-      sources.push(src)
-      const inputSummary: InputSummary = { file: name, format: 'csv', gzip: src.gzip, rows: 0 }
-      summary.inputs.push(inputSummary)
-      const state: InputState = { name, lineBase: 1, json: false, summary: inputSummary }
-      states.push(state)
-      let chunks: AsyncIterator<Buffer> = src.chunks[Symbol.asyncIterator]()
-      let { head, offset } = await readHead(chunks, options.maxRecordBytes)
-      if (head.length === 0) {
-        sinks.warn?.(`input '${name}' is empty: nothing to hash`)
-        continue
-      }
-      let format = detectFormat(name, head, options.format)
-      inputSummary.format = format
-      if (format === 'json') {
-        // Re-encode the array as NDJSON and plan from its first element.
-        const rest = chunks
-        const lines = jsonArrayAsLines(name, prepend(head, rest))
-        chunks = lines[Symbol.asyncIterator]()
-        state.json = true
-        format = 'ndjson'
-        head = (await readHead(chunks, options.maxRecordBytes)).head
-        offset = 0
-        if (head.length === 0) { sinks.warn?.(`input '${name}' is an empty JSON array: nothing to hash`); continue }
-      }
-      const first = firstRecord(name, head, format, options.maxRecordBytes)
-      const decision = planColumns({
-        file: name,
-        format,
-        firstRecord: first.fields,
-        bareValues: first.bare,
-        ...(options.columns !== undefined ? { columns: options.columns } : {}),
-        ...(options.type !== undefined ? { type: options.type } : {})
-      })
-      let skip = 0
-      if (decision.headerRow) {
-        skip = first.bytes
-        state.lineBase += first.lines
-      }
-      splitter = new RecordSplitter({ capacity: Math.max(options.batchBytes, options.maxRecordBytes + 2), quotes: format === 'csv', delimiter: format === 'tsv' ? 9 : 44, startOffset: offset + skip })
-      const plan: BatchResultPlan = { plan: decision.plan }
-      const split = splitter
-      for (const ev of await timed('split', () => split.push(head.subarray(skip)))) await submit(i, plan, ev)
-      for (let r = await timed('read', async () => await chunks.next()); r.done !== true; r = await timed('read', async () => await chunks.next())) {
-        const chunk = r.value
-        const events = await timed('split', () => split.push(chunk))
-        // The splitter copied it: the reader may fill it again.
-        src.recycle(chunk)
-        for (const ev of events) await submit(i, plan, ev)
-      }
-      for (const ev of splitter.end()) await submit(i, plan, ev)
-      if (decision.headerRow) headerOnly.push(i)
-    }
-    await settle(0)
-    if (spilling !== undefined) await timed('dedupe', async () => { await spilling })
-    for (const i of headerOnly) {
-      if (states[i]!.summary.rows === 0) sinks.warn?.(`input '${states[i]!.name}' has a header row and no data`)
-    }
-    progress(true)
-    if (store !== undefined) {
-      const runs = store.unique(options.rowFormat)
-      for (let r = await timed('dedupe', async () => await runs.next()); r.done !== true; r = await timed('dedupe', async () => await runs.next())) {
+  /** Every unique digest, sorted per id schema, to the digest sink. */
+  /**
+   * The next chunk of an input, or InterruptedError as soon as the job is aborted: a read from
+   * stdin or a pipe may wait forever, and a chunk of an endless device never ends a record.
+   */
+  async #next (chunks: AsyncIterator<Buffer>): Promise<IteratorResult<Buffer>> {
+    const signal = this.#signal
+    if (signal === undefined) return await chunks.next()
+    if (signal.aborted) throw new InterruptedError(kInterrupted)
+    this.#aborted ??= new Promise<never>((_resolve, reject) => {
+      signal.addEventListener('abort', () => { reject(new InterruptedError(kInterrupted)) }, { once: true })
+    })
+    // Marked handled: it rejects only on abort, and then the race has already surfaced it.
+    this.#aborted.catch(() => {})
+    return await Promise.race([chunks.next(), this.#aborted])
+  }
+
+  async #finalPass (store: DigestStore): Promise<void> {
+    const summary = this.#summary
+    const runs = store.unique(this.#options.rowFormat)
+    try {
+      for (let r = await this.#timed('dedupe', async () => await runs.next()); r.done !== true; r = await this.#timed('dedupe', async () => await runs.next())) {
+        if (this.#signal?.aborted === true) throw new InterruptedError(kInterrupted)
         const run = r.value
         const key = ID_SCHEMAS[run.schema]!
         summary.unique[key] = (summary.unique[key] ?? 0) + run.count
-        metrics?.uniqueIdentifiers.inc({ id_schema: key }, run.count)
-        await timed('write', async () => { await sinks.digests(run.digests, run.count, run.schema, run.rows) })
+        this.#metrics?.uniqueIdentifiers.inc({ id_schema: key }, run.count)
+        await this.#timed('write', async () => { await this.#sinks.digests(run.digests, run.count, run.schema, run.rows) })
       }
-      summary.spilled_bytes = store.spilledBytes
+    } finally {
+      // A sink that failed leaves the generator mid-way: let its sorts settle before the store closes.
+      await runs.return(undefined)
     }
-  } catch (err) {
-    // Settle what is in flight so no rejection goes unhandled, then fail with the first error.
-    await Promise.allSettled(window)
-    throw err
-  } finally {
-    await spilling?.catch(() => {})
-    store?.close()
-    stages.transfer = pool.postSeconds
-    await pool.destroy()
+    summary.spilled_bytes = store.spilledBytes
   }
-  for (const stage of ['read', 'split', 'transfer', 'dedupe', 'spill', 'write'] as const) metrics?.stageSeconds.inc({ stage }, stages[stage])
-  summary.bytes = sources.reduce((n, s) => n + s.bytesRead(), 0)
-  summary.seconds = (performance.now() - started) / 1000
-  return finishSummary(summary, options.dedupe)
-}
 
-interface BatchResultPlan { plan: ColumnPlan }
+  #progress (force = false): void {
+    const progress = this.#sinks.progress
+    const now = performance.now()
+    if (progress === undefined || (!force && now - this.#lastProgress < 200)) return
+    this.#lastProgress = now
+    const sources = this.#sources
+    const total = sources.every(s => s.size !== undefined) && sources.length === this.#options.inputs.length
+      ? sources.reduce((n, s) => n + s.size!, 0)
+      : undefined
+    progress({ bytesDone: this.#bytesRead(), bytesTotal: total, identifiers: this.#identifiers, seconds: (now - this.#started) / 1000 })
+  }
+
+  #bytesRead (): number {
+    return this.#sources.reduce((n, s) => n + s.bytesRead(), 0)
+  }
+
+  async #timed<T> (stage: keyof HashSummary['stages'], fn: () => Promise<T> | T): Promise<T> {
+    const t0 = performance.now()
+    try { return await fn() } finally { this.#stages[stage] += (performance.now() - t0) / 1000 }
+  }
+
+  #finish (): HashSummary {
+    const summary = this.#summary
+    for (const stage of ['read', 'split', 'transfer', 'dedupe', 'spill', 'write'] as const) this.#metrics?.stageSeconds.inc({ stage }, this.#stages[stage])
+    summary.bytes = this.#bytesRead()
+    summary.seconds = (performance.now() - this.#started) / 1000
+    return finishSummary(summary, this.#options.dedupe)
+  }
+}
 
 function finishSummary (s: HashSummary, dedupe: boolean): HashSummary {
   s.identifiers_total = Object.values(s.identifiers).reduce((a, b) => a + b, 0)

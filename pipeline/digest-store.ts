@@ -13,6 +13,7 @@ import { DIGEST_BYTES, ID_SCHEMAS, type RowFormat, type SortRows } from './proto
 import { sortUnique } from './sort-unique.js'
 import { formatDigests, maxRowBytes } from './digest-format.js'
 import { HashpipeError } from './errors.js'
+import { OrderedWindow } from './ordered-window.js'
 import type { SpillFile, SpillStorage } from './spill-storage.js'
 
 const kPrefixes = 256
@@ -38,6 +39,8 @@ interface Spill { file: SpillFile, runs: Run[] }
 /** One sort job: partition p, or the slices [lo, hi) of it; `load` gives its records (from spills: once read). */
 interface Unit { p: number, bytes: number, load: () => Records | Promise<Records> }
 interface Records { records: Uint8Array, count: number }
+/** A unit sorted and deduplicated (and formatted, with `rows`). */
+interface Sorted { p: number, records: Uint8Array, count: number, rows?: Uint8Array }
 
 /**
  * Sorts and dedupes one partition; may run elsewhere (the worker pool) and in parallel. With
@@ -205,40 +208,29 @@ export class DigestStore {
   }
 
   /**
-   * Sorted, deduplicated units in order, with up to #parallel sorts (and #inFlightBytes of
-   * digests) in flight. A unit's load() starts when it enters the window.
+   * Sorts and dedupes units with up to #parallel sorts (and #inFlightBytes of digests) in
+   * flight, and hands each result to apply in unit order. A unit's load() starts when it enters
+   * the window; a result counts against the window until apply has returned.
    */
-  async * #sorted (units: Iterable<Unit>, format?: RowFormat): AsyncGenerator<{ p: number, records: Uint8Array, count: number, rows?: Uint8Array }> {
-    const window: Array<Promise<{ p: number, records: Uint8Array, count: number, rows?: Uint8Array }>> = []
-    const sizes: number[] = []
-    let inFlight = 0
-    const next = async (): Promise<{ p: number, records: Uint8Array, count: number, rows?: Uint8Array }> => {
-      inFlight -= sizes.shift()!
-      return await window.shift()!
-    }
+  async #sortEach (units: Iterable<Unit>, format: RowFormat | undefined, apply: (sorted: Sorted) => void | Promise<void>): Promise<void> {
+    const window = new OrderedWindow<Sorted>({ limit: this.#parallel, maxWeight: this.#inFlightBytes, apply })
     try {
-      for (const unit of units) {
-        const p = unit.p
-        while (window.length > 0 && inFlight + unit.bytes > this.#inFlightBytes) yield await next()
-        const schema = Math.floor(p / kPrefixes)
-        // Not awaited: spilled slices are read on libuv's threads while earlier units sort.
-        const job = Promise.resolve(unit.load())
-          .then(async ({ records, count }) => {
-            if (count === 0) return { records, count }
-            const rows = format === undefined ? undefined : { format, schema, into: this.#buffer(count * maxRowBytes(format)) }
-            return await this.#sorter(records, count, 1, rows)
-          })
-          .then(r => ({ p, ...r }))
-        job.catch(() => {})
-        window.push(job)
-        sizes.push(unit.bytes)
-        inFlight += unit.bytes
-        if (window.length >= this.#parallel) yield await next()
-      }
-      while (window.length > 0) yield await next()
+      for (const unit of units) await window.submit(() => this.#sortUnit(unit, format), unit.bytes)
+      await window.drain()
     } finally {
-      await Promise.allSettled(window)
+      // Nothing in flight may outlive this: the caller closes the spill files they read.
+      await window.close()
     }
+  }
+
+  async #sortUnit (unit: Unit, format: RowFormat | undefined): Promise<Sorted> {
+    const p = unit.p
+    // load() runs as the unit enters the window (this runs up to its first await then):
+    // spilled slices are read on libuv's threads while earlier units sort.
+    const { records, count } = await unit.load()
+    if (count === 0) return { p, records, count }
+    const rows = format === undefined ? undefined : { format, schema: Math.floor(p / kPrefixes), into: this.#buffer(count * maxRowBytes(format)) }
+    return { p, ...(await this.#sorter(records, count, 1, rows)) }
   }
 
   /** Whole partitions, each taken from memory. */
@@ -253,11 +245,11 @@ export class DigestStore {
     const file = await this.#storage.create()
     const spill: Spill = { file, runs: [] }
     try {
-      for await (const unique of this.#sorted(this.#memoryUnits())) {
+      await this.#sortEach(this.#memoryUnits(), undefined, async unique => {
         spill.runs[unique.p] = { offset: file.bytes, count: unique.count, ends: sliceEnds(unique.records, unique.count) }
         await file.write(unique.records.subarray(0, unique.count * DIGEST_BYTES))
         this.#recycle(unique.records.buffer)
-      }
+      })
       await file.seal()
     } catch (err) {
       await file.abort()
@@ -316,12 +308,24 @@ export class DigestStore {
 
   /** Every distinct digest, by schema, then partition, in ascending byte order; formatted too with `format`. */
   async * unique (format?: RowFormat): AsyncGenerator<UniqueRun> {
-    for await (const r of this.#sorted(this.#finalUnits(), format)) {
-      const schema = Math.floor(r.p / kPrefixes)
-      if (r.count > 0) yield r.rows !== undefined ? { schema, digests: new Uint8Array(0), count: r.count, rows: r.rows } : { schema, digests: r.records, count: r.count }
-      // The consumer asked for the next run: this one's buffers are free again.
-      this.#recycle(r.records.buffer)
-      if (r.rows !== undefined) this.#recycle(r.rows.buffer)
+    // The window applies a result by handing it to this generator's consumer, and holds it (so
+    // it counts against the bound) until the consumer asks for the next run.
+    const handoff = new Handoff<Sorted>()
+    const sorting = this.#sortEach(this.#finalUnits(), format, async r => { await handoff.give(r) })
+      .then(() => { handoff.end() }, (error: unknown) => { handoff.end(error) })
+    try {
+      for (let r = await handoff.take(); r !== undefined; r = await handoff.take()) {
+        const schema = Math.floor(r.p / kPrefixes)
+        if (r.count > 0) yield r.rows !== undefined ? { schema, digests: new Uint8Array(0), count: r.count, rows: r.rows } : { schema, digests: r.records, count: r.count }
+        // The consumer asked for the next run: this one's buffers are free again.
+        this.#recycle(r.records.buffer)
+        if (r.rows !== undefined) this.#recycle(r.rows.buffer)
+      }
+    } finally {
+      // A consumer that stops early fails the window (the run it holds is refused), which
+      // stops the sorts; they settle before this returns.
+      handoff.end(new Error('the consumer of DigestStore.unique() stopped early'))
+      await sorting
     }
   }
 
@@ -407,5 +411,66 @@ async function readFully (sp: Spill, records: Uint8Array, offset: number, length
     }
     if (n === 0) throw new HashpipeError('HP_ERR_SPILL_IO', `dedupe spill file ${sp.file.name} is shorter than written; was it truncated? rerun the job`)
     done += n
+  }
+}
+
+/**
+ * Hands values one at a time from a producer (give) to a consumer (take): give() resolves once
+ * the consumer takes the next value, so the producer holds a value until it has been used.
+ */
+class Handoff<T> {
+  #value: { value: T, taken: () => void, refused: (error: unknown) => void } | undefined
+  #taker: { resolve: (value: T | undefined) => void, reject: (error: unknown) => void } | undefined
+  #ended: { error?: unknown } | undefined
+  // The value last taken, released at the next take().
+  #held: (() => void) | undefined
+
+  async give (value: T): Promise<void> {
+    if (this.#ended !== undefined) throw this.#ended.error ?? new Error('handoff ended')
+    await new Promise<void>((resolve, reject) => {
+      const entry = { value, taken: resolve, refused: reject }
+      const taker = this.#taker
+      if (taker !== undefined) {
+        this.#taker = undefined
+        this.#held = resolve
+        taker.resolve(value)
+      } else this.#value = entry
+    })
+  }
+
+  /** The next value (releasing the previous one), or undefined once the producer has ended. */
+  async take (): Promise<T | undefined> {
+    const held = this.#held
+    this.#held = undefined
+    held?.()
+    const entry = this.#value
+    if (entry !== undefined) {
+      this.#value = undefined
+      this.#held = entry.taken
+      return entry.value
+    }
+    if (this.#ended !== undefined) {
+      if (this.#ended.error !== undefined) throw this.#ended.error
+      return undefined
+    }
+    return await new Promise<T | undefined>((resolve, reject) => { this.#taker = { resolve, reject } })
+  }
+
+  /** No more values: with an error, the consumer's take() and a producer's give() throw it. */
+  end (error?: unknown): void {
+    if (this.#ended !== undefined) return
+    this.#ended = error === undefined ? {} : { error }
+    const refusal = error ?? new Error('handoff ended')
+    this.#value?.refused(refusal)
+    this.#value = undefined
+    const held = this.#held
+    this.#held = undefined
+    held?.()
+    const taker = this.#taker
+    this.#taker = undefined
+    if (taker !== undefined) {
+      if (error !== undefined) taker.reject(error)
+      else taker.resolve(undefined)
+    }
   }
 }

@@ -1,5 +1,6 @@
 // One thread or three, native hashing or node:crypto: byte-identical output. A worker that dies
-// mid-batch fails the run quickly with HP_ERR_WORKER_CRASHED. Batches are transferred, not copied.
+// mid-batch fails the run quickly with HP_ERR_WORKER_CRASHED, wherever that batch is. Batches
+// are transferred, not copied.
 import t from 'tap'
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -36,15 +37,27 @@ t.test('1 thread, 3 threads and the pure-Node hash path give identical output', 
   t.equal(outs[2], outs[0], 'node:crypto fallback')
 })
 
-t.test('a worker that crashes mid-batch fails the run, without hanging', { timeout: 20_000 }, async t => {
-  const options: HashJobOptions = {
-    inputs: [input], threads: 1, batchBytes: 64 * 1024, maxRecordBytes: 8192,
-    normalize: { defaultCountry: 'US', phoneHashForm: 'e164', emailCanonicalize: 'none', stripPlusTag: false },
-    includeValues: false, dedupe: true, memoryBudgetBytes: 1 << 28, tmpDir: dir,
-    workerFile: new URL('../fixtures/crashing-worker.js', import.meta.url).href
-  }
-  await t.rejects(runHashJob(options, { digests: async () => {} }, new PassThrough()), { code: 'HP_ERR_WORKER_CRASHED', message: /hash worker failed on batch \d+/ })
-})
+// The fixture's worker dies on its second batch (batch 1 with one thread): mid-run in the large
+// input, in the last batch of two, and in the next to last of three (that one once hung the run).
+// Records of 23 bytes: a 64 KiB batch holds 2849 of them.
+const short = (batches: number): string => {
+  const file = join(dir, `batches-${batches}.csv`)
+  writeFileSync(file, 'email\n' + Array.from({ length: 2849 * (batches - 1) + 651 }, (_, i) => `u${String(i).padStart(9, '0')}@example.com\n`).join(''))
+  return file
+}
+const [two, three] = [short(2), short(3)]
+
+for (const [what, file] of [['mid-run', input], ['in the last batch', two], ['in the next to last batch', three]] as const) {
+  t.test(`a worker that crashes ${what} fails the run, without hanging`, { timeout: 30_000 }, async t => {
+    const options: HashJobOptions = {
+      inputs: [file], threads: 1, batchBytes: 64 * 1024, maxRecordBytes: 8192,
+      normalize: { defaultCountry: 'US', phoneHashForm: 'e164', emailCanonicalize: 'none', stripPlusTag: false },
+      includeValues: false, dedupe: true, memoryBudgetBytes: 1 << 28, tmpDir: dir,
+      workerFile: new URL('../fixtures/crashing-worker.js', import.meta.url).href
+    }
+    await t.rejects(runHashJob(options, { digests: async () => {} }, new PassThrough()), { code: 'HP_ERR_WORKER_CRASHED', message: /hash worker failed on batch \d+/ })
+  })
+}
 
 t.test('batches are transferred, not copied', async t => {
   const pool = new HashPool({ threads: 1, workerOptions: { defaultCountry: 'US', phoneHashForm: 'e164', emailCanonicalize: 'none', stripPlusTag: false, maxRecordBytes: 8192, includeValues: false } })
