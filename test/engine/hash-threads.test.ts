@@ -48,7 +48,7 @@ const short = (batches: number): string => {
 const [two, three] = [short(2), short(3)]
 
 for (const [what, file] of [['mid-run', input], ['in the last batch', two], ['in the next to last batch', three]] as const) {
-  t.test(`a worker that crashes ${what} fails the run, without hanging`, { timeout: 30_000 }, async t => {
+  t.test(`a worker that crashes ${what} fails the run, without hanging`, { timeout: 90_000 }, async t => {
     const options: HashJobOptions = {
       inputs: [file], threads: 1, batchBytes: 64 * 1024, maxRecordBytes: 8192,
       normalize: { defaultCountry: 'US', phoneHashForm: 'e164', emailCanonicalize: 'none', stripPlusTag: false },
