@@ -225,6 +225,19 @@ class HashJob {
         return undefined
       }
     }
+    if (format === 'ndjson') {
+      // A first record over --max-line-bytes is rejected like any later one (line_too_long),
+      // and the columns are planned from the first record that fits.
+      while (head.length > 0 && firstLineTooLong(head, options.maxRecordBytes)) {
+        const skipped = await this.#skipLine(head, chunks)
+        const seq = this.#seq++
+        const result = longRecordResult(seq, i, offset, 1)
+        await this.#window.submit(() => result)
+        offset += skipped.bytes
+        head = (await readHead(chunks, options.maxRecordBytes, skipped.rest)).head
+      }
+      if (head.length === 0) return undefined
+    }
     const first = firstRecord(name, head, format, options.maxRecordBytes)
     const decision = planColumns({
       file: name,
@@ -240,6 +253,19 @@ class HashJob {
       state.lineBase += first.lines
     }
     return { source, chunks, head: head.subarray(skip), startOffset: offset + skip, format, plan: decision.plan, headerRow: decision.headerRow }
+  }
+
+  /** Reads past the line `head` starts with; returns its length and what follows it. */
+  async #skipLine (head: Buffer, chunks: AsyncIterator<Buffer>): Promise<{ bytes: number, rest: Buffer }> {
+    let bytes = 0
+    for (let chunk = head; ;) {
+      const nl = chunk.indexOf(10)
+      if (nl !== -1) return { bytes: bytes + nl + 1, rest: chunk.subarray(nl + 1) }
+      bytes += chunk.length
+      const r = await this.#next(chunks)
+      if (r.done === true) return { bytes, rest: Buffer.alloc(0) }
+      chunk = r.value
+    }
   }
 
   /** Sends one split event into the window; returns once there is room for the next. */
@@ -429,10 +455,20 @@ function longRecordResult (seq: number, input: number, byteOffset: number, lines
   }
 }
 
-/** Reads until the head holds a newline (or maxRecordBytes, or EOF); strips a UTF-8 BOM. */
-async function readHead (chunks: AsyncIterator<Buffer>, maxRecordBytes: number): Promise<{ head: Buffer, offset: number }> {
-  const parts: Buffer[] = []
-  let length = 0
+/** True when the first line of head (newline excluded) is longer than maxRecordBytes. */
+function firstLineTooLong (head: Buffer, maxRecordBytes: number): boolean {
+  const nl = head.indexOf(10)
+  return (nl === -1 ? head.length : nl) > maxRecordBytes
+}
+
+/**
+ * Reads until the head holds a newline (or maxRecordBytes, or EOF), after `prefix` if given;
+ * strips a UTF-8 BOM at the start of an input.
+ */
+async function readHead (chunks: AsyncIterator<Buffer>, maxRecordBytes: number, prefix?: Buffer): Promise<{ head: Buffer, offset: number }> {
+  if (prefix !== undefined && (prefix.includes(10) || prefix.length > maxRecordBytes)) return { head: prefix, offset: 0 }
+  const parts: Buffer[] = prefix !== undefined && prefix.length > 0 ? [prefix] : []
+  let length = prefix?.length ?? 0
   while (true) {
     const r = await chunks.next()
     if (r.done === true) break
@@ -442,7 +478,7 @@ async function readHead (chunks: AsyncIterator<Buffer>, maxRecordBytes: number):
   }
   let head = Buffer.concat(parts, length)
   let offset = 0
-  if (head.subarray(0, 3).equals(kBom)) { head = head.subarray(3); offset = 3 }
+  if (prefix === undefined && head.subarray(0, 3).equals(kBom)) { head = head.subarray(3); offset = 3 }
   return { head, offset }
 }
 

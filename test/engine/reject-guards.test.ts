@@ -2,7 +2,7 @@
 // records) count toward the reject ratio, and a run with no valid identifier but some rejects
 // fails with exit 3 — in `hash`, and in `distribute` before anything is planned or sent.
 import t from 'tap'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runCli } from '../helpers/cli.js'
 import { tempDir } from '../helpers/temp-dir.js'
@@ -48,4 +48,18 @@ t.test('distribute refuses a segment with no valid identifier before any TikTok 
   t.equal(w.audienceIds().length, 0, 'no audience created')
   t.equal(w.mappings(), 0, 'nothing sent')
   t.ok([...w.em.stats.values()].reduce((a, b) => a + b, 0) - before <= 2, 'at most the read-only audience lookups')
+})
+
+t.test('an over-long first NDJSON record is a reject like any later one', async t => {
+  const dir = tempDir(t, 'hp-guards-')
+  const long = JSON.stringify({ email: 'x'.repeat(3000) + '@example.com' })
+  const rows = [long, ...Array.from({ length: 10 }, (_, i) => JSON.stringify({ email: `user${i}@example.com` })), long, JSON.stringify({ email: 'last@example.com' })]
+  writeFileSync(join(dir, 'in.ndjson'), rows.join('\n') + '\n')
+  const r = await runCli(['hash', join(dir, 'in.ndjson'), '--out', join(dir, 'out.csv'), '--rejects', join(dir, 'rejects.csv'), '--max-line-bytes', '1024', '--max-reject-ratio', '0.5', '--json', '--no-progress'])
+  t.equal(r.code, 0, r.stderr)
+  const summary = JSON.parse(r.stdout)
+  t.equal(summary.valid, 11)
+  t.equal(summary.rejected.line_too_long, 2)
+  const rejects = readFileSync(join(dir, 'rejects.csv'), 'utf8').trim().split('\n').slice(1).map(l => l.split(','))
+  t.same(rejects.map(f => [f[1], f[2], f[4]]), [['1', '0', 'line_too_long'], ['12', String(Buffer.byteLength(rows.slice(0, 11).join('\n') + '\n')), 'line_too_long']], 'lines and byte offsets of both')
 })
