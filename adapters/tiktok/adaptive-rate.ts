@@ -5,9 +5,13 @@
 // Plain AIMD against a limit counted in a sliding one-second window over a few requests per
 // second refuses about one request per sawtooth cycle, and the cycle is a few requests long,
 // so two refinements:
-// - The decrease starts from what TikTok let through in the second before the refused request
-//   was sent (when that is below the current rate), so an overshoot from the configured 10 QPS
-//   to a 3 QPS reality is corrected by one decrease, not four.
+// - The decrease starts from what TikTok let through: the most successes within one second
+//   over the last two (when that is below the current rate), so an overshoot from the
+//   configured 10 QPS to a 3 QPS reality is corrected by one decrease, not four. (Only the
+//   second just before the refusal would undercount by one whenever answers' latencies vary,
+//   and at 2 or 3 QPS one is a third of the limit.)
+// Answers are timed when they arrive: TikTok stamps a request somewhere between its sending and
+// its answer, and the arrival is the bound that never frees a window too early.
 // - That measured rate is remembered as the knee for kneeHoldMs: growth stops just below it
 //   (kneeMargin) and resumes, probing for more room, only when the hold has passed.
 // A decrease takes effect at most once per cooldownMs: the requests already sent at the old rate
@@ -43,7 +47,7 @@ export class AdaptiveRate {
   #lastDecrease = Number.NEGATIVE_INFINITY
   #lastGrowth: number
   #knee: { rate: number, until: number } | undefined
-  /** Send times of recent successes, for the rate TikTok let through. */
+  /** Arrival times of recent successes, for the rate TikTok let through. */
   #accepted: number[] = []
 
   constructor (options: AdaptiveRateOptions) {
@@ -63,10 +67,10 @@ export class AdaptiveRate {
     return this.#knee !== undefined && this.#o.now() < this.#knee.until ? this.#knee.rate : undefined
   }
 
-  /** A request sent at sentAt succeeded: the rate grows by increase·ceiling per second since the last growth (at most one second's worth, so idle time does not count). */
-  succeeded (sentAt: number = this.#o.now()): void {
+  /** A success arrived: the rate grows by increase·ceiling per second since the last growth (at most one second's worth, so idle time does not count). */
+  succeeded (): void {
     const now = this.#o.now()
-    this.#accepted.push(sentAt)
+    this.#accepted.push(now)
     if (this.#accepted.length > 4 * this.ceiling + 16) this.#prune(now)
     const dt = Math.min(now - this.#lastGrowth, 1000) / 1000
     this.#lastGrowth = now
@@ -76,13 +80,12 @@ export class AdaptiveRate {
     if (this.#rate < cap) this.#rate = Math.min(cap, this.#rate + this.#o.increase * this.ceiling * dt)
   }
 
-  /** A request sent at sentAt was refused for its rate; returns whether the rate went down. */
-  refused (sentAt: number = this.#o.now()): boolean {
+  /** A rate-limit answer arrived; returns whether the rate went down. */
+  refused (): boolean {
     const now = this.#o.now()
     if (now - this.#lastDecrease < this.#o.cooldownMs) return false
     this.#prune(now)
-    let measured = 0
-    for (const t of this.#accepted) if (t > sentAt - kWindowMs && t <= sentAt) measured++
+    const measured = this.#busiestSecond(now)
     // Nothing got through (a storm, or the first request): no knee to learn, only back off.
     const from = measured >= 1 ? Math.min(this.#rate, measured) : this.#rate
     if (measured >= 1) this.#knee = { rate: from, until: now + this.#o.kneeHoldMs }
@@ -90,6 +93,31 @@ export class AdaptiveRate {
     this.#lastDecrease = now
     this.#lastGrowth = now
     return true
+  }
+
+  /**
+   * When the one-second window that just refused a request has room again, judging by this
+   * scope's own successes in it: the first of them leaves it then. With none in it (a storm,
+   * someone else's traffic) nothing is known: now.
+   */
+  roomAt (): number {
+    const now = this.#o.now()
+    let first = Number.POSITIVE_INFINITY
+    for (const t of this.#accepted) if (t > now - kWindowMs && t < first) first = t
+    return first === Number.POSITIVE_INFINITY ? now : first + kWindowMs
+  }
+
+  /** The most successes that arrived within one second, over the last two seconds. */
+  #busiestSecond (now: number): number {
+    const a = this.#accepted
+    let best = 0
+    let from = 0
+    for (let to = 0; to < a.length; to++) {
+      if (a[to]! <= now - 2 * kWindowMs) { from = to + 1; continue }
+      while (from < to && a[from]! <= a[to]! - kWindowMs) from++
+      best = Math.max(best, to - from + 1)
+    }
+    return best
   }
 
   #prune (now: number): void {

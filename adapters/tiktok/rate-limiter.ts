@@ -172,16 +172,24 @@ export class RateLimiter {
     const key = onApp ? 'app' : `adv:${advertiserId}`
     if (this.#adaptive) {
       const s = onApp ? this.#app : this.#advertiser(advertiserId)
-      if (s.rate.refused(sentAt)) this.#respace(s)
+      if (s.rate.refused()) this.#respace(s)
     }
     const now = Date.now()
     const p = this.#pauses.get(key) ?? { until: 0, strikes: 0, lastStrike: Number.NEGATIVE_INFINITY }
     // Sent before the last strike: the pause already answers it.
-    if (this.#adaptive && sentAt < p.lastStrike) return Math.max(0, p.until - now)
+    if (this.#adaptive && sentAt <= p.lastStrike) return Math.max(0, p.until - now)
     p.strikes++
     p.lastStrike = now
-    const raw = Math.min(this.#options.backoffCapMs, this.#options.backoffBaseMs * 2 ** (p.strikes - 1))
-    const ms = Math.round(raw * (0.5 + Math.random() / 2))
+    let ms: number
+    if (this.#adaptive && p.strikes === 1) {
+      // A first refusal after successes: the lowered rate is the answer; only wait until the
+      // window that refused it has room for one more.
+      ms = Math.max(0, (onApp ? this.#app : this.#advertiser(advertiserId)).rate.roomAt() + 2 - now)
+    } else {
+      // Refused again without a success in between: exponential backoff (one step later when adaptive).
+      const raw = Math.min(this.#options.backoffCapMs, this.#options.backoffBaseMs * 2 ** (p.strikes - (this.#adaptive ? 2 : 1)))
+      ms = Math.round(raw * (0.5 + Math.random() / 2))
+    }
     p.until = Math.max(p.until, now + ms)
     this.#pauses.set(key, p)
     return this.#adaptive ? p.until - now : ms
@@ -190,11 +198,11 @@ export class RateLimiter {
   /** A success of a request sent at sentAt: the rates grow, and the backoff starts from the base again next time. */
   recovered (advertiserId?: string, sentAt: number = Date.now()): void {
     if (this.#adaptive) {
-      this.#app.rate.succeeded(sentAt)
+      this.#app.rate.succeeded()
       this.#respace(this.#app)
       if (advertiserId !== undefined) {
         const adv = this.#advertiser(advertiserId)
-        adv.rate.succeeded(sentAt)
+        adv.rate.succeeded()
         this.#respace(adv)
       }
     }
@@ -204,7 +212,7 @@ export class RateLimiter {
 
   #clear (key: string, sentAt: number): void {
     const p = this.#pauses.get(key)
-    if (p !== undefined && (!this.#adaptive || sentAt >= p.lastStrike)) this.#pauses.delete(key)
+    if (p !== undefined && (!this.#adaptive || sentAt > p.lastStrike)) this.#pauses.delete(key)
   }
 
   #respace (s: Scope): void {

@@ -70,6 +70,9 @@ export class TikTokClient {
 
   setAccessToken (token: string): void { this.#token = token }
 
+  /** Requests per second the app (or one advertiser) may use now: learnt from rate-limit answers, at most the configured quota. */
+  currentRate (advertiserId?: string): number { return this.#limiter.currentRate(advertiserId) }
+
   /** One API call with retries; resolves with `data` of a successful envelope. */
   async call<T = Record<string, unknown>> (method: 'GET' | 'POST', endpoint: string, options: CallOptions = {}): Promise<T> {
     const started = Date.now()
