@@ -15,6 +15,7 @@
 // at the configured QPS with a QPM reservoir; every refusal is a strike, any success clears it.
 import Bottleneck from 'bottleneck'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { HashpipeError } from '../../pipeline/errors.js'
 import { AdaptiveRate, type AdaptiveRateOptions } from './adaptive-rate.js'
 
 export type RateScope = 'app' | 'advertiser'
@@ -120,7 +121,7 @@ export class RateLimiter {
   /** Waits out the scope's pause, its spacing at the current rate and (app) the QPM window. */
   async #waitTurn (s: Scope): Promise<void> {
     for (;;) {
-      if (this.#stopped.signal.aborted) throw new Error('the rate limiter has been stopped')
+      if (this.#stopped.signal.aborted) throw new HashpipeError('HP_ERR_ABORTED', 'the TikTok client was closed while a request waited for the rate limit; the run is resumable: run the command again')
       const now = Date.now()
       const pause = (this.#pauses.get(s.key)?.until ?? 0) - now
       let wait = Math.max(pause, s.last + s.spacing - now)

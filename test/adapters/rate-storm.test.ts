@@ -101,3 +101,11 @@ t.test('adaptive: false keeps the fixed rate: refusals pause but never lower it'
   t.ok(em.rateStats.refusedApp > 0, `the emulator pushed back (${em.rateStats.refusedApp} refused)`)
   t.equal(client.currentRate(), 10, 'the rate stays the configured one')
 })
+
+t.test('stopping the limiter fails the requests still waiting, resumably', async t => {
+  const limiter = new RateLimiter({ qps: 1, qpm: 60 })
+  await limiter.schedule(undefined, async () => {})
+  const waiting = limiter.schedule(undefined, async () => 'sent')
+  await limiter.stop()
+  await t.rejects(waiting, { code: 'HP_ERR_ABORTED' })
+})
