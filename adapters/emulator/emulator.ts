@@ -1,8 +1,10 @@
 // The built-in TikTok API emulator: the endpoints hashpipe uses, TikTok's envelope and codes
-// (errors as HTTP 200 with a non-zero code), per-app QPS/QPM and per-advertiser QPS limits,
-// set semantics, simulated cover_num, fault injection, and a read-only inspection route
-// (GET /__emulator/audiences). It lets the whole product run on one machine without a TikTok
-// account; it is not a substitute for checking requests against TikTok's documented shapes.
+// (errors as HTTP 200 with a non-zero code), per-app QPS/QPM and per-advertiser QPS limits over
+// sliding windows, with counters (received, refused, the busiest second), set semantics,
+// simulated cover_num, fault injection, and read-only inspection routes (GET
+// /__emulator/audiences, GET /__emulator/limits). It lets the whole product run on one machine
+// without a TikTok account; it is not a substitute for checking requests against TikTok's
+// documented shapes.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo, Socket } from 'node:net'
@@ -24,13 +26,37 @@ export interface EmulatorFaults {
   poisonId?: string
 }
 
+export interface EmulatorLimits {
+  /** App requests per sliding second, answered 40100 above it. */
+  qps: number
+  /** App requests per sliding minute, answered 40100 above it. */
+  qpm: number
+  /** Requests per advertiser per sliding second, answered 40133 above it. */
+  advertiserQps: number
+}
+
+export interface EmulatorRateStats {
+  /** API requests received (the /open_api prefix), whatever their answer. */
+  received: number
+  /** Requests that passed the rate limits. */
+  accepted: number
+  /** Answered 40100 (app limit, or the storm fault). */
+  refusedApp: number
+  /** Answered 40133 (advertiser limit). */
+  refusedAdvertiser: number
+  /** Most requests accepted for the app within one sliding second. */
+  busiestSecond: number
+  /** Most requests accepted for one advertiser within one sliding second. */
+  busiestAdvertiserSecond: number
+}
+
 export interface EmulatorOptions {
   host?: string
   port?: number
   seed?: EmulatorSeed
   /** Persist audiences and tokens here (atomic writes), so a demo survives restarts. */
   stateFile?: string
-  limits?: { qps: number, qpm: number, advertiserQps: number }
+  limits?: EmulatorLimits
   faults?: EmulatorFaults
   /** Random source for fault injection (tests pass a seeded one). */
   random?: () => number
@@ -45,6 +71,9 @@ export interface Emulator {
   faults: EmulatorFaults
   /** Requests by 'METHOD /path', and answers by TikTok code ('http503', 'reset' for faults). */
   stats: Map<string, number>
+  limits: EmulatorLimits
+  /** Live counters of the rate limits, for tests and benches. */
+  rateStats: EmulatorRateStats
   close: () => Promise<void>
 }
 
@@ -52,7 +81,8 @@ export const API_PREFIX = '/open_api/v1.3'
 
 export async function startEmulator (options: EmulatorOptions = {}): Promise<Emulator> {
   const state = new EmulatorState(options.seed, options.stateFile)
-  const limits = options.limits ?? { qps: 10, qpm: 600, advertiserQps: 10 }
+  const limits: EmulatorLimits = { ...(options.limits ?? { qps: 10, qpm: 600, advertiserQps: 10 }) }
+  const rateStats: EmulatorRateStats = { received: 0, accepted: 0, refusedApp: 0, refusedAdvertiser: 0, busiestSecond: 0, busiestAdvertiserSecond: 0 }
   const faults: EmulatorFaults = { ...options.faults }
   const random = options.random ?? Math.random
   const started = Date.now()
@@ -79,13 +109,18 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
       if (w.length >= limits.advertiserQps) return 40133
       w.push(now)
       advWindows.set(advertiserId, w)
+      rateStats.busiestAdvertiserSecond = Math.max(rateStats.busiestAdvertiserSecond, w.length)
     }
     appWindow.push(now)
+    rateStats.accepted++
+    rateStats.busiestSecond = Math.max(rateStats.busiestSecond, lastSecond + 1)
     return undefined
   }
 
   const send = (res: ServerResponse, reply: Reply): void => {
     count(reply.status === 200 ? String(reply.body?.code ?? 0) : `http${reply.status}`)
+    if (reply.body?.code === 40100) rateStats.refusedApp++
+    else if (reply.body?.code === 40133) rateStats.refusedAdvertiser++
     if (reply.redirect !== undefined) {
       res.writeHead(302, { location: reply.redirect })
       res.end()
@@ -105,6 +140,11 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
         count(`${req.method ?? 'GET'} ${url.pathname}`)
         if (faults.slowMs !== undefined && faults.slowMs > 0) await new Promise(resolve => setTimeout(resolve, faults.slowMs))
         const isApi = url.pathname.startsWith(API_PREFIX)
+        if (isApi) rateStats.received++
+        if (url.pathname === '/__emulator/limits' && req.method === 'GET') {
+          send(res, { status: 200, body: { code: 0, message: 'OK', request_id: randomBytes(8).toString('hex'), data: { limits, stats: rateStats } } })
+          return
+        }
         if (isApi && faults.resetRate !== undefined && random() < faults.resetRate) { count('reset'); req.socket.destroy(); return }
         if (isApi && faults.error5xxRate !== undefined && random() < faults.error5xxRate) {
           count('http503')
@@ -143,6 +183,8 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
     state,
     faults,
     stats,
+    limits,
+    rateStats,
     close: async () => {
       if (saveTimer !== undefined) { clearTimeout(saveTimer); state.save() }
       for (const s of sockets) s.destroy()

@@ -1,10 +1,24 @@
-// The only file that imports bottleneck. One app-wide limiter (QPS spacing plus a QPM reservoir:
-// TikTok's tiers are per developer app, shared by every advertiser and audience), one limiter
-// per advertiser chained to it, and a pause that rate-limit answers (40100/40016 app, 40133
-// advertiser) extend with jittered, capped exponential backoff. Requests wait out the pause
-// before entering the limiter, so a 40100 storm slows the request rate instead of hammering.
+// The TikTok client's rate limiting. TikTok's tiers are per developer app, shared by every
+// advertiser and audience, plus per-advertiser limits (40133); its windows slide. Two modes:
+//
+// Adaptive (the default): each scope (the app, each advertiser) spaces its requests at the rate
+// an AdaptiveRate has learnt from TikTok's answers, at most the configured QPS, and the app keeps
+// a sliding 60-s window for the QPM quota. The spacing is decided when a request leaves, from
+// the rate at that moment: a FIFO per scope, a request passes its advertiser's then the app's.
+// (bottleneck fixes each queued job's start time when it enters, so a lowered rate or a pause
+// reached the queued requests only after they had been refused.) A rate-limit answer lowers
+// its scope's rate and pauses the scope with jittered, capped exponential backoff; only answers
+// to requests sent after the scope's last strike count as news, so the in-flight rest of a burst
+// neither doubles the pause nor, by succeeding, cancels it.
+//
+// Fixed (`adaptive: false`, the behaviour before the adaptive rate): bottleneck spaces requests
+// at the configured QPS with a QPM reservoir; every refusal is a strike, any success clears it.
 import Bottleneck from 'bottleneck'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { HashpipeError } from '../../pipeline/errors.js'
+import { AdaptiveRate, type AdaptiveRateOptions } from './adaptive-rate.js'
+
+export type RateScope = 'app' | 'advertiser'
 
 export interface RateLimitOptions {
   qps: number
@@ -14,40 +28,130 @@ export interface RateLimitOptions {
   /** First backoff after a rate-limit answer, and its cap. */
   backoffBaseMs?: number
   backoffCapMs?: number
-  onWait?: (scope: 'app' | 'advertiser', seconds: number) => void
+  /** Learn the allowed rate from TikTok's answers (default true). */
+  adaptive?: boolean
+  /** Tuning of the adaptive rate (tests; the defaults are documented in README.md). */
+  adaptiveOptions?: Omit<AdaptiveRateOptions, 'ceiling'>
+  onWait?: (scope: RateScope, seconds: number) => void
+  /** The adaptive rate of a scope changed (requests per second). */
+  onRate?: (scope: RateScope, qps: number) => void
 }
 
-interface Pause { until: number, strikes: number }
+interface Pause { until: number, strikes: number, lastStrike: number }
+
+/** A first-in first-out lock. */
+class Fifo {
+  #tail: Promise<void> = Promise.resolve()
+  async lock (): Promise<() => void> {
+    let release!: () => void
+    const mine = new Promise<void>(resolve => { release = resolve })
+    const before = this.#tail
+    this.#tail = before.then(async () => await mine)
+    await before
+    return release
+  }
+}
+
+interface Scope { kind: RateScope, key: string, rate: AdaptiveRate, last: number, fifo: Fifo, spacing: number }
+
+// A couple of ms over the exact spacing: network jitter must not squeeze 11 requests into one
+// of TikTok's one-second windows.
+const spacing = (qps: number): number => Math.ceil(1000 / qps) + 2
 
 export class RateLimiter {
-  readonly #app: Bottleneck
-  readonly #advertisers = new Map<string, Bottleneck>()
+  readonly #options: RateLimitOptions & { backoffBaseMs: number, backoffCapMs: number }
+  readonly #adaptive: boolean
   readonly #pauses = new Map<string, Pause>()
-  readonly #options: Required<Omit<RateLimitOptions, 'onWait' | 'advertiserQps'>> & Pick<RateLimitOptions, 'onWait' | 'advertiserQps'>
+  readonly #stopped = new AbortController()
+  // Adaptive mode.
+  readonly #app: Scope
+  readonly #advertisers = new Map<string, Scope>()
+  /** Send times within the last minute, for the QPM quota. */
+  #minute: number[] = []
+  // Fixed mode.
+  #fixedApp: Bottleneck | undefined
+  readonly #fixedAdvertisers = new Map<string, Bottleneck>()
 
   constructor (options: RateLimitOptions) {
     this.#options = { backoffBaseMs: 1000, backoffCapMs: 60_000, ...options }
-    this.#app = new Bottleneck({
-      // A couple of ms over the exact spacing: network jitter must not squeeze 11 requests into
-      // one of TikTok's one-second windows.
-      minTime: Math.ceil(1000 / options.qps) + 2,
-      reservoir: options.qpm,
-      reservoirRefreshAmount: options.qpm,
-      reservoirRefreshInterval: 60_000
-    })
-  }
-
-  #advertiser (id: string): Bottleneck {
-    let l = this.#advertisers.get(id)
-    if (l === undefined) {
-      l = new Bottleneck({ minTime: Math.ceil(1000 / (this.#options.advertiserQps ?? this.#options.qps)) + 2 })
-      l.chain(this.#app)
-      this.#advertisers.set(id, l)
+    this.#adaptive = options.adaptive ?? true
+    this.#app = this.#scope('app', 'app', options.qps)
+    if (!this.#adaptive) {
+      this.#fixedApp = new Bottleneck({
+        minTime: spacing(options.qps),
+        reservoir: options.qpm,
+        reservoirRefreshAmount: options.qpm,
+        reservoirRefreshInterval: 60_000
+      })
     }
-    return l
   }
 
-  async #waitPause (key: string, scope: 'app' | 'advertiser'): Promise<void> {
+  #scope (kind: RateScope, key: string, qps: number): Scope {
+    return { kind, key, rate: new AdaptiveRate({ ...this.#options.adaptiveOptions, ceiling: qps }), last: Number.NEGATIVE_INFINITY, fifo: new Fifo(), spacing: spacing(qps) }
+  }
+
+  #advertiser (id: string): Scope {
+    let s = this.#advertisers.get(id)
+    if (s === undefined) {
+      s = this.#scope('advertiser', `adv:${id}`, this.#options.advertiserQps ?? this.#options.qps)
+      this.#advertisers.set(id, s)
+    }
+    return s
+  }
+
+  /** Runs fn when both the app and the advertiser limits allow it. */
+  async schedule<T> (advertiserId: string | undefined, fn: () => Promise<T>): Promise<T> {
+    if (!this.#adaptive) return await this.#scheduleFixed(advertiserId, fn)
+    const adv = advertiserId === undefined ? undefined : this.#advertiser(advertiserId)
+    const releaseAdv = adv === undefined ? undefined : await adv.fifo.lock()
+    try {
+      if (adv !== undefined) await this.#waitTurn(adv)
+      const releaseApp = await this.#app.fifo.lock()
+      try {
+        await this.#waitTurn(this.#app)
+        const now = Date.now()
+        this.#app.last = now
+        if (adv !== undefined) adv.last = now
+        this.#minute.push(now)
+      } finally { releaseApp() }
+    } finally { releaseAdv?.() }
+    return await fn()
+  }
+
+  /** Waits out the scope's pause, its spacing at the current rate and (app) the QPM window. */
+  async #waitTurn (s: Scope): Promise<void> {
+    for (;;) {
+      if (this.#stopped.signal.aborted) throw new HashpipeError('HP_ERR_ABORTED', 'the TikTok client was closed while a request waited for the rate limit; the run is resumable: run the command again')
+      const now = Date.now()
+      const pause = (this.#pauses.get(s.key)?.until ?? 0) - now
+      let wait = Math.max(pause, s.last + s.spacing - now)
+      if (s.kind === 'app') {
+        while (this.#minute.length > 0 && this.#minute[0]! <= now - 60_000) this.#minute.shift()
+        if (this.#minute.length >= this.#options.qpm) wait = Math.max(wait, this.#minute[0]! + 60_000 - now)
+      }
+      if (wait <= 0) return
+      if (pause > 0) this.#options.onWait?.(s.kind, pause / 1000)
+      await sleep(wait, undefined, { signal: this.#stopped.signal }).catch(() => {})
+    }
+  }
+
+  async #scheduleFixed<T> (advertiserId: string | undefined, fn: () => Promise<T>): Promise<T> {
+    await this.#waitPauseFixed('app', 'app')
+    if (advertiserId !== undefined) await this.#waitPauseFixed(`adv:${advertiserId}`, 'advertiser')
+    let limiter = this.#fixedApp!
+    if (advertiserId !== undefined) {
+      let l = this.#fixedAdvertisers.get(advertiserId)
+      if (l === undefined) {
+        l = new Bottleneck({ minTime: spacing(this.#options.advertiserQps ?? this.#options.qps) })
+        l.chain(this.#fixedApp!)
+        this.#fixedAdvertisers.set(advertiserId, l)
+      }
+      limiter = l
+    }
+    return await limiter.schedule(fn)
+  }
+
+  async #waitPauseFixed (key: string, scope: RateScope): Promise<void> {
     for (;;) {
       const p = this.#pauses.get(key)
       const ms = p === undefined ? 0 : p.until - Date.now()
@@ -57,34 +161,71 @@ export class RateLimiter {
     }
   }
 
-  /** Runs fn when both the app and the advertiser limiter allow it. */
-  async schedule<T> (advertiserId: string | undefined, fn: () => Promise<T>): Promise<T> {
-    await this.#waitPause('app', 'app')
-    if (advertiserId !== undefined) await this.#waitPause(`adv:${advertiserId}`, 'advertiser')
-    const limiter = advertiserId === undefined ? this.#app : this.#advertiser(advertiserId)
-    return await limiter.schedule(fn)
+  /** Requests per second the scope may use now. */
+  currentRate (advertiserId?: string): number {
+    if (!this.#adaptive) return advertiserId === undefined ? this.#options.qps : this.#options.advertiserQps ?? this.#options.qps
+    return (advertiserId === undefined ? this.#app : this.#advertiser(advertiserId)).rate.rate
   }
 
-  /** A rate-limit answer: extend the pause for its scope; returns the pause in ms. */
-  backoff (scope: 'app' | 'advertiser', advertiserId?: string): number {
-    const key = scope === 'app' || advertiserId === undefined ? 'app' : `adv:${advertiserId}`
-    const p = this.#pauses.get(key) ?? { until: 0, strikes: 0 }
+  /** A rate-limit answer to a request sent at sentAt: lowers the scope's rate and extends its pause; returns the pause in ms. */
+  backoff (scope: RateScope, advertiserId?: string, sentAt: number = Date.now()): number {
+    const onApp = scope === 'app' || advertiserId === undefined
+    const key = onApp ? 'app' : `adv:${advertiserId}`
+    if (this.#adaptive) {
+      const s = onApp ? this.#app : this.#advertiser(advertiserId)
+      if (s.rate.refused()) this.#respace(s)
+    }
+    const now = Date.now()
+    const p = this.#pauses.get(key) ?? { until: 0, strikes: 0, lastStrike: Number.NEGATIVE_INFINITY }
+    // Sent before the last strike: the pause already answers it.
+    if (this.#adaptive && sentAt <= p.lastStrike) return Math.max(0, p.until - now)
     p.strikes++
-    const raw = Math.min(this.#options.backoffCapMs, this.#options.backoffBaseMs * 2 ** (p.strikes - 1))
-    const ms = Math.round(raw * (0.5 + Math.random() / 2))
-    p.until = Math.max(p.until, Date.now() + ms)
+    p.lastStrike = now
+    let ms: number
+    if (this.#adaptive && p.strikes === 1) {
+      // A first refusal after successes: the lowered rate is the answer; only wait until the
+      // window that refused it has room for one more.
+      ms = Math.max(0, (onApp ? this.#app : this.#advertiser(advertiserId)).rate.roomAt() + 2 - now)
+    } else {
+      // Refused again without a success in between: exponential backoff (one step later when adaptive).
+      const raw = Math.min(this.#options.backoffCapMs, this.#options.backoffBaseMs * 2 ** (p.strikes - (this.#adaptive ? 2 : 1)))
+      ms = Math.round(raw * (0.5 + Math.random() / 2))
+    }
+    p.until = Math.max(p.until, now + ms)
     this.#pauses.set(key, p)
-    return ms
+    return this.#adaptive ? p.until - now : ms
   }
 
-  /** A success: the scope's backoff starts from the base again next time. */
-  recovered (advertiserId?: string): void {
-    this.#pauses.delete('app')
-    if (advertiserId !== undefined) this.#pauses.delete(`adv:${advertiserId}`)
+  /** A success of a request sent at sentAt: the rates grow, and the backoff starts from the base again next time. */
+  recovered (advertiserId?: string, sentAt: number = Date.now()): void {
+    if (this.#adaptive) {
+      this.#app.rate.succeeded()
+      this.#respace(this.#app)
+      if (advertiserId !== undefined) {
+        const adv = this.#advertiser(advertiserId)
+        adv.rate.succeeded()
+        this.#respace(adv)
+      }
+    }
+    this.#clear('app', sentAt)
+    if (advertiserId !== undefined) this.#clear(`adv:${advertiserId}`, sentAt)
+  }
+
+  #clear (key: string, sentAt: number): void {
+    const p = this.#pauses.get(key)
+    if (p !== undefined && (!this.#adaptive || sentAt > p.lastStrike)) this.#pauses.delete(key)
+  }
+
+  #respace (s: Scope): void {
+    const next = spacing(s.rate.rate)
+    if (next === s.spacing) return
+    s.spacing = next
+    this.#options.onRate?.(s.kind, s.rate.rate)
   }
 
   async stop (): Promise<void> {
-    for (const l of this.#advertisers.values()) await l.stop({ dropWaitingJobs: true })
-    await this.#app.stop({ dropWaitingJobs: true })
+    this.#stopped.abort()
+    for (const l of this.#fixedAdvertisers.values()) await l.stop({ dropWaitingJobs: true })
+    await this.#fixedApp?.stop({ dropWaitingJobs: true })
   }
 }

@@ -15,13 +15,16 @@ export interface ApiObserver {
   onRequest?: (e: { endpoint: string, codeClass: string, seconds: number }) => void
   onRetry?: (e: { endpoint: string, reason: string }) => void
   onRateLimitWait?: (e: { scope: string, seconds: number }) => void
+  /** The adaptive rate of a scope changed (requests per second). */
+  onRateChange?: (e: { scope: string, qps: number }) => void
 }
 
 export interface TikTokClientOptions {
   /** e.g. https://business-api.tiktok.com/open_api/v1.3 */
   apiBaseUrl: string
   accessToken?: string
-  rateLimit: { qps: number, qpm: number, advertiserQps?: number }
+  /** adaptive (default true): learn the allowed rate from rate-limit answers, never above qps. */
+  rateLimit: { qps: number, qpm: number, advertiserQps?: number, adaptive?: boolean }
   timeoutMs?: number
   /** Total time retries may take for one call before it fails as unavailable. */
   retryBudgetMs?: number
@@ -59,24 +62,30 @@ export class TikTokClient {
       qpm: options.rateLimit.qpm,
       ...(options.rateLimit.advertiserQps !== undefined ? { advertiserQps: options.rateLimit.advertiserQps } : {}),
       ...(options.rateLimitBackoffMs !== undefined ? { backoffBaseMs: options.rateLimitBackoffMs.base, backoffCapMs: options.rateLimitBackoffMs.cap } : {}),
-      onWait: (scope, seconds) => options.observer?.onRateLimitWait?.({ scope, seconds })
+      ...(options.rateLimit.adaptive !== undefined ? { adaptive: options.rateLimit.adaptive } : {}),
+      onWait: (scope, seconds) => options.observer?.onRateLimitWait?.({ scope, seconds }),
+      onRate: (scope, qps) => options.observer?.onRateChange?.({ scope, qps })
     })
   }
 
   setAccessToken (token: string): void { this.#token = token }
+
+  /** Requests per second the app (or one advertiser) may use now: learnt from rate-limit answers, at most the configured quota. */
+  currentRate (advertiserId?: string): number { return this.#limiter.currentRate(advertiserId) }
 
   /** One API call with retries; resolves with `data` of a successful envelope. */
   async call<T = Record<string, unknown>> (method: 'GET' | 'POST', endpoint: string, options: CallOptions = {}): Promise<T> {
     const started = Date.now()
     let attempt = 0
     for (;;) {
-      const r = await this.#limiter.schedule(options.advertiserId, async () => await this.#once(method, endpoint, options))
+      let sentAt = 0
+      const r = await this.#limiter.schedule(options.advertiserId, async () => { sentAt = Date.now(); return await this.#once(method, endpoint, options) })
       const outcome = classify(r.status, r.envelope?.code, r.transportError)
       this.#o.observer?.onRequest?.({ endpoint, codeClass: outcome.codeClass, seconds: r.seconds })
       const details = { endpoint, ...(r.status !== undefined ? { httpStatus: r.status } : {}), ...(r.envelope !== undefined ? { apiCode: r.envelope.code, requestId: r.envelope.request_id, apiMessage: r.envelope.message } : {}) }
       const what = r.transportError ?? (r.envelope === undefined ? `HTTP ${r.status ?? '-'} with no JSON envelope` : `code ${r.envelope.code} (${r.envelope.message})`)
       if (outcome.verdict === 'success') {
-        this.#limiter.recovered(options.advertiserId)
+        this.#limiter.recovered(options.advertiserId, sentAt)
         return r.envelope!.data as T
       }
       if (outcome.verdict === 'reauthorize') {
@@ -88,7 +97,7 @@ export class TikTokClient {
       attempt++
       let wait: number
       if (outcome.verdict === 'rate_limited') {
-        wait = this.#limiter.backoff(outcome.scope ?? 'app', options.advertiserId)
+        wait = this.#limiter.backoff(outcome.scope ?? 'app', options.advertiserId, sentAt)
         this.#o.observer?.onRetry?.({ endpoint, reason: 'rate_limited' })
       } else {
         const raw = Math.min(this.#o.retryCapMs, this.#o.retryBaseMs * 2 ** (attempt - 1))

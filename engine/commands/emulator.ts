@@ -15,8 +15,9 @@ roles, rate limits, faults). Its first stdout line is
   --port N              port (default 0: a free one)
   --host H              bind address (default 127.0.0.1)
   --state FILE          keep audiences and tokens in FILE across restarts
-  --qps N --qpm N       app rate limits answered with 40100 (default 10 / 600)
-  --advertiser-qps N    per-advertiser limit answered with 40133 (default 10)
+  --qps N --qpm N       app rate limits answered with 40100 (default 10 / 60 × QPS);
+                        sliding windows; counters at GET /__emulator/limits
+  --advertiser-qps N    per-advertiser limit answered with 40133 (default: the QPS)
   --fail-5xx RATE       share of requests answered 503 (0..1)
   --reset-rate RATE     share of connections reset without an answer (0..1)
   --slow-ms MS          delay every answer
@@ -71,7 +72,8 @@ export default async function emulator (argv: string[], io: CommandIo): Promise<
   })
   io.stdout.write(`hashpipe emulator listening on ${em.url}\n`)
   io.stdout.write(`  api_base_url: ${em.apiBaseUrl}\n  auth_url:     ${em.authUrl}\n  app_id:       ${DEFAULT_APP.appId} (secret: ${DEFAULT_APP.secret})\n` +
-    `  advertisers:  ${DEFAULT_ADVERTISERS.map(a => `${a.advertiserId} (${a.role})`).join(', ')}\n  preset token: ${DEFAULT_TOKEN} (for --access-token-file)\n`)
+    `  advertisers:  ${DEFAULT_ADVERTISERS.map(a => `${a.advertiserId} (${a.role})`).join(', ')}\n  preset token: ${DEFAULT_TOKEN} (for --access-token-file)\n` +
+    `  rate limits:  ${em.limits.qps} QPS, ${em.limits.qpm} QPM, ${em.limits.advertiserQps} QPS per advertiser (counters: GET ${em.url}/__emulator/limits)\n`)
   if (!io.signal.aborted) await once(io.signal, 'abort')
   await em.close()
   return ExitCode.OK
