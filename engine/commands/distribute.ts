@@ -165,8 +165,9 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
         if (!v.json) io.stdout.write(formatResult(r))
       } catch (err) {
         const e = err as HashpipeError
-        log.error({ err, segment: segment.name, destination: destination.name }, 'distribution failed')
-        state.distributions.setLastError(dist.id, `${e.code ?? 'HP_ERR'}: ${e.message}`)
+        // Recording the failure must never replace it: on a full disk these writes fail too.
+        try { log.error({ err, segment: segment.name, destination: destination.name }, 'distribution failed') } catch {}
+        try { state.distributions.setLastError(dist.id, `${e.code ?? 'HP_ERR'}: ${e.message}`) } catch {}
         throw err
       }
     }

@@ -20,6 +20,7 @@ import { Catalog } from './catalog.js'
 import { RunStore } from './runs.js'
 import { DistributionStore } from './distributions.js'
 import { BatchLedger } from './batch-ledger.js'
+import { guardDiskFull } from './db-disk-full.js'
 
 export const DB_FILE = 'state.db'
 
@@ -66,7 +67,7 @@ export class StateStore {
     const lock = acquireStateLock(dir)
     let db: Database.Database | undefined
     try {
-      db = new Database(join(dir, DB_FILE))
+      db = guardDiskFull(new Database(join(dir, DB_FILE)), join(dir, DB_FILE))
       db.pragma('journal_mode = WAL')
       db.pragma('synchronous = FULL')
       db.pragma('foreign_keys = ON')
