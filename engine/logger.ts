@@ -67,12 +67,12 @@ export function serializeError (err: unknown, depth = 0, under?: 'expected'): Re
     else if (typeof v === 'string') out[k] = scrub(v)
     else if (k === 'issues' && Array.isArray(v)) out[k] = v.filter(i => typeof i === 'string').map(i => scrub(i as string))
   }
-  // An HP_ERR_ error is an expected failure that its message explains, and a system error under
-  // one (ENOSPC, EACCES) is a stack of Node internals: both only bury the message. Unexpected
-  // errors (bugs) keep their stacks.
-  const expected = typeof e['code'] === 'string' && e['code'].startsWith('HP_ERR_')
-  const systemUnderExpected = under === 'expected' && typeof e['syscall'] === 'string'
-  if (typeof err.stack === 'string' && !expected && !systemUnderExpected) out['stack'] = scrub(err.stack)
+  // An HP_ERR_ error is an expected failure that its message explains, and a coded error under
+  // one (ENOSPC, SQLITE_FULL) is what it explains: their stacks only bury the message. Unexpected
+  // errors (bugs, uncoded) keep their stacks.
+  const coded = typeof e['code'] === 'string'
+  const expected = coded && (e['code'] as string).startsWith('HP_ERR_')
+  if (typeof err.stack === 'string' && !expected && !(coded && under === 'expected')) out['stack'] = scrub(err.stack)
   if (err.cause !== undefined && depth < 3) out['cause'] = serializeError(err.cause, depth + 1, expected ? 'expected' : undefined)
   return out
 }
