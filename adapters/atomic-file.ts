@@ -12,6 +12,7 @@ import { basename, dirname, join } from 'node:path'
 import { once } from 'node:events'
 import type { Writable } from 'node:stream'
 import { HashpipeError } from '../pipeline/errors.js'
+import { isDiskFull, diskFullError } from '../pipeline/disk-full.js'
 import { SequentialWriter, type SequentialWriterOptions } from './sequential-writer.js'
 
 const kFlushBytes = 1 << 20
@@ -53,6 +54,7 @@ export class AtomicFileWriter {
         w.#mode = w.#file.direct ? 'direct' : 'positional'
       }
     } catch (err) {
+      if (isDiskFull(err)) throw diskFullError(err, { path, doing: `cannot create output '${path}'`, elsewhere: 'write it elsewhere' })
       throw new HashpipeError('HP_ERR_OUTPUT_IO', `cannot create output '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check that its directory exists and is writable`, undefined, { cause: err })
     }
     return w
@@ -98,6 +100,11 @@ export class AtomicFileWriter {
 
   #ioError (err: unknown): unknown {
     if (err instanceof HashpipeError) return err
+    if (isDiskFull(err)) {
+      return diskFullError(err, this.#stream !== undefined
+        ? { path: 'the file standard output goes to', doing: 'cannot write output to standard output', elsewhere: 'redirect it elsewhere' }
+        : { path: this.path, doing: `cannot write output '${this.path}'`, elsewhere: 'write it elsewhere' })
+    }
     return new HashpipeError('HP_ERR_OUTPUT_IO', `cannot write output '${this.path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check free disk space`, undefined, { cause: err })
   }
 

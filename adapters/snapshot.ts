@@ -20,6 +20,7 @@ import { open, mkdir, rename, rm, readFile, type FileHandle } from 'node:fs/prom
 import { join } from 'node:path'
 import { DIGEST_BYTES, ID_SCHEMAS, type IdSchema } from '../pipeline/protocol.js'
 import { HashpipeError } from '../pipeline/errors.js'
+import { asDiskFull } from '../pipeline/disk-full.js'
 
 const kVersion = 2
 const kVersions = [1, 2]
@@ -66,12 +67,24 @@ export class SnapshotWriter {
   static async create (dir: string, options: { chunkRecords?: number } = {}): Promise<SnapshotWriter> {
     const w = new SnapshotWriter(dir, options.chunkRecords ?? SNAPSHOT_CHUNK_RECORDS)
     await rm(w.#tmp, { recursive: true, force: true })
-    await mkdir(w.#tmp, { recursive: true, mode: 0o700 })
+    await mkdir(w.#tmp, { recursive: true, mode: 0o700 }).catch((err: unknown) => { throw w.#diskFull(err) })
     return w
   }
 
   /** Appends digests of one schema; across calls they must stay in ascending order and distinct. */
   async write (schema: number, digests: Uint8Array, count: number): Promise<void> {
+    try { await this.#write(schema, digests, count) } catch (err) { throw this.#diskFull(err) }
+  }
+
+  async commit (): Promise<SnapshotManifest> {
+    try { return await this.#commit() } catch (err) { throw this.#diskFull(err) }
+  }
+
+  #diskFull (err: unknown): unknown {
+    return asDiskFull(err, { path: this.dir, doing: `cannot write snapshot ${this.dir}`, elsewhere: 'move state_dir to a larger disk' })
+  }
+
+  async #write (schema: number, digests: Uint8Array, count: number): Promise<void> {
     const name = ID_SCHEMAS[schema]!
     let f = this.#files.get(name)
     if (f === undefined) {
@@ -103,7 +116,7 @@ export class SnapshotWriter {
     if (count > 0) f.last = Buffer.from(bytes.subarray((count - 1) * DIGEST_BYTES, count * DIGEST_BYTES))
   }
 
-  async commit (): Promise<SnapshotManifest> {
+  async #commit (): Promise<SnapshotManifest> {
     const files: SnapshotManifest['files'] = {}
     for (const [name, f] of this.#files) {
       await f.fh.sync()

@@ -7,31 +7,40 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { HashpipeError } from '../pipeline/errors.js'
 import type { SpillFile, SpillStorage } from '../pipeline/spill-storage.js'
-import { SequentialWriter } from './sequential-writer.js'
+import { asDiskFull, diskFullError, isDiskFull, type DiskFullWhere } from '../pipeline/disk-full.js'
+import { SequentialWriter, type SequentialWriterOptions } from './sequential-writer.js'
 
 const readAsync = promisify(read)
+
+const spillWhere = (path: string, doing = `cannot write dedupe spill file ${path}`): DiskFullWhere =>
+  ({ path, doing, elsewhere: 'point --tmp-dir at a larger disk' })
 
 export class SpillFiles implements SpillStorage {
   readonly #parent: string
   #dir: string | undefined
   readonly #fds: number[] = []
   #next = 0
+  readonly #open: SequentialWriterOptions['open']
 
-  constructor (parentDir: string) {
+  /** `options.open`: for tests, the open() the spill files are written through. */
+  constructor (parentDir: string, options: Pick<SequentialWriterOptions, 'open'> = {}) {
     this.#parent = parentDir
+    this.#open = options.open
   }
 
   async create (): Promise<SpillFile> {
     try {
       this.#dir ??= mkdtempSync(join(this.#parent, 'hashpipe-spill-'))
     } catch (err) {
+      if (isDiskFull(err)) throw diskFullError(err, spillWhere(this.#parent, `cannot create a dedupe spill directory in ${this.#parent}`))
       throw new HashpipeError('HP_ERR_SPILL_IO', `cannot create a dedupe spill directory in ${this.#parent}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; point --tmp-dir at a writable directory with free space`, undefined, { cause: err })
     }
     const path = join(this.#dir, `spill-${this.#next++}.bin`)
     let writer: SequentialWriter
     try {
-      writer = await SequentialWriter.create(path, { mode: 0o600 })
+      writer = await SequentialWriter.create(path, { mode: 0o600, ...(this.#open !== undefined ? { open: this.#open } : {}) })
     } catch (err) {
+      if (isDiskFull(err)) throw diskFullError(err, spillWhere(path))
       throw new HashpipeError('HP_ERR_SPILL_IO', `cannot write dedupe spill file ${path}: ${(err as Error).message}; free disk space there or point --tmp-dir at a larger disk`, undefined, { cause: err })
     }
     let fd = -1
@@ -39,10 +48,14 @@ export class SpillFiles implements SpillStorage {
     return {
       name: path,
       get bytes () { return writer.bytes },
-      write: async (data) => { await writer.write(data) },
+      write: async (data) => {
+        try { await writer.write(data) } catch (err) { throw asDiskFull(err, spillWhere(path)) }
+      },
       seal: async () => {
-        await writer.finish()
-        await writer.close()
+        try {
+          await writer.finish()
+          await writer.close()
+        } catch (err) { throw asDiskFull(err, spillWhere(path)) }
         fd = openSync(path, 'r')
         fds.push(fd)
       },

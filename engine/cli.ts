@@ -2,6 +2,7 @@
 // `hashpipe` entry point: resolves the subcommand, runs it with the process streams and maps
 // errors to the exit codes of docs/cli-contract.md. Only this file calls process.exit.
 import { InterruptedError, HashpipeError, ExitCode } from '../pipeline/errors.js'
+import { diskFullError, isDiskFull } from '../pipeline/disk-full.js'
 import type { Command, CommandIo } from './command.js'
 import { VERSION } from './version.js'
 
@@ -93,8 +94,13 @@ function forceExit (signal: NodeJS.Signals): void {
 main(process.argv.slice(2)).then(
   code => { process.exitCode = code },
   (err: unknown) => {
+    // A full disk met where no edge named the file: still the user's problem, not a bug with a stack.
+    if (!(err instanceof HashpipeError) && isDiskFull(err)) {
+      const path = (err as NodeJS.ErrnoException).path
+      err = diskFullError(err, path === undefined ? { path: 'the file being written', doing: 'cannot write' } : { path })
+    }
     if (err instanceof HashpipeError) {
-      process.stderr.write(`hashpipe: ${err.message}\n`)
+      process.stderr.write(`hashpipe: ${err.code}: ${err.message}\n`)
       process.exitCode = err.exitCode
     } else {
       process.stderr.write(`hashpipe: internal error: ${(err as Error)?.stack ?? String(err)}\n`)

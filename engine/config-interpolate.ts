@@ -9,6 +9,10 @@
 // Values containing a line break are refused, whether they came from the file or from a
 // variable: no config value needs one, and refusing them stops config injection.
 // Problems never quote a value: the value might be the app secret.
+//
+// Every string value is bounded (MAX_VALUE_CHARS) as written, as taken from a variable and as
+// expanded, and the expansion stops at the bound: no config value is anywhere near it, and
+// without it `${A}${A}...` over a large variable would build gigabytes before anything refuses it.
 
 export type KeyPath = ReadonlyArray<string | number>
 
@@ -20,6 +24,7 @@ export interface ConfigProblem {
 
 export type Env = Readonly<Record<string, string | undefined>>
 
+const kKeyShown = 64
 const kSimpleKey = /^[A-Za-z_][A-Za-z0-9_-]*$/
 const kReference = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:-|-|:\?|\?)([^]*))?$/
 
@@ -27,7 +32,9 @@ const kReference = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:-|-|:\?|\?)([^]*))?$/
 export function formatPath (path: KeyPath): string {
   let out = ''
   for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`
+    // A key is echoed in messages ("unknown key"): a long one is shown by its start.
+    if (typeof part === 'string' && part.length > kKeyShown) out += `[${JSON.stringify(`${part.slice(0, kKeyShown)}…`)}]`
+    else if (typeof part === 'number') out += `[${part}]`
     else if (kSimpleKey.test(part)) out += out === '' ? part : `.${part}`
     else out += `[${JSON.stringify(part)}]`
   }
@@ -36,16 +43,34 @@ export function formatPath (path: KeyPath): string {
 
 export type InterpolateResult = { ok: true, value: string } | { ok: false, message: string }
 
+/** The longest string value, in characters, before and after interpolation (64 Ki). */
+export const MAX_VALUE_CHARS = 64 * 1024
+
+const n = (v: number): string => v.toLocaleString('en-US')
+
+export function tooLongMessage (chars: number): string {
+  return `is ${n(chars)} characters long, over the ${n(MAX_VALUE_CHARS)}-character limit for a config value; no setting needs that much — check that the right text is there`
+}
+
 export function interpolateString (text: string, env: Env): InterpolateResult {
+  if (text.length > MAX_VALUE_CHARS) return { ok: false, message: tooLongMessage(text.length) }
   if (!text.includes('$')) return { ok: true, value: text }
   let out = ''
   let i = 0
+  const append = (piece: string): boolean => {
+    if (out.length + piece.length > MAX_VALUE_CHARS) return false
+    out += piece
+    return true
+  }
+  const overflow: InterpolateResult = { ok: false, message: `expands to more than ${n(MAX_VALUE_CHARS)} characters, the limit for a config value; check the \${...} references in it and what their variables hold` }
   while (i < text.length) {
-    const c = text[i]!
-    if (c !== '$') { out += c; i++; continue }
+    const dollar = text.indexOf('$', i)
+    if (dollar === -1) { if (!append(text.slice(i))) return overflow; break }
+    if (dollar > i && !append(text.slice(i, dollar))) return overflow
+    i = dollar
     const next = text[i + 1]
-    if (next === '$') { out += '$'; i += 2; continue }
-    if (next !== '{') { out += c; i++; continue }
+    if (next === '$') { if (!append('$')) return overflow; i += 2; continue }
+    if (next !== '{') { if (!append('$')) return overflow; i++; continue }
     const close = text.indexOf('}', i + 2)
     const m = close === -1 ? null : kReference.exec(text.slice(i + 2, close))
     if (m === null) {
@@ -58,16 +83,18 @@ export function interpolateString (text: string, env: Env): InterpolateResult {
     const unset = raw === undefined
     const missing = op === ':-' || op === ':?' ? unset || raw === '' : unset
     if (missing && (op === ':-' || op === '-')) {
-      out += arg
+      if (!append(arg)) return overflow
     } else if (missing && (op === ':?' || op === '?')) {
       const why = unset ? 'is not set' : 'is empty'
       return { ok: false, message: arg.trim() === '' ? `environment variable ${name} ${why} and is required` : `${arg.trim()} (environment variable ${name} ${why})` }
     } else if (missing) {
       return { ok: false, message: `environment variable ${name} is not set; set it, or give a default with \${${name}:-default}` }
+    } else if (raw!.length > MAX_VALUE_CHARS) {
+      return { ok: false, message: `environment variable ${name} is ${n(raw!.length)} characters long, over the ${n(MAX_VALUE_CHARS)}-character limit for a config value; check what ${name} holds` }
     } else if (/[\r\n]/.test(raw!)) {
       return { ok: false, message: `environment variable ${name} contains a line break; values with newlines are refused` }
-    } else {
-      out += raw
+    } else if (!append(raw!)) {
+      return overflow
     }
     i = close + 1
   }

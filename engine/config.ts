@@ -5,13 +5,12 @@
 // Numbers are read as BigInt (yaml `intAsBigInt`) so an unquoted 19-digit advertiser id is seen
 // exactly as written and refused with a message telling the user to quote it, instead of being
 // silently rounded to a float.
-import { readFile } from 'node:fs/promises'
 import { dirname, extname, isAbsolute, resolve } from 'node:path'
 import { z } from 'zod'
 import { Secret } from '../pipeline/secret.js'
 import { formatPath, interpolateTree, type ConfigProblem, type Env } from './config-interpolate.js'
 import { checkRules, suggestKey } from './config-rules.js'
-import { configError, dedupe, formatProblem, inDocumentOrder, readTree, scrub } from './config-source.js'
+import { configError, dedupe, formatProblem, inDocumentOrder, readConfigFile, readTree, scrub } from './config-source.js'
 import {
   DATA_TYPES, DEFAULT_API_BASE_URL, DEFAULT_AUTH_URL, DEFAULT_STATE_DIR, INTEGRATIONS, MAX_BATCH_SIZE, MAX_SEGMENT_NAME,
   type ParseConfigOptions, type ResolvedConfig
@@ -23,6 +22,8 @@ import { ID_TYPES, type IdType } from '../pipeline/protocol.js'
 export * from './config-types.js'
 export type { ConfigProblem, Env } from './config-interpolate.js'
 export { CONNECTION_NAME, configError, formatProblem }
+export { MAX_CONFIG_BYTES } from './config-source.js'
+export { MAX_VALUE_CHARS } from './config-interpolate.js'
 
 // ---- schema ---------------------------------------------------------------------------------
 
@@ -247,13 +248,9 @@ export async function loadConfig (path: string, env: Env = process.env): Promise
   return parseConfig(await readConfigText(path), { path, env })
 }
 
+/** The config file's text; one over MAX_CONFIG_BYTES is refused (ConfigError) before it is read. */
 export async function readConfigText (path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
-    throw configError([{ path: '', message: `cannot read config file '${path}': ${code}` }], path)
-  }
+  return await readConfigFile(path)
 }
 
 function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): ResolvedConfig {

@@ -6,6 +6,7 @@ import { pino } from 'pino'
 import type { Logger as PinoLogger } from 'pino'
 import { ConfigError } from '../pipeline/errors.js'
 import { scrub } from '../pipeline/scrub.js'
+import { asDiskFull } from '../pipeline/disk-full.js'
 
 export type Logger = PinoLogger
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -56,7 +57,7 @@ const kErrorFields = [
   'apiCode', 'requestId', 'request_id', 'endpoint', 'retryable', 'retryAfterMs', 'errno', 'syscall', 'issues'
 ]
 
-export function serializeError (err: unknown, depth = 0): Record<string, unknown> {
+export function serializeError (err: unknown, depth = 0, under?: 'expected'): Record<string, unknown> {
   if (!(err instanceof Error)) return { type: typeof err, message: '[non-error value withheld]' }
   const out: Record<string, unknown> = { type: err.name, message: scrub(err.message) }
   const e = err as unknown as Record<string, unknown>
@@ -66,8 +67,13 @@ export function serializeError (err: unknown, depth = 0): Record<string, unknown
     else if (typeof v === 'string') out[k] = scrub(v)
     else if (k === 'issues' && Array.isArray(v)) out[k] = v.filter(i => typeof i === 'string').map(i => scrub(i as string))
   }
-  if (typeof err.stack === 'string') out['stack'] = scrub(err.stack)
-  if (err.cause !== undefined && depth < 3) out['cause'] = serializeError(err.cause, depth + 1)
+  // An HP_ERR_ error is an expected failure that its message explains, and a coded error under
+  // one (ENOSPC, SQLITE_FULL) is what it explains: their stacks only bury the message. Unexpected
+  // errors (bugs, uncoded) keep their stacks.
+  const coded = typeof e['code'] === 'string'
+  const expected = coded && (e['code'] as string).startsWith('HP_ERR_')
+  if (typeof err.stack === 'string' && !expected && !(coded && under === 'expected')) out['stack'] = scrub(err.stack)
+  if (err.cause !== undefined && depth < 3) out['cause'] = serializeError(err.cause, depth + 1, expected ? 'expected' : undefined)
   return out
 }
 
@@ -82,7 +88,7 @@ export function resolveLevel (level: string | undefined, env: NodeJS.ProcessEnv)
 export function createLogger (options: LoggerOptions = {}): Logger {
   const level = resolveLevel(options.level, options.env ?? process.env)
   const destination = options.file !== undefined
-    ? pino.destination({ dest: options.file, sync: true, mkdir: true })
+    ? logFile(options.file)
     : options.stream ?? process.stderr
   return pino({
     name: 'hashpipe',
@@ -107,6 +113,20 @@ export function createLogger (options: LoggerOptions = {}): Logger {
       }
     }
   }, destination)
+}
+
+/** The log file, written synchronously; a full disk under it is HP_ERR_DISK_FULL naming it. */
+function logFile (file: string): ReturnType<typeof pino.destination> {
+  const destination = pino.destination({ dest: file, sync: true, mkdir: true })
+  const write = destination.write.bind(destination)
+  destination.write = (data: string): boolean => {
+    try {
+      return write(data)
+    } catch (err) {
+      throw asDiskFull(err, { path: file, doing: `cannot write the log file ${file}`, elsewhere: 'point --log-file elsewhere' })
+    }
+  }
+  return destination
 }
 
 export interface RunBindings { runId: string, command: string }

@@ -253,7 +253,8 @@ export class DigestStore {
       await file.seal()
     } catch (err) {
       await file.abort()
-      if ((err as { code?: string }).code === 'HP_ERR_WORKER_CRASHED') throw err
+      const code = (err as { code?: string }).code
+      if (code === 'HP_ERR_WORKER_CRASHED' || code === 'HP_ERR_DISK_FULL') throw err
       throw new HashpipeError('HP_ERR_SPILL_IO', `cannot write dedupe spill file ${file.name}: ${(err as Error).message}; free disk space there or point --tmp-dir at a larger disk`, undefined, { cause: err })
     }
     this.#spilledBytes += file.bytes

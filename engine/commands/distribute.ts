@@ -217,12 +217,13 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
         outcomes.push({ pair, result: r })
         if (!v.json) io.stdout.write(formatResult(r))
       } catch (err) {
-        // Not a coded error: a bug, or the machine failing (disk full, database damaged mid-run),
-        // which every later distribution would meet too. It stops the run and says so.
+        // Not a coded error: a bug, or the machine failing (database damaged mid-run), which
+        // every later distribution would meet too. It stops the run and says so.
         const e = codedError(err)
         if (e === undefined) throw err
-        log.error({ err, segment: segment.name, destination: destination.name }, 'distribution failed')
-        state.distributions.setLastError(dist.id, { code: e.code, message: e.message })
+        // Recording the failure must never replace it: on a full disk these writes fail too.
+        try { log.error({ err, segment: segment.name, destination: destination.name }, 'distribution failed') } catch {}
+        try { state.distributions.setLastError(dist.id, { code: e.code, message: e.message }) } catch {}
         outcomes.push({ pair, error: e })
         if (!v.json) io.stdout.write(formatFailure(pair, e))
       }

@@ -185,7 +185,8 @@ export default async function hash (argv: string[], io: CommandIo): Promise<numb
     timer?.end(code)
     return code
   } catch (err) {
-    log.error({ err }, 'hash run failed')
+    // Logging the failure must never replace it (a full disk may hold the log file too).
+    try { log.error({ err }, 'hash run failed') } catch {}
     timer?.end((err as { exitCode?: number }).exitCode ?? ExitCode.FAILED)
     throw err
   } finally {

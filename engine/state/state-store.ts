@@ -23,6 +23,7 @@ import { Catalog } from './catalog.js'
 import { RunStore } from './runs.js'
 import { DistributionStore } from './distributions.js'
 import { BatchLedger } from './batch-ledger.js'
+import { guardDiskFull } from './db-disk-full.js'
 
 export const DB_FILE = 'state.db'
 
@@ -71,7 +72,7 @@ export class StateStore {
     let db: Database.Database | undefined
     try {
       privateFiles(file)
-      db = new Database(file)
+      db = guardDiskFull(new Database(file), file)
       db.pragma('journal_mode = WAL')
       db.pragma('synchronous = FULL')
       db.pragma('foreign_keys = ON')

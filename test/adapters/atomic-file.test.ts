@@ -70,12 +70,12 @@ t.test('an output in a missing directory fails with HP_ERR_OUTPUT_IO naming the 
   await t.rejects(AtomicFileWriter.create(path, new PassThrough()), { code: 'HP_ERR_OUTPUT_IO', message: new RegExp(path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')) })
 })
 
-t.test('a device that refuses the write (/dev/full) fails with HP_ERR_OUTPUT_IO, no crash', async t => {
+t.test('a device that refuses the write (/dev/full) fails with HP_ERR_DISK_FULL, no crash', async t => {
   const w = await AtomicFileWriter.create('/dev/full', new PassThrough())
   await t.rejects(async () => {
     for (const b of blocks()) await w.write(b)
     await w.commit()
-  }, { code: 'HP_ERR_OUTPUT_IO', message: /cannot write output '\/dev\/full': ENOSPC; check free disk space/ })
+  }, { code: 'HP_ERR_DISK_FULL', message: /cannot write output '\/dev\/full': no space left on the disk \(ENOSPC\); free space on the filesystem holding \/dev\/full/ })
   await w.abort()
 })
 
