@@ -13,6 +13,7 @@ import { closeSync, openSync, type Stats } from 'node:fs'
 import { createGunzip } from 'node:zlib'
 import { Readable } from 'node:stream'
 import { InputError } from '../pipeline/errors.js'
+import { ContentDigest } from './content-digest.js'
 
 export interface InputSource {
   /** As given on the command line ('-' for stdin). */
@@ -32,6 +33,13 @@ export interface InputSource {
    * output, stdin) are ignored.
    */
   recycle: (chunk: Buffer) => void
+  /** With `digest`: the content digest of a regular file's bytes as stored, once all are read. */
+  contentDigest?: () => Promise<string>
+}
+
+export interface OpenInputOptions {
+  /** Take a content digest (adapters/content-digest.ts) of a regular file while it is read. */
+  digest?: boolean
 }
 
 const kHighWaterMark = 1 << 20
@@ -53,7 +61,7 @@ export async function checkReadable (name: string): Promise<Stats | undefined> {
   }
 }
 
-export async function openInput (name: string, stdin: Readable): Promise<InputSource> {
+export async function openInput (name: string, stdin: Readable, options: OpenInputOptions = {}): Promise<InputSource> {
   let size: number | undefined
   let iterator: AsyncIterator<Buffer>
   const reader = new ChunkReader()
@@ -69,20 +77,41 @@ export async function openInput (name: string, stdin: Readable): Promise<InputSo
     iterator = reader.chunks(fh, size)
   }
   let bytesRead = 0
+  const digest = options.digest === true && regular ? new ContentDigest() : undefined
   const first = await iterator.next()
   const head: Buffer | undefined = first.done === true ? undefined : first.value
   const gzip = head !== undefined && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b
   async function * rawChunks (): AsyncGenerator<Buffer> {
     if (head === undefined) return
     bytesRead += head.length
+    digest?.add(head)
     yield head
     for (let r = await iterator.next(); r.done !== true; r = await iterator.next()) {
       bytesRead += r.value.length
+      digest?.add(r.value)
       yield r.value
     }
   }
   const chunks = gzip ? gunzip(name, Readable.from(rawChunks(), { objectMode: false }), () => bytesRead) : rawChunks()
-  return { name, size, regular, gzip, chunks, bytesRead: () => bytesRead, recycle: gzip ? () => {} : chunk => { reader.recycle(chunk) } }
+  return {
+    name, size, regular, gzip, chunks,
+    bytesRead: () => bytesRead,
+    recycle: gzip ? () => {} : chunk => { reader.recycle(chunk) },
+    ...(digest !== undefined ? { contentDigest: async () => await digest.hex() } : {})
+  }
+}
+
+/** The content digest of a regular file, as openInput takes it during a read (one read, raw bytes). */
+export async function digestFile (path: string): Promise<string> {
+  const fh = await open(path, 'r')
+  const size = (await fh.stat()).size
+  const digest = new ContentDigest()
+  const reader = new ChunkReader()
+  for await (const chunk of reader.chunks(fh, size)) {
+    digest.add(chunk)
+    reader.recycle(chunk)
+  }
+  return await digest.hex()
 }
 
 // Opening a FIFO blocks (on one of libuv's threads) until a writer opens the other end, and a

@@ -30,6 +30,8 @@ import type { Metrics } from './metrics.js'
 import { emptySummary, type HashSummary, type InputSummary } from './hash-summary.js'
 
 export interface HashJobOptions {
+  /** Take each regular input's content digest while reading it (summary.inputs[i].content_sha256). */
+  contentDigests?: boolean
   inputs: string[]
   format?: InputFormat
   type?: IdType
@@ -189,6 +191,7 @@ class HashJob {
     }
     for (const ev of split.end()) await this.#submit(i, plan, ev)
     if (input.headerRow) this.#headerOnly.push(i)
+    if (source.contentDigest !== undefined) this.#states[i]!.summary.content_sha256 = await source.contentDigest()
   }
 
   /**
@@ -198,7 +201,7 @@ class HashJob {
   async #openInput (i: number): Promise<PlannedInput | undefined> {
     const options = this.#options
     const name = options.inputs[i]!
-    const source = await openInput(name, this.#stdin)
+    const source = await openInput(name, this.#stdin, { digest: options.contentDigests === true })
     this.#sources.push(source)
     const inputSummary: InputSummary = { file: name, format: 'csv', gzip: source.gzip, rows: 0 }
     this.#summary.inputs.push(inputSummary)

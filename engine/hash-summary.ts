@@ -6,7 +6,14 @@ import { describeNativeStatus, nativeStatus, type NativeStatus } from '../pipeli
 export const STAGES = ['read', 'split', 'transfer', 'parse', 'hash', 'dedupe', 'spill', 'write'] as const
 export type Stage = (typeof STAGES)[number]
 
-export interface InputSummary { file: string, format: string, gzip: boolean, rows: number }
+export interface InputSummary {
+  file: string
+  format: string
+  gzip: boolean
+  rows: number
+  /** With HashJobOptions.contentDigests, for a regular file: adapters/content-digest.ts of its bytes. */
+  content_sha256?: string
+}
 
 export interface HashSummary {
   rows: number

@@ -1,8 +1,10 @@
-// A cheap identity for a run's inputs: size, mtime, and SHA-256 of the first and last 64 KiB of
-// each file. A resumed run compares it with the interrupted run's: delivering a plan made from
-// other data than what is on disk now would be silently wrong.
+// The identity of a run's inputs, checked when an interrupted run resumes: delivering a plan made
+// from other data than what is on disk now would be silently wrong. First a cheap one (size,
+// mtime, SHA-256 of the first and last 64 KiB of each file), then the content digest the hash
+// pass took of every byte (adapters/content-digest.ts), which an edit in place cannot keep.
 import { createHash } from 'node:crypto'
 import { open, stat } from 'node:fs/promises'
+import { digestFile } from '../../adapters/file-source.js'
 
 const kEdge = 64 * 1024
 
@@ -48,6 +50,20 @@ export function fingerprintChange (before: FileFingerprint[], now: FileFingerpri
     if (a.size !== b.size) return `${a.path} changed size (${a.size} → ${b.size} bytes)`
     if (a.mtimeMs !== b.mtimeMs) return `${a.path} was modified (mtime changed)`
     if (a.edges !== b.edges) return `${a.path} changed content`
+  }
+  return undefined
+}
+
+/**
+ * The first input whose content digest differs from the one the hash pass took, in words, or
+ * undefined. Reads each file once more (resume only); inputs recorded without a digest (empty
+ * files, pipes) are left to fingerprintChange.
+ */
+export async function contentChange (paths: string[], recorded: Array<string | null>): Promise<string | undefined> {
+  for (let i = 0; i < paths.length; i++) {
+    const want = recorded[i]
+    if (want === null || want === undefined) continue
+    if (await digestFile(paths[i]!) !== want) return `${paths[i]} changed content (same size and modification time, different bytes)`
   }
   return undefined
 }

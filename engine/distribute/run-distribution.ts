@@ -33,7 +33,7 @@ import type { Logger } from '../logger.js'
 import { Snapshot, SnapshotWriter, SnapshotCorruptError } from '../../adapters/snapshot.js'
 import { diffSorted } from '../../pipeline/sorted-diff.js'
 import { ID_SCHEMAS, type IdSchema } from '../../pipeline/protocol.js'
-import { fingerprintInputs, fingerprintChange, type FileFingerprint } from './input-fingerprint.js'
+import { contentChange, fingerprintInputs, fingerprintChange, type FileFingerprint } from './input-fingerprint.js'
 import { deliverPlan } from './deliver-plan.js'
 import { crashpoint } from './crashpoint.js'
 import type { AudienceApi } from './audience-api.js'
@@ -128,8 +128,13 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
     }
     const before = state.runs.checkpoint(run.id, 'inputs') as unknown as FileFingerprint[] | undefined
     const change = before === undefined ? undefined : fingerprintChange(before, fingerprint)
-    if (change !== undefined) {
-      throw new HashpipeError('HP_ERR_INPUT_CHANGED', `segment '${segment.name}': ${change} since the interrupted run ${run.id}; resuming would deliver a plan made from other data — start over from the current inputs: ${command(' --restart')}`)
+    // Size, mtime and the file's edges first (cheap); then, once the run has hashed its inputs,
+    // their whole content: an edit in place that keeps size and mtime is caught too. This read is
+    // the resume's only extra one; the digests themselves were taken during the hash pass.
+    const content = state.runs.checkpoint<Array<string | null>>(run.id, 'content')
+    const changed = change ?? (content === undefined ? undefined : await contentChange(segment.inputs, content))
+    if (changed !== undefined) {
+      throw new HashpipeError('HP_ERR_INPUT_CHANGED', `segment '${segment.name}': ${changed} since the interrupted run ${run.id}; resuming would deliver a plan made from other data — start over from the current inputs: ${command(' --restart')}`)
     }
     resumed = true
   } else {
@@ -156,6 +161,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   const addsDir = join(runDir, 'adds')
   const removesDir = join(runDir, 'removes')
   let rejects = state.runs.checkpoint<number>(runId, 'rejects') ?? 0
+  let content: Array<string | null> = []
   let phase = run.phase
 
   /** Nothing to resume after this refusal: the run is closed, and the message names the way out. */
@@ -194,7 +200,8 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
         ...hashOptions,
         // Spills stay under the state dir, beside the snapshot (the OS temp dir only if it vanished).
         tmpDir: await exists(spool) ? spool : hashOptions.tmpDir,
-        ...(options.metrics !== undefined ? { metrics: options.metrics } : {})
+        ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+        contentDigests: true
       }, { digests: async (digests, count, schema) => { await writer.write(schema as number, digests, count) } }, options.stdin, options.signal)
       // An empty snapshot would make Record Sync delete the whole audience: inputs that gave
       // nothing but rejects (a wrong encoding, the wrong columns) stop here instead.
@@ -203,11 +210,13 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
       }
       await writer.commit()
       rejects = summary.rejected_total
+      content = segment.inputs.map(input => summary.inputs.find(x => x.file === input)?.content_sha256 ?? null)
     } catch (err) {
       await writer.abort()
       throw err
     }
     state.runs.putCheckpoint(runId, 'rejects', rejects)
+    state.runs.putCheckpoint(runId, 'content', content)
     state.runs.setPhase(runId, phase = 'prepared')
     log?.info({ rejects }, 'snapshot prepared')
     crashpoint('after-prepare')
