@@ -16,24 +16,27 @@ const MiB = 1024 * KiB
 const GiB = 1024 * MiB
 
 /** What a caller may set. Everything but `inputs` has a default in kHashDefaults. */
+/** Optional keys that may also be given as `undefined` (callers often spread optional values). */
+type Loose<T> = { [K in keyof T]?: T[K] | undefined }
+
 export interface HashOptions {
   /** Files to read, or '-' (once) for stdin. */
   inputs: string[]
-  format?: InputFormat
+  format?: InputFormat | undefined
   /** Identifier type of a one-column file without header. */
-  type?: IdType
+  type?: IdType | undefined
   /** Header name per identifier type. */
-  columns?: Partial<Record<IdType, string>>
-  threads?: number
-  batchBytes?: number
+  columns?: Partial<Record<IdType, string>> | undefined
+  threads?: number | undefined
+  batchBytes?: number | undefined
   /** Records longer than this are rejected as line_too_long (`--max-line-bytes`). */
-  maxRecordBytes?: number
-  memoryBudgetBytes?: number
-  tmpDir?: string
-  normalize?: Partial<NormalizeOptions>
+  maxRecordBytes?: number | undefined
+  memoryBudgetBytes?: number | undefined
+  tmpDir?: string | undefined
+  normalize?: Loose<NormalizeOptions> | undefined
   /** Put the raw value in reject records (PII). */
-  includeValues?: boolean
-  dedupe?: boolean
+  includeValues?: boolean | undefined
+  dedupe?: boolean | undefined
 }
 
 /** HashOptions with every default filled in and every value checked. */

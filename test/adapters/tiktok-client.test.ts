@@ -129,7 +129,7 @@ t.test('a revoked token stops with a re-authorization error', async t => {
 
 t.test('a poison identifier is isolated by bisection and the rest delivered', async t => {
   const d = digests(1000, 'poison')
-  const { client, em } = await setup(t, { faults: { poisonId: d[637] } })
+  const { client, em } = await setup(t, { faults: { poisonId: d[637]! } })
   const id = await createAudience(client, kAdv, 'p')
   const key = 'POST /open_api/v1.3/segment/mapping/'
   const before = em.stats.get(key) ?? 0
