@@ -6,7 +6,6 @@ import { Writable, type Readable } from 'node:stream'
 import { runHashJob } from './hash-job.js'
 import { checkHashNumber, fillHashOptions, type HashOptions } from './hash-options.js'
 import type { HashSummary } from './hash-summary.js'
-import type { DistributionResult } from './distribute/run-distribution.js'
 import distributeCommand from './commands/distribute.js'
 import { AtomicFileWriter } from '../adapters/atomic-file.js'
 import { formatDigests, outputHeader, type OutFormat } from '../pipeline/digest-format.js'
@@ -19,7 +18,7 @@ export { ID_SCHEMAS, ID_TYPES, REJECT_REASONS, type IdSchema, type IdType, type 
 export type { InputFormat } from '../pipeline/column-plan.js'
 export type { OutFormat } from '../pipeline/digest-format.js'
 export type { HashSummary } from './hash-summary.js'
-export type { DistributionResult } from './distribute/run-distribution.js'
+
 
 /** A batch of digests: `count` SHA-256 digests of 32 bytes, and each one's ID_SCHEMAS index. */
 export interface DigestBatch {
@@ -97,11 +96,24 @@ export interface DistributeRunOptions {
   signal?: AbortSignal
 }
 
+/** One distribution of a run, as `distribute --json` prints it (snake_case keys). */
+export interface DistributionOutcome {
+  segment: string
+  destination: string
+  status: 'ok' | 'failed'
+  /** When ok: advertiser_id, run_id, resumed, dry_run, audience_id, snapshot, plan, delivered, … */
+  result?: Record<string, unknown>
+  /** When failed: the error's stable code and its message. */
+  error?: { code: string, message: string }
+}
+
 /**
  * Runs the config's distributions (prepare, plan, deliver, commit; an interrupted one resumes)
- * and resolves with one result each. Fails with a HashpipeError whose exitCode is the command's.
+ * and resolves with one outcome each: a failing distribution does not stop the others, and its
+ * outcome carries the error. Fails with a HashpipeError (whose exitCode is the command's) only
+ * when nothing could run: a bad config, state that cannot be opened, a full disk.
  */
-export async function distribute (options: DistributeRunOptions): Promise<DistributionResult[]> {
+export async function distribute (options: DistributeRunOptions): Promise<DistributionOutcome[]> {
   if (typeof options?.config !== 'string' || options.config === '') throw new UsageError(`options.config must be the path of a config file; got ${String(options?.config)}`)
   if (options.threads !== undefined) checkHashNumber('threads', options.threads)
   const share = options.maxDeleteShare
@@ -128,5 +140,5 @@ export async function distribute (options: DistributeRunOptions): Promise<Distri
     signal: options.signal ?? new AbortController().signal
   })
   // With nothing to distribute the command prints no JSON.
-  return json === '' ? [] : (JSON.parse(json) as { results: DistributionResult[] }).results
+  return json === '' ? [] : (JSON.parse(json) as { distributions: DistributionOutcome[] }).distributions
 }

@@ -224,7 +224,11 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
         // Recording the failure must never replace it: on a full disk these writes fail too.
         try { log.error({ err, segment: segment.name, destination: destination.name }, 'distribution failed') } catch {}
         try { state.distributions.setLastError(dist.id, { code: e.code, message: e.message }) } catch {}
+        // A full disk fails every distribution after it the same way: the run stops there.
+        if (e.code === 'HP_ERR_DISK_FULL') throw err
         outcomes.push({ pair, error: e })
+        // The refusal on stderr too, in the CLI's own error form: scripts and people read errors there.
+        io.stderr.write(`hashpipe: ${e.code}: ${pair.segment.name} → ${pair.destination.name}: ${e.message}\n`)
         if (!v.json) io.stdout.write(formatFailure(pair, e))
       }
     }

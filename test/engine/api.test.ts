@@ -73,7 +73,7 @@ segments:
 `)
   const results = await distribute({ config, dryRun: true, threads: 1, env: { APP_SECRET: 'not-a-real-secret' } })
   t.equal(results.length, 1)
-  t.match(results[0], { segment: 'people', destination: 'Acme', dryRun: true, plan: { add: { EMAIL_SHA256: 2, PHONE_SHA256: 1 } } })
+  t.match(results[0], { segment: 'people', destination: 'Acme', status: 'ok', result: { dry_run: true, plan: { add: { EMAIL_SHA256: 2, PHONE_SHA256: 1 } } } })
   await t.rejects(distribute({ config, threads: 0 }), { code: 'HP_ERR_USAGE', message: 'options.threads must be at least 1; got 0' })
   const missing = await distribute({ config: join(dir, 'nope.yaml') }).catch((e: unknown) => e)
   t.ok(missing instanceof HashpipeError)
