@@ -71,3 +71,14 @@ export function assertReportable (m: Month, zone: string, now: Date, advertiser:
     : `${m.text} ended less than a day ago in advertiser ${advertiser}'s time zone (${zone}); TikTok adjusts a day's spend the next day and fixes its data at 12:00 UTC`
   throw new UsageError(`${why}; the report for ${m.text} can be made from ${from.toISOString()} — run it again then`)
 }
+
+/** The newest month reportable by `now` for an account on UTC (status and doctor have no time zone). */
+export function lastReportableMonth (now: Date): Month {
+  const m = previousMonth(monthOf(now))
+  return now.getTime() >= reportableFrom(m, 'Etc/GMT').getTime() ? m : previousMonth(m)
+}
+
+/** The instant `m` ended in UTC. */
+export function monthEnd (m: Month): number {
+  return zonedMidnight(next(m).first, 'Etc/GMT')
+}

@@ -10,6 +10,9 @@ import { startEmulator } from '../../adapters/emulator/emulator.js'
 import { DEFAULT_APP, DEFAULT_TOKEN, kAllScopes } from '../../adapters/emulator/emulator-state.js'
 import { monthDates, seededDays, type EmulatorAdGroup } from '../../adapters/emulator/emulator-reporting.js'
 import { reportUsage } from '../../engine/commands/report.js'
+import status from '../../engine/commands/status.js'
+import doctor from '../../engine/commands/doctor.js'
+import { lastReportableMonth } from '../../engine/report/month.js'
 import { StateStore } from '../../engine/state/state-store.js'
 import { HashpipeError } from '../../pipeline/errors.js'
 import { runCli } from '../helpers/cli.js'
@@ -22,7 +25,7 @@ const aud = { s1: '1800000000000000011', s2: '1800000000000000012', s3: '1800000
 const kNow = new Date('2026-12-02T13:00:00Z')
 const kMonth = '2026-10'
 
-async function world (t: { teardown: (fn: () => void | Promise<void>) => void }): Promise<{ dir: string, config: string, em: Awaited<ReturnType<typeof startEmulator>>, groups: EmulatorAdGroup[] }> {
+async function world (t: { teardown: (fn: () => void | Promise<void>) => void }, createdAt?: Date): Promise<{ dir: string, config: string, em: Awaited<ReturnType<typeof startEmulator>>, groups: EmulatorAdGroup[] }> {
   const dir = tempDir(t, 'hp-report-')
   const em = await startEmulator({
     limits: { qps: 5000, qpm: 300000, advertiserQps: 5000 },
@@ -46,7 +49,7 @@ segments:
   - { name: s2, inputs: [a.csv], destination: DM2, data_type: third-party }
   - { name: s3, inputs: [a.csv], destination: DM3, data_type: third-party }
 `)
-  const state = StateStore.open(join(dir, 'state'))
+  const state = StateStore.open(join(dir, 'state'), createdAt === undefined ? {} : { now: () => createdAt })
   state.catalog.putConnection({ name: 'acme', advertiserIds: [kA, kB], scopes: kAllScopes })
   state.tokens.write('acme', DEFAULT_TOKEN)
   for (const [segment, destination, adv, audienceId] of [['s1', 'DM1', kA, aud.s1], ['s2', 'DM2', kA, aud.s2], ['s3', 'DM3', kB, aud.s3]] as const) {
@@ -197,4 +200,24 @@ t.test('month refusals, retries and re-authorization', async t => {
   t.match(cli.stderr, /run hashpipe connect tiktok again/)
   t.notMatch(cli.stderr, DEFAULT_TOKEN)
   t.throws(() => readFileSync(join(w.dir, 'never.csv')), 'no partial output')
+})
+
+t.test('status and doctor name the missing monthly report until it is made', async t => {
+  const w = await world(t, new Date('2020-01-15T00:00:00Z'))
+  const due = lastReportableMonth(new Date()).text
+  const before = io()
+  t.equal(await status(['--config', w.config, '--json'], before), 0)
+  const usage = JSON.parse(before.out()).usage_reports
+  t.same(usage.map((u: { destination: string, month: string, reported: boolean }) => [u.destination, u.month, u.reported]), [['DM1', due, false], ['DM2', due, false], ['DM3', due, false]])
+  t.equal(usage[2].command, `hashpipe report usage --config ${w.config} --month ${due} --destination DM3 --out usage-${due}.csv`)
+
+  t.equal(await reportUsage(['--config', w.config, '--month', due, '--destination', 'DM3', '--out', join(w.dir, 'dm3.csv')], io()), 0)
+  const text = io()
+  await status(['--config', w.config], text)
+  t.match(text.out(), new RegExp(`usage report ${due} for DM3: made `))
+  t.match(text.out(), new RegExp(`usage report ${due} for DM1: missing; .*run: hashpipe report usage --config \\S+ --month ${due} --destination DM1`))
+  const doc = io()
+  t.not(await doctor(['--config', w.config], doc), 0, 'doctor does not pass')
+  t.match(doc.out(), new RegExp(`FAIL monthly usage reported: DM1: no usage report for ${due} yet`))
+  t.match(doc.out(), /ok {3}monthly usage reported: DM3/)
 })
