@@ -20,6 +20,8 @@ export interface EmulatorAdGroup {
   audienceIds: string[]
   excludedAudienceIds: string[]
   deleted: boolean
+  /** Ads in the ad group (1 when absent): a synchronous report covers the newest 20,000 ads. */
+  ads?: number
   /** Local date (YYYY-MM-DD in the advertiser's time zone) → that day's delivery. */
   days: Map<string, EmulatorDay>
 }
@@ -140,8 +142,15 @@ export function adGroupGet (groups: Iterable<EmulatorAdGroup>, advertiser: Adver
 
 const kMetrics = new Set(['spend', 'impressions', 'campaign_id', 'campaign_name', 'adgroup_name'])
 
-/** GET /report/integrated/get/ for report_type BASIC at data_level AUCTION_ADGROUP. */
-export function integratedReport (groups: Iterable<EmulatorAdGroup>, advertiser: Advertiser, q: Query): unknown {
+/** Ads a synchronous report covers; past them TikTok answers with X-Tt-Ads-Throttle and the newest ads only. */
+export const kSyncReportAds = 20_000
+
+/**
+ * GET /report/integrated/get/ for report_type BASIC at data_level AUCTION_ADGROUP. `truncated`:
+ * the ad groups selected hold more than 20,000 ads, and those beyond the newest 20,000 (higher
+ * ids are newer) are left out.
+ */
+export function integratedReport (groups: Iterable<EmulatorAdGroup>, advertiser: Advertiser, q: Query): { data: unknown, truncated: boolean } {
   if (q.get('report_type') !== 'BASIC') throw new ReportFail(40002, 'Parameter error: report_type must be BASIC (the emulator implements no other)')
   if ((q.get('service_type') ?? 'AUCTION') !== 'AUCTION') throw new ReportFail(40002, 'Parameter error: service_type must be AUCTION')
   if (q.get('data_level') !== 'AUCTION_ADGROUP') throw new ReportFail(40002, 'Parameter error: data_level must be AUCTION_ADGROUP (the emulator implements no other)')
@@ -181,8 +190,15 @@ export function integratedReport (groups: Iterable<EmulatorAdGroup>, advertiser:
   const currency = advertiser.currency ?? 'USD'
   const inRange = (d: string): boolean => { const t = Date.parse(`${d}T00:00:00Z`); return t >= start && t <= end }
   const rows: Array<{ dimensions: Record<string, string>, metrics: Record<string, string> }> = []
-  const sorted = [...groups].filter(g => g.advertiserId === advertiser.advertiserId && (includeDeleted || !g.deleted) && (only === undefined || only.has(g.adgroupId)))
-    .sort((a, b) => a.adgroupId < b.adgroupId ? -1 : a.adgroupId > b.adgroupId ? 1 : 0)
+  const selected = [...groups].filter(g => g.advertiserId === advertiser.advertiserId && (includeDeleted || !g.deleted) && (only === undefined || only.has(g.adgroupId)))
+    .sort((a, b) => a.adgroupId.length - b.adgroupId.length || (a.adgroupId < b.adgroupId ? -1 : a.adgroupId > b.adgroupId ? 1 : 0))
+  let ads = 0
+  const kept = new Set<EmulatorAdGroup>()
+  for (const g of [...selected].reverse()) {
+    ads += g.ads ?? 1
+    if (ads <= kSyncReportAds) kept.add(g)
+  }
+  const sorted = selected.filter(g => kept.has(g))
   const metricsOf = (g: EmulatorAdGroup, spendMinor: number, impressions: number): Record<string, string> => {
     const all: Record<string, string> = { spend: formatMinor(spendMinor, currency), impressions: String(impressions), campaign_id: g.campaignId, campaign_name: g.campaignName, adgroup_name: g.name }
     return Object.fromEntries(metrics.map(m => [m, all[m]!]))
@@ -198,5 +214,5 @@ export function integratedReport (groups: Iterable<EmulatorAdGroup>, advertiser:
       rows.push({ dimensions: { adgroup_id: g.adgroupId }, metrics: metricsOf(g, spend, imps) })
     }
   }
-  return pageOf(rows, page, size)
+  return { data: pageOf(rows, page, size), truncated: kept.size < selected.length }
 }

@@ -4,7 +4,7 @@ import type { EmulatorState, EmulatorToken } from './emulator-state.js'
 import type { EmulatorFaults } from './emulator.js'
 import { adGroupGet, integratedReport, ReportFail } from './emulator-reporting.js'
 
-export interface Reply { status: number, body?: { code: number, message: string, request_id: string, data: unknown }, redirect?: string }
+export interface Reply { status: number, body?: { code: number, message: string, request_id: string, data: unknown }, redirect?: string, headers?: Record<string, string> }
 
 export interface RouteContext {
   state: EmulatorState
@@ -99,7 +99,9 @@ export function handleApi (ctx: RouteContext, method: string, url: URL, headers:
         if (!token.advertiserIds.includes(advertiserId)) throw new Fail(40001, `No permission to operate advertiser ${advertiserId}`)
         const advertiser = state.advertisers.get(advertiserId) ?? { advertiserId }
         try {
-          return ok(path === '/adgroup/get/' ? adGroupGet(state.adGroups.values(), advertiser, q) : integratedReport(state.adGroups.values(), advertiser, q))
+          if (path === '/adgroup/get/') return ok(adGroupGet(state.adGroups.values(), advertiser, q))
+          const r = integratedReport(state.adGroups.values(), advertiser, q)
+          return { ...ok(r.data), ...(r.truncated ? { headers: { 'x-tt-ads-throttle': 'true' } } : {}) }
         } catch (err) {
           if (err instanceof ReportFail) throw new Fail(err.code, err.message)
           throw err

@@ -83,7 +83,8 @@ segments:
   add(kA, [aud.s1], [aud.s2], false) // mixes 10 % and 15 %
   add(kA, [aud.s2], [], true) // deleted during the month
   add(kA, [aud.other], [], false) // not hashpipe's 3PD data
-  for (let i = 0; i < 40; i++) add(kA, [aud.s1, aud.other], [], false) // 43 ad groups × 30 days > 1,000 rows
+  // 43 ad groups × 30 days > 1,000 rows; 36,000 ads, past the 20,000 a synchronous report covers.
+  for (let i = 0; i < 40; i++) add(kA, [aud.s1, aud.other], [], false).ads = 900
   for (let i = 0; i < 1000; i++) add(kA, [], [], false, false) // /adgroup/get/ past one page
   add(kB, [aud.s3], [], false)
   return { dir, config, em, groups }
@@ -161,6 +162,7 @@ t.test('the report, to the cent', async t => {
   t.same([rowB.currency, rowB.timezone, rowB.spend, rowB.data_cost, rowB.data_cost_percent], ['JPY', 'Asia/Tokyo', String(e.spend), String(e.cost), '12.5'], 'a yen account in Tokyo time')
   t.ok((w.em.stats.get('GET /open_api/v1.3/report/integrated/get/') ?? 0) >= 4, 'two date ranges for 31 days, the first over two pages')
   t.ok((w.em.stats.get('GET /open_api/v1.3/adgroup/get/') ?? 0) >= 3, 'ad groups paged past 1,000')
+  t.ok((w.em.stats.get('GET /open_api/v1.3/report/integrated/get/') ?? 0) >= 7, 'the chunk cut at 20,000 ads was asked again in halves')
 
   const state = StateStore.open(join(w.dir, 'state'))
   t.same(['DM1', 'DM2', 'DM3'].map(d => state.usageReports.find(d, kMonth)?.output), [out, out, out], 'the month is recorded as reported')
@@ -193,6 +195,12 @@ t.test('month refusals, retries and re-authorization', async t => {
   const jp = w.groups.find(g => g.advertiserId === kB)!
   t.equal(JSON.parse(readFileSync(out, 'utf8')).totals[0].spend, String(expected(jp, 125).spend), 'and the totals are still exact')
   w.em.faults.error5xxRate = 0
+
+  jp.ads = 25_000
+  r = await exitOf(reportUsage([...args, '--destination', 'DM3', '--out', join(w.dir, 'cut.csv')], io(), { now: kNow }))
+  t.equal(r.code, 1)
+  t.match(r.message, /ad group \d+ of advertiser 7123456789012345680 holds more than 20,000 ads.*asynchronous reports/, 'one ad group past 20,000 ads is refused, not reported short')
+  jp.ads = 1
 
   w.em.faults.revokeTokenAfter = 0
   const cli = await runCli(['report', 'usage', ...args, '--out', join(w.dir, 'never.csv')], { env: { TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
