@@ -68,7 +68,9 @@ export function assertReportable (m: Month, zone: string, now: Date, advertiser:
   const ended = zonedMidnight(next(m).first, zone)
   const why = now.getTime() < ended
     ? `${m.text} has not ended yet in advertiser ${advertiser}'s time zone (${zone})`
-    : `${m.text} ended less than a day ago in advertiser ${advertiser}'s time zone (${zone}); TikTok adjusts a day's spend the next day and fixes its data at 12:00 UTC`
+    : now.getTime() < ended + 86_400_000
+      ? `${m.text} ended less than a day ago in advertiser ${advertiser}'s time zone (${zone}); TikTok adjusts a day's spend the next day and fixes its data at 12:00 UTC`
+      : `${m.text}'s last day in advertiser ${advertiser}'s time zone (${zone}) has had its next-day adjustment, but TikTok's daily data fix (12:00 UTC) has not run since`
   throw new UsageError(`${why}; the report for ${m.text} can be made from ${from.toISOString()} — run it again then`)
 }
 

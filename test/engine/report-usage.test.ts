@@ -185,7 +185,7 @@ t.test('month refusals, retries and re-authorization', async t => {
   r = await exitOf(reportUsage([...args, '--destination', 'DM3'], io(), { now: new Date('2026-10-31T20:00:00Z') }))
   t.match(r.message, /2026-10 ended less than a day ago in advertiser 7123456789012345680's time zone \(Asia\/Tokyo\).*12:00 UTC.*from 2026-11-02T12:00:00\.000Z/, 'Tokyo has finished October, not a day ago')
   r = await exitOf(reportUsage(args, io(), { now: new Date('2026-11-02T11:00:00Z') }))
-  t.match(r.message, /ended less than a day ago/, 'before the 12:00 UTC data fix after the next day')
+  t.match(r.message, /TikTok's daily data fix \(12:00 UTC\) has not run since/, 'a day later, but before the 12:00 UTC data fix')
   t.equal((await exitOf(reportUsage([...args.slice(0, 3), '2026-13'], io(), { now: kNow }))).code, 2, 'not a month')
 
   w.em.faults.error5xxRate = 0.3
