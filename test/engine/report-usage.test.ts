@@ -202,6 +202,24 @@ t.test('month refusals, retries and re-authorization', async t => {
   t.match(r.message, /ad group \d+ of advertiser 7123456789012345680 holds more than 20,000 ads.*asynchronous reports/, 'one ad group past 20,000 ads is refused, not reported short')
   jp.ads = 1
 
+  w.em.faults.error5xxRate = 1
+  r = await exitOf(reportUsage([...args, '--destination', 'DM3'], io(), { now: kNow, client: { retryBaseMs: 5, retryCapMs: 10, retryBudgetMs: 200 } }))
+  t.equal(r.code, 5, 'TikTok still failing after the retry budget: exit 5, run again later')
+  w.em.faults.error5xxRate = 0
+
+  const state = StateStore.open(join(w.dir, 'state'))
+  state.catalog.putConnection({ name: 'acme', advertiserIds: [kA], scopes: kAllScopes })
+  state.close()
+  r = await exitOf(reportUsage([...args, '--destination', 'DM3'], io(), { now: kNow }))
+  t.equal(r.code, 4, 'a connection that no longer reaches the ad account')
+  t.match(r.message, /connection 'acme' does not reach advertiser 7123456789012345680 .*hashpipe connect tiktok/)
+  const restore = StateStore.open(join(w.dir, 'state'))
+  restore.catalog.putConnection({ name: 'acme', advertiserIds: [kA, kB], scopes: kAllScopes })
+  restore.close()
+
+  const help = await runCli(['report', 'usage', '--help'])
+  t.equal(help.code, 0)
+  t.match(help.stdout, /usage: hashpipe report usage --config FILE --month YYYY-MM/)
   w.em.faults.revokeTokenAfter = 0
   const cli = await runCli(['report', 'usage', ...args, '--out', join(w.dir, 'never.csv')], { env: { TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
   t.equal(cli.code, 4, cli.stderr)
