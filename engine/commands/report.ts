@@ -84,9 +84,11 @@ export async function reportUsage (argv: string[], io: CommandIo, overrides: Par
   const config = await loadConfig(v.config, io.env)
   const state = StateStore.open(config.stateDir)
   try {
-    const report = await buildUsageReport(config, state, { month, now: overrides.now ?? new Date(), ...(v.destination !== undefined ? { destination: v.destination } : {}), ...(overrides.client !== undefined ? { client: overrides.client } : {}) })
+    // Opened first, so an unwritable --out fails before any TikTok call; nothing shows until commit.
     const out = await AtomicFileWriter.create(v.out, io.stdout)
+    let report: UsageReport
     try {
+      report = await buildUsageReport(config, state, { month, now: overrides.now ?? new Date(), ...(v.destination !== undefined ? { destination: v.destination } : {}), ...(overrides.client !== undefined ? { client: overrides.client } : {}) })
       await out.write(v.format === 'csv' ? usageCsv(report) : usageJson(report))
       await out.commit()
     } catch (err) {
