@@ -84,3 +84,9 @@ export function lastReportableMonth (now: Date): Month {
 export function monthEnd (m: Month): number {
   return zonedMidnight(next(m).first, 'Etc/GMT')
 }
+
+/** Refuses, before any TikTok call, a month that has not ended in any time zone (UTC+14 ends first). */
+export function assertEndedAnywhere (m: Month, now: Date): void {
+  const ended = zonedMidnight(next(m).first, 'Etc/GMT-14')
+  if (now.getTime() < ended) throw new UsageError(`${m.text} has not ended yet in any time zone (the first, UTC+14, ends it at ${new Date(ended).toISOString()}); a usage report covers a past month`)
+}

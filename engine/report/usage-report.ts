@@ -9,7 +9,7 @@ import { TikTokClient, type TikTokClientOptions } from '../../adapters/tiktok/ti
 import { adGroupDays, advertiserAccount, listAdGroups } from '../../adapters/tiktok/reporting.js'
 import { ExitCode, HashpipeError, UsageError } from '../../pipeline/errors.js'
 import { formatAmount, formatPercent, parseAmount, parsePercent, percentOf } from './money.js'
-import { assertReportable, knownZone, type Month } from './month.js'
+import { assertReportable, assertEndedAnywhere, knownZone, type Month } from './month.js'
 
 export const kIntegration = 'data-marketplace-3pd'
 
@@ -87,6 +87,7 @@ const sortIds = (a: string, b: string): number => a.length - b.length || (a < b 
 export async function buildUsageReport (config: ResolvedConfig, state: StateStore, options: UsageReportOptions): Promise<UsageReport> {
   const { month } = options
   const selected = reportDestinations(config, options.destination)
+  assertEndedAnywhere(month, options.now)
   // Every 3PD audience hashpipe delivered, from the state (segments since removed from the config
   // still count: their audiences may still be on ad groups). The rate rule looks at all of them.
   const audiences = new Map<string, Audience>()
@@ -105,15 +106,13 @@ export async function buildUsageReport (config: ResolvedConfig, state: StateStor
   for (const [advertiserId, dests] of byAdvertiser) {
     const names = new Set(dests.map(d => d.name))
     const ours = new Set([...audiences.values()].filter(a => names.has(a.destination)).map(a => a.audienceId))
+    // Nothing delivered to this account: nothing used, nothing to ask TikTok (nor a token to need).
+    if (ours.size === 0) continue
     const client = new TikTokClient({ apiBaseUrl: config.tiktok.apiBaseUrl, accessToken: tokenFor(config, state, dests[0]!), rateLimit: config.tiktok.rateLimit, ...options.client })
     try {
       const account = await advertiserAccount(client, advertiserId)
       if (!knownZone(account.timezone)) throw new HashpipeError('HP_ERR_API_PROTOCOL', `TikTok gives advertiser ${advertiserId} the time zone '${account.timezone}', which this Node.js does not know; update Node.js (its ICU data) and run the report again`)
       assertReportable(month, account.timezone, options.now, advertiserId)
-      if (ours.size === 0) {
-        totals.push(totalOf(month.text, account, [], false))
-        continue
-      }
       const groups = (await listAdGroups(client, advertiserId))
         .filter(g => g.audienceIds.some(id => ours.has(id)) || g.excludedAudienceIds.some(id => ours.has(id)))
       const days = await adGroupDays(client, advertiserId, groups.map(g => g.adgroupId), month.first, month.last)

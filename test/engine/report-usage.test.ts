@@ -179,7 +179,10 @@ t.test('the report, to the cent', async t => {
 t.test('month refusals, retries and re-authorization', async t => {
   const w = await world(t)
   const args = ['--config', w.config, '--month', kMonth]
-  let r = await exitOf(reportUsage(args, io(), { now: new Date('2026-10-31T20:00:00Z') }))
+  let r = await exitOf(reportUsage(args, io(), { now: new Date('2026-10-15T00:00:00Z') }))
+  t.equal(r.code, 2)
+  t.match(r.message, /2026-10 has not ended yet in any time zone \(the first, UTC\+14, ends it at 2026-10-31T10:00:00\.000Z\)/, 'refused before any TikTok call')
+  r = await exitOf(reportUsage(args, io(), { now: new Date('2026-10-31T20:00:00Z') }))
   t.equal(r.code, 2)
   t.match(r.message, /2026-10 has not ended yet in advertiser 7123456789012345678's time zone \(Etc\/GMT\)/)
   r = await exitOf(reportUsage([...args, '--destination', 'DM3'], io(), { now: new Date('2026-10-31T20:00:00Z') }))
