@@ -55,7 +55,7 @@ export function checkRules (root: unknown): ConfigProblem[] {
           : `is required for integration ${kDataMarketplace}: set it to true (or "I Agree") to acknowledge that ${kAgreementText[f]}`)
       }
     } else {
-      for (const f of kMarketplaceFields) {
+      for (const f of [...kMarketplaceFields, 'data_cost_percent']) {
         if (d[f] !== undefined) add(['destinations', i, f], `applies only to integration ${kDataMarketplace}; remove it`)
       }
     }

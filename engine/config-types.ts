@@ -26,6 +26,8 @@ export interface MarketplaceAgreement {
   paymentModel: true
   paymentRequirement: true
   reportingContactEmails: string[]
+  /** The data cost as a % of campaign spend (data_cost_percent), decimal text such as "15"; absent when not given. */
+  dataCostPercent?: string
 }
 
 export interface DestinationConfig {
@@ -81,4 +83,3 @@ export interface ParseConfigOptions {
   /** Defaults to the extension of `path` (`.json` → json), else yaml. */
   format?: 'yaml' | 'json'
 }
-

@@ -88,6 +88,18 @@ const contactEmails = z.union([z.string(), z.array(z.string())]).transform((v, c
   return list
 })
 
+// A percentage of media spend (LiveRamp's sellers set 10 or 15, custom segments 15); kept as the
+// decimal text so the data cost is computed exactly.
+const percent = z.unknown().transform((v, ctx) => {
+  const text = typeof v === 'bigint' || typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim().replace(/%$/, '') : undefined
+  const m = text === undefined ? null : /^(\d{1,3})(?:\.\d{1,5})?$/.exec(text)
+  if (m === null || Number(text) <= 0 || Number(text) > 100) {
+    ctx.addIssue({ code: 'custom', message: 'must be a percentage above 0 and at most 100, such as 15 or 12.5 (of campaign spend)' })
+    return z.NEVER
+  }
+  return text!
+})
+
 const columns = z.record(z.string(), z.unknown()).transform((v, ctx) => {
   const out: Partial<Record<IdType, string>> = {}
   for (const [k, header] of Object.entries(v)) {
@@ -137,7 +149,8 @@ const destinationSchema = z.strictObject({
   data_usage_reporting_requirement: agreement.optional(),
   payment_model: agreement.optional(),
   payment_requirement: agreement.optional(),
-  reporting_contact_email: contactEmails.optional()
+  reporting_contact_email: contactEmails.optional(),
+  data_cost_percent: percent.optional()
 })
 
 const segmentSchema = z.strictObject({
@@ -282,7 +295,7 @@ function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): 
       connection: d.connection,
       region: d.region,
       ...(d.integration === 'data-marketplace-3pd' && d.reporting_contact_email !== undefined
-        ? { marketplace: { dataUsageReportingRequirement: true, paymentModel: true, paymentRequirement: true, reportingContactEmails: d.reporting_contact_email } }
+        ? { marketplace: { dataUsageReportingRequirement: true, paymentModel: true, paymentRequirement: true, reportingContactEmails: d.reporting_contact_email, ...(d.data_cost_percent !== undefined ? { dataCostPercent: d.data_cost_percent } : {}) } }
         : {})
     })),
     segments: raw.segments.map(s => {
@@ -299,4 +312,3 @@ function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): 
     })
   }
 }
-

@@ -2,8 +2,9 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { EmulatorState, EmulatorToken } from './emulator-state.js'
 import type { EmulatorFaults } from './emulator.js'
+import { adGroupGet, integratedReport, ReportFail } from './emulator-reporting.js'
 
-export interface Reply { status: number, body?: { code: number, message: string, request_id: string, data: unknown }, redirect?: string }
+export interface Reply { status: number, body?: { code: number, message: string, request_id: string, data: unknown }, redirect?: string, headers?: Record<string, string> }
 
 export interface RouteContext {
   state: EmulatorState
@@ -90,7 +91,21 @@ export function handleApi (ctx: RouteContext, method: string, url: URL, headers:
       case 'GET /advertiser/info/': {
         const ids = jsonList(q.get('advertiser_ids'), 'advertiser_ids')
         for (const id of ids) if (!token.advertiserIds.includes(id)) throw new Fail(40001, `No permission to operate advertiser ${id}`)
-        return ok({ list: ids.map(id => ({ advertiser_id: id, name: state.advertisers.get(id)?.name ?? '', status: 'STATUS_ENABLE', role: 'ROLE_ADVERTISER' })) })
+        return ok({ list: ids.map(id => { const a = state.advertisers.get(id); return { advertiser_id: id, name: a?.name ?? '', status: 'STATUS_ENABLE', role: 'ROLE_ADVERTISER', currency: a?.currency ?? 'USD', timezone: a?.timezone ?? 'Etc/GMT' } }) })
+      }
+      case 'GET /adgroup/get/':
+      case 'GET /report/integrated/get/': {
+        const advertiserId = idString(q.get('advertiser_id'), 'advertiser_id')
+        if (!token.advertiserIds.includes(advertiserId)) throw new Fail(40001, `No permission to operate advertiser ${advertiserId}`)
+        const advertiser = state.advertisers.get(advertiserId) ?? { advertiserId }
+        try {
+          if (path === '/adgroup/get/') return ok(adGroupGet(state.adGroups.values(), advertiser, q))
+          const r = integratedReport(state.adGroups.values(), advertiser, q)
+          return { ...ok(r.data), ...(r.truncated ? { headers: { 'x-tt-ads-throttle': 'true' } } : {}) }
+        } catch (err) {
+          if (err instanceof ReportFail) throw new Fail(err.code, err.message)
+          throw err
+        }
       }
       case 'GET /bc/get/':
         return ok({ list: [{ bc_info: { bc_id: kBcId, name: 'Emulated Business Center' } }] })

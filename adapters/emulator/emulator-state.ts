@@ -3,9 +3,18 @@
 // demo survives restarts. Ids are 19-digit strings, as TikTok's.
 import { randomBytes } from 'node:crypto'
 import { openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, existsSync } from 'node:fs'
+import type { EmulatorAdGroup } from './emulator-reporting.js'
 
 export interface EmulatorApp { appId: string, secret: string }
-export interface EmulatorAdvertiser { advertiserId: string, name: string, role: 'ADMIN' | 'OPERATOR' | 'ANALYST' }
+export interface EmulatorAdvertiser {
+  advertiserId: string
+  name: string
+  role: 'ADMIN' | 'OPERATOR' | 'ANALYST'
+  /** ISO 4217; USD when absent. */
+  currency?: string
+  /** IANA zone the account reports in; Etc/GMT (TikTok's UTC) when absent. */
+  timezone?: string
+}
 export interface EmulatorToken { token: string, appId: string, advertiserIds: string[], scopes: number[], revoked: boolean, calls: number }
 export interface EmulatorAudience { audienceId: string, advertiserId: string, name: string, createdAt: number, members: Record<string, string[]> }
 
@@ -30,6 +39,8 @@ export class EmulatorState {
   tokens = new Map<string, EmulatorToken>()
   codes = new Map<string, { appId: string, expires: number, used: boolean }>()
   audiences = new Map<string, { audienceId: string, advertiserId: string, name: string, createdAt: number, members: Map<string, Set<string>> }>()
+  /** Ad groups with their daily delivery, for /adgroup/get/ and /report/integrated/get/ (tests shape them). */
+  adGroups = new Map<string, EmulatorAdGroup>()
   #nextAudience = 1800000000000000000n
   readonly #file: string | undefined
 
@@ -67,7 +78,10 @@ export class EmulatorState {
   /** A read-only copy for the inspection route and tests. */
   snapshot (): EmulatorAudience[] {
     return [...this.audiences.values()].map(a => ({
-      audienceId: a.audienceId, advertiserId: a.advertiserId, name: a.name, createdAt: a.createdAt,
+      audienceId: a.audienceId,
+      advertiserId: a.advertiserId,
+      name: a.name,
+      createdAt: a.createdAt,
       members: Object.fromEntries([...a.members].map(([k, v]) => [k, [...v].sort()]))
     }))
   }

@@ -127,7 +127,7 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
       return
     }
     const text = JSON.stringify(reply.body)
-    res.writeHead(reply.status, { 'content-type': 'application/json', 'x-tt-logid': reply.body?.request_id ?? '' })
+    res.writeHead(reply.status, { 'content-type': 'application/json', 'x-tt-logid': reply.body?.request_id ?? '', ...reply.headers })
     res.end(text)
   }
 

@@ -42,6 +42,8 @@ export interface CallOptions {
   advertiserId?: string
   /** Default true; the token exchange is the one call without it. */
   auth?: boolean
+  /** Sees the response headers of the successful answer (e.g. TikTok's X-Tt-Ads-Throttle). */
+  onHeaders?: (headers: Record<string, string | string[] | undefined>) => void
 }
 
 export class TikTokClient {
@@ -86,6 +88,7 @@ export class TikTokClient {
       const what = r.transportError ?? (r.envelope === undefined ? `HTTP ${r.status ?? '-'} with no JSON envelope` : `code ${r.envelope.code} (${r.envelope.message})`)
       if (outcome.verdict === 'success') {
         this.#limiter.recovered(options.advertiserId, sentAt)
+        if (r.headers !== undefined) options.onHeaders?.(r.headers)
         return r.envelope!.data as T
       }
       if (outcome.verdict === 'reauthorize') {
@@ -112,7 +115,7 @@ export class TikTokClient {
     }
   }
 
-  async #once (method: string, endpoint: string, options: CallOptions): Promise<{ status?: number, envelope?: Envelope, transportError?: string, seconds: number }> {
+  async #once (method: string, endpoint: string, options: CallOptions): Promise<{ status?: number, headers?: Record<string, string | string[] | undefined>, envelope?: Envelope, transportError?: string, seconds: number }> {
     const t0 = performance.now()
     const query = new URLSearchParams()
     for (const [k, v] of Object.entries(options.query ?? {})) {
@@ -139,7 +142,7 @@ export class TikTokClient {
       // Always read the body: an unconsumed body holds the connection (undici README).
       const text = await res.body.text()
       const envelope = parseEnvelope(text)
-      return { status: res.statusCode, ...(envelope !== undefined ? { envelope } : {}), seconds: (performance.now() - t0) / 1000 }
+      return { status: res.statusCode, headers: res.headers, ...(envelope !== undefined ? { envelope } : {}), seconds: (performance.now() - t0) / 1000 }
     } catch (err) {
       const e = err as NodeJS.ErrnoException
       return { transportError: `${e.code ?? 'ERR'}: ${e.message}`, seconds: (performance.now() - t0) / 1000 }

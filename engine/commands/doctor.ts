@@ -14,6 +14,7 @@ import { getAudiences, audienceName } from '../../adapters/tiktok/audiences.js'
 import { ExitCode, UsageError, HashpipeError } from '../../pipeline/errors.js'
 import { describeNativeStatus, nativeStatus } from '../../pipeline/native-hash.js'
 import type { CommandIo } from '../command.js'
+import { usageObligations } from '../report/obligations.js'
 
 interface Check { check: string, subject: string, ok: boolean, detail: string }
 
@@ -93,6 +94,9 @@ export default async function doctor (argv: string[], io: CommandIo): Promise<nu
           }
         }
       }
+    }
+    for (const u of usageObligations(config, state, v.config)) {
+      checks.push({ check: 'monthly usage reported', subject: u.destination, ok: u.reported, detail: u.reported ? `${u.month} reported ${u.reportedAt}` : `no usage report for ${u.month} yet (Data Marketplace data must be reported monthly); run: ${u.command}` })
     }
     for (const c of connections.values()) await c.client?.close()
   } finally {

@@ -6,6 +6,7 @@ import { loadConfig } from '../config.js'
 import { StateStore } from '../state/state-store.js'
 import { ExitCode, UsageError } from '../../pipeline/errors.js'
 import type { CommandIo } from '../command.js'
+import { usageObligations } from '../report/obligations.js'
 
 export default async function status (argv: string[], io: CommandIo): Promise<number> {
   let v
@@ -45,8 +46,9 @@ export default async function status (argv: string[], io: CommandIo): Promise<nu
         runs: runs.map(r => ({ id: r.id, started_at: r.startedAt, finished_at: r.finishedAt, outcome: r.outcome, phase: r.phase, dry_run: r.dryRun, adds: r.counts['add'] ?? null, removes: r.counts['delete'] ?? null, error: r.error }))
       })
     }
+    const usage = usageObligations(config, state, v.config)
     if (v.json) {
-      io.stdout.write(JSON.stringify({ distributions: out }) + '\n')
+      io.stdout.write(JSON.stringify({ distributions: out, usage_reports: usage.map(u => ({ destination: u.destination, month: u.month, reported: u.reported, reported_at: u.reportedAt, command: u.command })) }) + '\n')
       return ExitCode.OK
     }
     if (out.length === 0) io.stdout.write('no segment has a destination in this config\n')
@@ -62,6 +64,7 @@ export default async function status (argv: string[], io: CommandIo): Promise<nu
       }
       if (s.last_error !== null) io.stdout.write(`  last error:    ${s.last_error.code}${s.last_error.at === null ? '' : ` (at ${s.last_error.at})`}: ${s.last_error.message}\n`)
     }
+    for (const u of usage) io.stdout.write(`usage report ${u.month} for ${u.destination}: ${u.reported ? `made ${u.reportedAt}` : `missing; send it to LiveRamp monthly — run: ${u.command}`}\n`)
     return ExitCode.OK
   } finally {
     state.close()

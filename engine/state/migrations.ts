@@ -115,6 +115,22 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE last_error GLOB 'HP_ERR_*: *';
       DELETE FROM batches WHERE run_id IN (SELECT id FROM runs WHERE outcome <> 'running');
     `
+  },
+  {
+    version: 3,
+    name: 'usage-reports',
+    // Months a Data Marketplace usage report was written for, per destination: what status and
+    // doctor check the monthly reporting obligation against.
+    sql: `
+      CREATE TABLE usage_reports (
+        destination TEXT NOT NULL,
+        month TEXT NOT NULL CHECK (month GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]'),
+        reported_at TEXT NOT NULL,
+        rows INTEGER NOT NULL CHECK (rows >= 0),
+        output TEXT NOT NULL,
+        PRIMARY KEY (destination, month)
+      ) STRICT;
+    `
   }
 ]
 

@@ -24,6 +24,7 @@ import { RunStore } from './runs.js'
 import { DistributionStore } from './distributions.js'
 import { BatchLedger } from './batch-ledger.js'
 import { guardDiskFull } from './db-disk-full.js'
+import { UsageReportStore } from './usage-reports.js'
 
 export const DB_FILE = 'state.db'
 
@@ -41,6 +42,7 @@ export class StateStore {
   readonly runs: RunStore
   readonly distributions: DistributionStore
   readonly ledger: BatchLedger
+  readonly usageReports: UsageReportStore
   /** Migration versions this open applied (empty when the schema was current). */
   readonly migrated: readonly number[]
   readonly #db: Database.Database
@@ -57,6 +59,7 @@ export class StateStore {
     this.runs = new RunStore(db, now)
     this.distributions = new DistributionStore(db, now, this.runs)
     this.ledger = new BatchLedger(db, now, this.runs)
+    this.usageReports = new UsageReportStore(db, now)
   }
 
   /** Opens (creating if needed) the state in `stateDir`; HP_ERR_STATE_LOCKED if another process has it. */
