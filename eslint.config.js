@@ -19,7 +19,9 @@ export default [
       // `void promise` is how a deliberate fire-and-forget is marked for no-floating-promises.
       'no-void': ['error', { allowAsStatement: true }],
       // Metric label names and TikTok's fields are snake_case on purpose.
-      camelcase: ['error', { properties: 'never', ignoreDestructuring: true, ignoreImports: true }]
+      camelcase: ['error', { properties: 'never', ignoreDestructuring: true, ignoreImports: true }],
+      // `_` names a value that must be bound but is not used (for-await drains, tuple holes).
+      '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^_', argsIgnorePattern: '^_', caughtErrors: 'none' }]
     }
   },
   {

@@ -94,7 +94,11 @@ export async function openInput (name: string, stdin: Readable, options: OpenInp
   }
   const chunks = gzip ? gunzip(name, Readable.from(rawChunks(), { objectMode: false }), () => bytesRead) : rawChunks()
   return {
-    name, size, regular, gzip, chunks,
+    name,
+    size,
+    regular,
+    gzip,
+    chunks,
     bytesRead: () => bytesRead,
     recycle: gzip ? () => {} : chunk => { reader.recycle(chunk) },
     ...(digest !== undefined ? { contentDigest: async () => await digest.hex() } : {})

@@ -28,7 +28,7 @@ const bytes = statSync(input).size
 {
   const fd = openSync(input, 'r')
   const block = Buffer.allocUnsafe(16 << 20)
-  while (readSync(fd, block, 0, block.length, null) > 0) {}
+  while (readSync(fd, block, 0, block.length, null) > 0) { /* read to the end: warms the page cache */ }
   closeSync(fd)
 }
 
@@ -51,26 +51,36 @@ async function measure (args: string[], parse: (stdout: string) => Omit<Measure,
 
 const contenders: Array<{ id: string, name: string, run: () => Promise<Measure> }> = [
   {
-    id: 'hashpipe', name: 'hashpipe', run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', join(dir, 'out.csv'), '--no-progress', '--json', '--max-reject-ratio', '1'],
+    id: 'hashpipe',
+    name: 'hashpipe',
+    run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', join(dir, 'out.csv'), '--no-progress', '--json', '--max-reject-ratio', '1'],
       out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages } })
   },
   {
-    id: 'threads1', name: 'hashpipe --threads 1', run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', join(dir, 'out1.csv'), '--threads', '1', '--no-progress', '--json', '--max-reject-ratio', '1'],
+    id: 'threads1',
+    name: 'hashpipe --threads 1',
+    run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', join(dir, 'out1.csv'), '--threads', '1', '--no-progress', '--json', '--max-reject-ratio', '1'],
       out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages } })
   },
   {
-    id: 'devnull', name: 'hashpipe, unique set to /dev/null', run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', '/dev/null', '--no-progress', '--json', '--max-reject-ratio', '1'],
+    id: 'devnull',
+    name: 'hashpipe, unique set to /dev/null',
+    run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', '/dev/null', '--no-progress', '--json', '--max-reject-ratio', '1'],
       out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages, note: 'same run without the output file\'s disk writes' } })
   },
   {
-    id: 'duckdb', name: 'DuckDB (@duckdb/node-api), 2 threads', run: async () => {
+    id: 'duckdb',
+    name: 'DuckDB (@duckdb/node-api), 2 threads',
+    run: async () => {
       installBaselines()
       return await measure([join(root, 'bench/duckdb-baseline.mjs'), input, String(cpus().length)],
         out => { const s = JSON.parse(out); return { identifiers: s.identifiers, unique: s.unique, note: 'read_csv + lower/trim + regex phone + sha256 + COUNT(DISTINCT); its phone rule is laxer' } })
     }
   },
   {
-    id: 'naive', name: 'naive (readline + createHash + Set)', run: async () => await measure([join(root, 'dist/bench/naive-baseline.js'), input],
+    id: 'naive',
+    name: 'naive (readline + createHash + Set)',
+    run: async () => await measure([join(root, 'dist/bench/naive-baseline.js'), input],
       out => { const s = JSON.parse(out); return { identifiers: s.identifiers, unique: s.unique, ...(s.died !== undefined ? { note: `died: ${s.died}` } : {}) } })
   }
 ]

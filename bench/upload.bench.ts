@@ -17,7 +17,9 @@ const adv = '7123456789012345678'
 const em = await startEmulator({ limits: { qps, qpm: qps * 60, advertiserQps: qps } })
 const latencies: number[] = []
 const client = new TikTokClient({
-  apiBaseUrl: em.apiBaseUrl, accessToken: DEFAULT_TOKEN, rateLimit: { qps, qpm: qps * 60 },
+  apiBaseUrl: em.apiBaseUrl,
+  accessToken: DEFAULT_TOKEN,
+  rateLimit: { qps, qpm: qps * 60 },
   observer: { onRequest: e => { if (e.endpoint === '/segment/mapping/') latencies.push(e.seconds * 1000) } }
 })
 const audience = await createAudience(client, adv, 'upload-bench')

@@ -84,7 +84,6 @@ export function readTree (text: string, format: 'yaml' | 'json'): { value: unkno
   return { value, problems: [] }
 }
 
-
 export function formatProblem (p: ConfigProblem): string {
   return p.path === '' ? p.message : `${p.path}: ${p.message}`
 }
@@ -94,7 +93,6 @@ export function configError (problems: readonly ConfigProblem[], path?: string):
   const where = path === undefined ? 'config' : `config '${path}'`
   return new ConfigError(issues, `${where} is invalid (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n  ${issues.join('\n  ')}`)
 }
-
 
 export function dedupe (problems: ConfigProblem[]): ConfigProblem[] {
   const seen = new Set<string>()

@@ -339,10 +339,10 @@ class HashJob {
     m.inputRows.inc(r.rows)
     m.batches.inc()
     for (let t = 0; t < ID_TYPES.length; t++) {
-      const id_type = ID_TYPES[t]!
-      if (r.valid[t]! > 0) m.identifiers.inc({ id_type, outcome: 'valid' }, r.valid[t])
-      if (r.seen[t]! > r.valid[t]!) m.identifiers.inc({ id_type, outcome: 'rejected' }, r.seen[t]! - r.valid[t]!)
-      if (r.empty[t]! > 0) m.identifiers.inc({ id_type, outcome: 'empty' }, r.empty[t])
+      const idType = ID_TYPES[t]!
+      if (r.valid[t]! > 0) m.identifiers.inc({ id_type: idType, outcome: 'valid' }, r.valid[t])
+      if (r.seen[t]! > r.valid[t]!) m.identifiers.inc({ id_type: idType, outcome: 'rejected' }, r.seen[t]! - r.valid[t]!)
+      if (r.empty[t]! > 0) m.identifiers.inc({ id_type: idType, outcome: 'empty' }, r.empty[t])
     }
     for (let k = 0; k < REJECT_REASONS.length; k++) if (r.rejected[k]! > 0) m.rejects.inc({ reason: REJECT_REASONS[k]! }, r.rejected[k])
     m.workerUtilization.set(this.#pool.utilization)
@@ -450,11 +450,21 @@ function longRecordResult (seq: number, input: number, byteOffset: number, lines
   const rejected = new Array(REJECT_REASONS.length).fill(0)
   rejected[REJECT_REASONS.indexOf('line_too_long')] = 1
   return {
-    seq, input, rows: 1, lines, count: 0,
-    digests: new ArrayBuffer(0), schemas: new ArrayBuffer(0),
-    seen: new Array(ID_TYPES.length).fill(0), valid: new Array(ID_TYPES.length).fill(0), empty: new Array(ID_TYPES.length).fill(0),
-    rejected, rejects: [{ line: 0, byteOffset, field: '', reason: 'line_too_long' }],
-    buffer: new ArrayBuffer(0), parseSeconds: 0, hashSeconds: 0
+    seq,
+    input,
+    rows: 1,
+    lines,
+    count: 0,
+    digests: new ArrayBuffer(0),
+    schemas: new ArrayBuffer(0),
+    seen: new Array(ID_TYPES.length).fill(0),
+    valid: new Array(ID_TYPES.length).fill(0),
+    empty: new Array(ID_TYPES.length).fill(0),
+    rejected,
+    rejects: [{ line: 0, byteOffset, field: '', reason: 'line_too_long' }],
+    buffer: new ArrayBuffer(0),
+    parseSeconds: 0,
+    hashSeconds: 0
   }
 }
 

@@ -19,7 +19,6 @@ export type { InputFormat } from '../pipeline/column-plan.js'
 export type { OutFormat } from '../pipeline/digest-format.js'
 export type { HashSummary } from './hash-summary.js'
 
-
 /** A batch of digests: `count` SHA-256 digests of 32 bytes, and each one's ID_SCHEMAS index. */
 export interface DigestBatch {
   digests: Uint8Array

@@ -38,7 +38,6 @@ export const REDACT_PATHS: readonly string[] = kSecretKeys.flatMap(k => [
   `*.*.*${kKey(k)}`
 ])
 
-
 function scrubObject (v: unknown, depth: number): unknown {
   if (typeof v === 'string') return scrub(v)
   if (depth > 3 || v === null || typeof v !== 'object' || v instanceof Error) return v

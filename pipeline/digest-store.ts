@@ -27,7 +27,6 @@ const kMaxChunkRecords = 8192
 const kSlices = 64
 const kSliceShift = 2
 
-
 // Reused buffers come in multiples of this, so units of similar size fit each other's.
 const kSpareGrain = 64 << 10
 

@@ -21,6 +21,7 @@ class TransferableResult {
     const r = this.#result
     return r.partitions !== undefined ? [r.digests, r.partitions, r.buffer] : [r.digests, r.schemas, r.buffer]
   }
+
   get [kValue] (): BatchResult { return this.#result }
 }
 

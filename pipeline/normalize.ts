@@ -14,6 +14,8 @@ export const kEmpty = -1
 const kHex64 = /^[0-9a-f]{64}$/
 const kZeroUuid = '00000000-0000-0000-0000-000000000000'
 // Anything that is whitespace or a control character after the trim makes an address implausible.
+// Control characters are what this pattern is for.
+// eslint-disable-next-line no-control-regex
 const kSpaceOrControl = /[\s\u0000-\u001f\u007f]/
 const kMaxEmailLength = 254
 

@@ -37,6 +37,7 @@ class Block {
     this.total++
     return this.#n === kOutRecords
   }
+
   async flush (): Promise<void> {
     if (this.#n === 0) return
     const out = this.#buf.subarray(0, this.#n * DIGEST_BYTES)

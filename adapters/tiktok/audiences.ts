@@ -49,7 +49,10 @@ export async function listAudiences (client: TikTokClient, advertiserId: string)
     })
     for (const d of data.list ?? []) {
       out.push({
-        audienceId: String(d['audience_id']), name: String(d['name'] ?? ''), coverNum: Number(d['cover_num'] ?? 0), isValid: d['is_valid'] === true,
+        audienceId: String(d['audience_id']),
+        name: String(d['name'] ?? ''),
+        coverNum: Number(d['cover_num'] ?? 0),
+        isValid: d['is_valid'] === true,
         ...(typeof d['audience_type'] === 'string' ? { audienceType: d['audience_type'] } : {})
       })
     }

@@ -126,8 +126,17 @@ function formatFailure (pair: Pair, error: HashpipeError): string {
 /** The --json form of one result: snake_case keys; id-schema names stay as TikTok spells them. */
 function resultJson (r: DistributionResult): Record<string, unknown> {
   return {
-    advertiser_id: r.advertiserId, run_id: r.runId, resumed: r.resumed, dry_run: r.dryRun, audience_id: r.audienceId,
-    snapshot: r.snapshot, plan: r.plan, delivered: r.delivered, poisoned: r.poisoned, rejects: r.rejects, cover_num: r.coverNum
+    advertiser_id: r.advertiserId,
+    run_id: r.runId,
+    resumed: r.resumed,
+    dry_run: r.dryRun,
+    audience_id: r.audienceId,
+    snapshot: r.snapshot,
+    plan: r.plan,
+    delivered: r.delivered,
+    poisoned: r.poisoned,
+    rejects: r.rejects,
+    cover_num: r.coverNum
   }
 }
 
@@ -208,10 +217,18 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
           api = client
         }
         const r = await runDistribution(config, state, api, segment, destination, {
-          dryRun: v['dry-run'], restart: v.restart, allowMassDelete: v['allow-mass-delete'], maxDeleteShare: share,
-          rebuildDelivered: v['rebuild-delivered'], recreateAudience: v['recreate-audience'],
+          dryRun: v['dry-run'],
+          restart: v.restart,
+          allowMassDelete: v['allow-mass-delete'],
+          maxDeleteShare: share,
+          rebuildDelivered: v['rebuild-delivered'],
+          recreateAudience: v['recreate-audience'],
           ...(threads !== undefined ? { threads } : {}),
-          inflight: 4, stdin: io.stdin, signal: io.signal, log, batchId: idGen.batchId,
+          inflight: 4,
+          stdin: io.stdin,
+          signal: io.signal,
+          log,
+          batchId: idGen.batchId,
           ...(metrics !== undefined ? { metrics } : {})
         }, () => ids())
         outcomes.push({ pair, result: r })

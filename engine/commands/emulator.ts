@@ -40,10 +40,19 @@ export default async function emulator (argv: string[], io: CommandIo): Promise<
     v = parseArgs({
       args: argv,
       options: {
-        port: { type: 'string', default: '0' }, host: { type: 'string', default: '127.0.0.1' }, state: { type: 'string' },
-        qps: { type: 'string' }, qpm: { type: 'string' }, 'advertiser-qps': { type: 'string' },
-        'fail-5xx': { type: 'string' }, 'reset-rate': { type: 'string' }, 'slow-ms': { type: 'string' }, storm: { type: 'string' },
-        'revoke-after': { type: 'string' }, 'poison-id': { type: 'string' }, help: { type: 'boolean', short: 'h', default: false }
+        port: { type: 'string', default: '0' },
+        host: { type: 'string', default: '127.0.0.1' },
+        state: { type: 'string' },
+        qps: { type: 'string' },
+        qpm: { type: 'string' },
+        'advertiser-qps': { type: 'string' },
+        'fail-5xx': { type: 'string' },
+        'reset-rate': { type: 'string' },
+        'slow-ms': { type: 'string' },
+        storm: { type: 'string' },
+        'revoke-after': { type: 'string' },
+        'poison-id': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false }
       },
       strict: true
     }).values

@@ -200,7 +200,6 @@ export default async function hash (argv: string[], io: CommandIo): Promise<numb
 }
 
 async function runHash (opts: HashCommandOptions, io: CommandIo, log: Logger): Promise<number> {
-
   const out = await AtomicFileWriter.create(opts.out, io.stdout)
   const rejects = opts.rejects === undefined ? undefined : await AtomicFileWriter.create(opts.rejects, io.stdout, opts.includeValues ? 0o600 : 0o644)
   const progress = opts.progress ? createProgress(io.stderr) : undefined

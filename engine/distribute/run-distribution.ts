@@ -361,8 +361,13 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
     for (let attempt = 0; ; attempt++) {
       try {
         const delivery = await deliverPlan({
-          state, api, runId, advertiserId: destination.advertiserId, audienceId,
-          batchSize: config.tiktok.batchSize, inflight: options.inflight,
+          state,
+          api,
+          runId,
+          advertiserId: destination.advertiserId,
+          audienceId,
+          batchSize: config.tiktok.batchSize,
+          inflight: options.inflight,
           plans: [['add', addPlan], ['delete', removePlan]],
           resumeCommand: command(),
           ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),

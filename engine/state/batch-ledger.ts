@@ -14,8 +14,17 @@ import type { RunStore } from './runs.js'
 import type { IdSchema } from '../../pipeline/protocol.js'
 
 interface BatchRow {
-  run_id: string, id_schema: IdSchema, action: BatchAction, batch_index: number, first_offset: number, count: number
-  checksum: string | null, status: BatchStatus, attempts: number, sent_at: string, acked_at: string | null
+  run_id: string,
+  id_schema: IdSchema,
+  action: BatchAction,
+  batch_index: number,
+  first_offset: number,
+  count: number
+  checksum: string | null,
+  status: BatchStatus,
+  attempts: number,
+  sent_at: string,
+  acked_at: string | null
 }
 
 export interface BatchSend extends BatchKey {

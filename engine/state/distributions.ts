@@ -11,11 +11,23 @@ import type { DistributionError, DistributionRecord, RunRecord } from './records
 import type { RunStore } from './runs.js'
 
 interface DistributionRow {
-  id: number, segment: string, destination: string, advertiser_id: string
-  audience_id: string | null, audience_name: string | null, audience_requested_at: string | null, audience_created_at: string | null
-  created_at: string, delivered_snapshot: string | null, delivered_counts: string, delivered_at: string | null
-  matched_reach: number | null, matched_reach_at: string | null
-  last_error: string | null, last_error_code: string | null, last_error_at: string | null
+  id: number,
+  segment: string,
+  destination: string,
+  advertiser_id: string
+  audience_id: string | null,
+  audience_name: string | null,
+  audience_requested_at: string | null,
+  audience_created_at: string | null
+  created_at: string,
+  delivered_snapshot: string | null,
+  delivered_counts: string,
+  delivered_at: string | null
+  matched_reach: number | null,
+  matched_reach_at: string | null
+  last_error: string | null,
+  last_error_code: string | null,
+  last_error_at: string | null
 }
 
 export interface DeliveredSet {

@@ -8,8 +8,16 @@ import { StateError } from '../../pipeline/errors.js'
 import type { Json, RunError, RunOutcome, RunRecord } from './records.js'
 
 interface RunRow {
-  id: string, distribution_id: number, started_at: string, finished_at: string | null, outcome: RunOutcome
-  phase: string | null, dry_run: number, counts: string, error_code: string | null, error_message: string | null
+  id: string,
+  distribution_id: number,
+  started_at: string,
+  finished_at: string | null,
+  outcome: RunOutcome
+  phase: string | null,
+  dry_run: number,
+  counts: string,
+  error_code: string | null,
+  error_message: string | null
 }
 
 export interface StartRun {

@@ -86,6 +86,8 @@ t.test('Prometheus scrapes /metrics and serves the expected series', async t => 
   const promql = 'hashpipe_identifiers_total{id_type="email",outcome="valid"}'
   const deadline = Date.now() + kDeadlineMs
   let result: QueryResult[] | undefined
+  // `exited` is set by the child's exit handler while this loop awaits.
+  // eslint-disable-next-line no-unmodified-loop-condition
   while (Date.now() < deadline && !exited) {
     result = await query(base, promql)
     if (result !== undefined && result.length > 0) break

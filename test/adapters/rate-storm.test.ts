@@ -35,7 +35,9 @@ async function storm (t: { teardown: (fn: () => Promise<void>) => void }, limits
   const seconds = (performance.now() - t0) / 1000
   const s = em.rateStats
   return {
-    em, client, seconds,
+    em,
+    client,
+    seconds,
     accepted: s.accepted - before.accepted,
     refused: s.refusedApp + s.refusedAdvertiser - before.refusedApp - before.refusedAdvertiser,
     received: s.received - before.received,

@@ -17,6 +17,7 @@ t.test('deterministic and realistic', async t => {
   t.equal(digest('a.csv'), digest('b.csv'), 'same seed, same bytes')
   t.not(digest('a.csv'), digest('c.csv'))
   t.same(a, b)
+  t.equal(c.rows, 20000, 'another seed, as many rows')
   t.equal(a.rows, 20000)
   const lines = readFileSync(join(dir, 'a.csv'), 'utf8').trim().split('\n')
   t.equal(lines[0], 'email,phone,maid')

@@ -27,7 +27,8 @@ t.test('first line, loopback, free port, state across restarts', async t => {
   const a = await startCli(['--port', '0', '--state', state])
   t.match(a.url, /^http:\/\/127\.0\.0\.1:\d+$/)
   const created = await fetch(`${a.url}/open_api/v1.3/segment/audience/`, {
-    method: 'POST', headers: { 'access-token': 'emulator-token', 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'access-token': 'emulator-token', 'content-type': 'application/json' },
     body: JSON.stringify({ advertiser_id: '7123456789012345678', custom_audience_name: 'persisted' })
   }).then(async r => await r.json() as { code: number, data: { audience_id: string } })
   t.equal(created.code, 0)

@@ -33,9 +33,14 @@ interface Outcome { ok: boolean, code?: string, message?: string, valid?: number
 
 async function run (options: Partial<HashJobOptions> & { inputs: string[] }, timeoutMs = 15_000): Promise<Outcome | 'hung'> {
   const full: HashJobOptions = {
-    threads: 1, batchBytes: kBatchBytes, maxRecordBytes: 8192,
+    threads: 1,
+    batchBytes: kBatchBytes,
+    maxRecordBytes: 8192,
     normalize: { defaultCountry: 'US', phoneHashForm: 'e164', emailCanonicalize: 'none', stripPlusTag: false },
-    includeValues: false, dedupe: true, memoryBudgetBytes: 1 << 28, tmpDir: dir,
+    includeValues: false,
+    dedupe: true,
+    memoryBudgetBytes: 1 << 28,
+    tmpDir: dir,
     ...options
   }
   // Without tap's NODE_OPTIONS loaders, as test/helpers/cli.ts runs the CLI.

@@ -50,9 +50,15 @@ const [two, three] = [short(2), short(3)]
 for (const [what, file] of [['mid-run', input], ['in the last batch', two], ['in the next to last batch', three]] as const) {
   t.test(`a worker that crashes ${what} fails the run, without hanging`, { timeout: 90_000 }, async t => {
     const options: HashJobOptions = {
-      inputs: [file], threads: 1, batchBytes: 64 * 1024, maxRecordBytes: 8192,
+      inputs: [file],
+      threads: 1,
+      batchBytes: 64 * 1024,
+      maxRecordBytes: 8192,
       normalize: { defaultCountry: 'US', phoneHashForm: 'e164', emailCanonicalize: 'none', stripPlusTag: false },
-      includeValues: false, dedupe: true, memoryBudgetBytes: 1 << 28, tmpDir: dir,
+      includeValues: false,
+      dedupe: true,
+      memoryBudgetBytes: 1 << 28,
+      tmpDir: dir,
       workerFile: new URL('../fixtures/crashing-worker.js', import.meta.url).href
     }
     await t.rejects(runHashJob(options, { digests: async () => {} }, new PassThrough()), { code: 'HP_ERR_WORKER_CRASHED', message: /hash worker failed on batch \d+/ })

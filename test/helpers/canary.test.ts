@@ -23,7 +23,7 @@ t.test('finds plain, normalized and hashed forms; passes clean text', async t =>
   t.same(findCanaries(hex.toUpperCase(), CANARY_PHONES), ['phone#1 (US national) sha256-hex(normalized[0])'])
   const b64 = createHash('sha256').update(CANARY_MAIDS[1]!.normalized[0]!).digest('base64')
   t.same(findCanaries(`digest=${b64}`, CANARY_MAIDS), ['maid#2 (GAID) sha256-base64(normalized[0])'])
-  t.same(findCanaries(`+44 20 7946 0958`, CANARY_PHONES), ['phone#2 (UK) plain'])
+  t.same(findCanaries('+44 20 7946 0958', CANARY_PHONES), ['phone#2 (UK) plain'])
   t.same(findCanaries(`Access-Token: ${CANARY_SECRETS[0]!.plain}`, CANARY_SECRETS), ['access token plain'])
 })
 

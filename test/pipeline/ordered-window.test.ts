@@ -9,7 +9,7 @@ interface Deferred<T> { promise: Promise<T>, resolve: (v: T) => void, reject: (e
 function deferred<T> (): Deferred<T> {
   let resolve!: (v: T) => void
   let reject!: (e: unknown) => void
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
+  const promise = new Promise<T>((_resolve, _reject) => { resolve = _resolve; reject = _reject })
   return { promise, resolve, reject }
 }
 

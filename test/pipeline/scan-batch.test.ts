@@ -68,7 +68,7 @@ function batch (format: 'csv' | 'tsv' | 'lines', columns: string[], rows: number
     const r = rnd()
     if (r < 0.01) { out += '\n'; continue }
     if (r < 0.015) { out += `${'z'.repeat(300)}\n`; continue }
-    if (r < 0.02 && format === 'csv') { out += '"unterminated,\n' ; continue }
+    if (r < 0.02 && format === 'csv') { out += '"unterminated,\n'; continue }
     let cells = columns.map(c => pad(rnd() < 0.1 ? mixCase(kCells[c]!()) : kCells[c]!()))
     if (format === 'lines') cells = cells.slice(0, 1)
     if (rnd() < 0.03) cells = cells.slice(0, Math.floor(rnd() * cells.length))
@@ -90,10 +90,16 @@ function task (text: string, plan: ColumnPlan, seq: number): BatchTask {
 
 function comparable (r: BatchResult): unknown {
   return {
-    rows: r.rows, lines: r.lines, count: r.count,
+    rows: r.rows,
+    lines: r.lines,
+    count: r.count,
     digests: Buffer.from(r.digests, 0, r.count * 32).toString('hex'),
     schemas: Buffer.from(r.schemas, 0, r.count).toString('hex'),
-    seen: r.seen, valid: r.valid, empty: r.empty, rejected: r.rejected, rejects: r.rejects
+    seen: r.seen,
+    valid: r.valid,
+    empty: r.empty,
+    rejected: r.rejected,
+    rejects: r.rejects
   }
 }
 
@@ -162,7 +168,10 @@ t.test('digests grouped by partition: the native pass and the JavaScript loops g
     count: r.count,
     digests: Buffer.from(r.digests, 0, r.count * 32).toString('hex'),
     partitions: Buffer.from(r.partitions!).toString('hex'),
-    seen: r.seen, valid: r.valid, rejected: r.rejected, rejects: r.rejects
+    seen: r.seen,
+    valid: r.valid,
+    rejected: r.rejected,
+    rejects: r.rejects
   })
   let seq = 0
   let holes = 0
