@@ -13,7 +13,8 @@ const kCommands: Record<string, { module: string, summary: string }> = {
   distribute: { module: './commands/distribute.js', summary: 'deliver segments to their TikTok destinations' },
   status: { module: './commands/status.js', summary: 'show distributions, last runs and matched reach' },
   doctor: { module: './commands/doctor.js', summary: 'check the configuration against known TikTok pitfalls' },
-  segments: { module: './commands/segments.js', summary: 'manage segments (clone)' }
+  segments: { module: './commands/segments.js', summary: 'manage segments (clone)' },
+  conversions: { module: './commands/conversions.js', summary: 'send offline conversions to TikTok\'s Events API' }
 }
 
 function usage (): string {

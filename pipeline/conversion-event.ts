@@ -28,7 +28,7 @@ export type ConversionField = (typeof CONVERSION_FIELDS)[number]
 export const CONVERSION_REJECT_REASONS = [
   'event_unknown', 'time_missing', 'time_invalid', 'time_zone_missing', 'time_future', 'time_too_old',
   'email_invalid', 'phone_invalid', 'no_identifier', 'value_invalid', 'currency_missing', 'currency_invalid',
-  'num_items_invalid', 'content_type_invalid', 'field_too_long', 'tiktok_rejected'
+  'num_items_invalid', 'content_type_invalid', 'field_too_long', 'row_malformed', 'tiktok_rejected'
 ] as const
 export type ConversionRejectReason = (typeof CONVERSION_REJECT_REASONS)[number]
 

@@ -30,6 +30,10 @@ export class EmulatorState {
   tokens = new Map<string, EmulatorToken>()
   codes = new Map<string, { appId: string, expires: number, used: boolean }>()
   audiences = new Map<string, { audienceId: string, advertiserId: string, name: string, createdAt: number, members: Map<string, Set<string>> }>()
+  /** Offline events by (event_source_id, event_id, event): TikTok's dedupe key. */
+  events = new Map<string, { eventSourceId: string, event: Record<string, unknown> }>()
+  eventsReceived = 0
+  duplicatesDropped = 0
   #nextAudience = 1800000000000000000n
   readonly #file: string | undefined
 
