@@ -105,4 +105,3 @@ export interface ParseConfigOptions {
   /** Defaults to the extension of `path` (`.json` → json), else yaml. */
   format?: 'yaml' | 'json'
 }
-

@@ -354,4 +354,3 @@ function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): 
     }))
   }
 }
-

@@ -160,8 +160,8 @@ export function createEventBuilder (options: EventBuilderOptions): (cells: Parti
     const eventId = cell('event_id') !== ''
       ? cell('event_id')
       : sha256([options.eventSourceId, event, cell('order_id') !== ''
-          ? `order:${cell('order_id')}`
-          : `row:${JSON.stringify([user.email ?? '', user.phone ?? '', time, properties['value'] ?? '', properties['currency'] ?? '', cell('shop_id'), cell('content_id')])}`].join('\u0000'))
+        ? `order:${cell('order_id')}`
+        : `row:${JSON.stringify([user.email ?? '', user.phone ?? '', time, properties['value'] ?? '', properties['currency'] ?? '', cell('shop_id'), cell('content_id')])}`].join('\u0000'))
     const out: TikTokEvent = { event, event_time: time, event_id: eventId, user }
     if (Object.keys(properties).length > 0) out.properties = properties
     return { ok: true, event: out }

@@ -59,9 +59,20 @@ function formatResult (r: ConversionResult): string {
 
 export function resultJson (r: ConversionResult): Record<string, unknown> {
   return {
-    name: r.name, event_source_id: r.eventSourceId, run_id: r.runId ?? null, resumed: r.resumed, dry_run: r.dryRun,
-    events_read: r.read, events_sent: r.sent, events_already_sent: r.alreadySent, duplicates_skipped: r.duplicates,
-    rejected: r.rejected, rejected_total: r.rejectedTotal, requests: r.requests, batches: r.batches, seconds: Number(r.seconds.toFixed(3))
+    name: r.name,
+    event_source_id: r.eventSourceId,
+    run_id: r.runId ?? null,
+    resumed: r.resumed,
+    dry_run: r.dryRun,
+    events_read: r.read,
+    events_sent: r.sent,
+    events_already_sent: r.alreadySent,
+    duplicates_skipped: r.duplicates,
+    rejected: r.rejected,
+    rejected_total: r.rejectedTotal,
+    requests: r.requests,
+    batches: r.batches,
+    seconds: Number(r.seconds.toFixed(3))
   }
 }
 
@@ -122,7 +133,10 @@ export default async function conversions (argv: string[], io: CommandIo): Promi
       try {
         if (state !== undefined) api = eventsApiFor(config, state, entry, metrics)
         const result = await sendConversions(config, state, api, entry, {
-          dryRun: v['dry-run'], restart: v.restart, stdin: io.stdin, signal: io.signal,
+          dryRun: v['dry-run'],
+          restart: v.restart,
+          stdin: io.stdin,
+          signal: io.signal,
           ...(rejects !== undefined ? { rejects } : {}),
           onProgress: p => { io.stderr.write(`hashpipe: conversions ${p.name}: ${n(p.read)} read, ${n(p.sent)} sent, ${n(p.rejectedTotal)} rejected\n`) },
           ...(metrics !== undefined ? { onEvents: (outcome, reason, k) => { metrics!.conversionEvents.inc({ outcome, reason: reason === '' ? 'none' : reason }, k) } } : {})

@@ -100,8 +100,20 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
   }
 
   const r: ConversionResult = {
-    name: entry.name, eventSourceId: entry.eventSourceId, runId, resumed, dryRun: options.dryRun,
-    read: 0, sent: 0, alreadySent: 0, duplicates: 0, rejected: {}, rejectedTotal: 0, requests: 0, batches: 0, seconds: 0
+    name: entry.name,
+    eventSourceId: entry.eventSourceId,
+    runId,
+    resumed,
+    dryRun: options.dryRun,
+    read: 0,
+    sent: 0,
+    alreadySent: 0,
+    duplicates: 0,
+    rejected: {},
+    rejectedTotal: 0,
+    requests: 0,
+    batches: 0,
+    seconds: 0
   }
   const reject = (file: string, line: number, field: string, reason: ConversionRejectReason, apiCode?: number): void => {
     r.rejected[reason] = (r.rejected[reason] ?? 0) + 1

@@ -26,8 +26,17 @@ export interface ConversionRun {
 export interface ConversionBatch { index: number, count: number, checksum: string, status: 'pending' | 'acked', sent: number, attempts: number }
 
 interface RunRow {
-  id: string, name: string, event_source_id: string, started_at: string, finished_at: string | null, outcome: ConversionOutcome
-  reference_time: number, fingerprint: string, counts: string, error_code: string | null, error_message: string | null
+  id: string,
+  name: string,
+  event_source_id: string,
+  started_at: string,
+  finished_at: string | null,
+  outcome: ConversionOutcome
+  reference_time: number,
+  fingerprint: string,
+  counts: string,
+  error_code: string | null,
+  error_message: string | null
 }
 
 export class ConversionStore {
