@@ -197,7 +197,7 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
     }
     await flush()
   } catch (err) {
-    if (runId !== undefined && err instanceof HashpipeError) state!.conversions.setError(runId, { code: err.code, message: err.message })
+    if (runId !== undefined && err instanceof HashpipeError) state!.conversions.setError(runId, { code: err.code, message: err.message }, counts(r))
     throw err
   }
   r.seconds = (performance.now() - t0) / 1000

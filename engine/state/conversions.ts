@@ -53,7 +53,7 @@ export class ConversionStore {
       unfinished: db.prepare("SELECT * FROM conversion_runs WHERE name = ? AND outcome = 'running'"),
       history: db.prepare('SELECT * FROM conversion_runs WHERE name = ? ORDER BY started_at DESC, rowid DESC LIMIT ?'),
       finish: db.prepare("UPDATE conversion_runs SET outcome = ?, finished_at = ?, counts = ?, error_code = ?, error_message = ? WHERE id = ? AND outcome = 'running'"),
-      error: db.prepare("UPDATE conversion_runs SET error_code = ?, error_message = ? WHERE id = ? AND outcome = 'running'"),
+      error: db.prepare("UPDATE conversion_runs SET error_code = ?, error_message = ?, counts = ? WHERE id = ? AND outcome = 'running'"),
       batch: db.prepare('SELECT * FROM conversion_batches WHERE run_id = ? AND batch_index = ?'),
       pending: db.prepare(`INSERT INTO conversion_batches (run_id, batch_index, count, checksum, status, sent_at) VALUES (?, ?, ?, ?, 'pending', ?)
         ON CONFLICT (run_id, batch_index) DO UPDATE SET attempts = attempts + 1, sent_at = excluded.sent_at`),
@@ -89,8 +89,8 @@ export class ConversionStore {
   }
 
   /** The error that stopped a run; the run stays unfinished and resumes when run again. */
-  setError (id: string, error: { code: string, message: string }): void {
-    this.#q['error']!.run(error.code, error.message, id)
+  setError (id: string, error: { code: string, message: string }, counts: Record<string, number>): void {
+    this.#q['error']!.run(error.code, error.message, JSON.stringify(counts), id)
   }
 
   batch (runId: string, index: number): ConversionBatch | undefined {

@@ -13,6 +13,7 @@ import { DEFAULT_TOKEN } from '../../adapters/emulator/emulator-state.js'
 import { StateStore } from '../../engine/state/state-store.js'
 import { checkConfig } from '../../engine/config.js'
 import conversions from '../../engine/commands/conversions.js'
+import status from '../../engine/commands/status.js'
 import { tempDir } from '../helpers/temp-dir.js'
 
 const kSet = '7000000000000000800'
@@ -50,9 +51,10 @@ conversions:
     let stderr = ''
     const out = new PassThrough().on('data', c => { stdout += String(c) })
     const err = new PassThrough().on('data', c => { stderr += String(c) })
-    const code = await conversions(['send', '--config', config, ...args], { stdin: new PassThrough(), stdout: out, stderr: err, env: {}, signal: new AbortController().signal })
+    const code = await (args[0] === 'status' ? status(['--config', config, ...args.slice(1)], io(out, err)) : conversions(['send', '--config', config, ...args], io(out, err)))
     return { code, stdout, stderr }
   }
+  const io = (stdout: PassThrough, stderr: PassThrough): Parameters<typeof conversions>[1] => ({ stdin: new PassThrough(), stdout, stderr, env: {}, signal: new AbortController().signal })
   return { dir, config, em, run }
 }
 
@@ -129,6 +131,14 @@ t.test('rejects by reason, digests only, a rerun counted once', async t => {
   const strict = await w.run()
   t.equal(strict.code, 3, 'rejects over the default ratio exit 3')
   t.match(strict.stdout, /15 read, 5 sent, 9 rejected \(.*event_unknown 1.*\), 1 duplicates skipped/)
+
+  const st = await w.run('status', '--json')
+  t.equal(st.code, 0, st.stderr)
+  const runs = (JSON.parse(st.stdout) as { conversions: Array<{ name: string, runs: Array<{ outcome: string, counts: Record<string, number> }> }> }).conversions[0]!
+  t.equal(runs.name, 'store-sales')
+  t.equal(runs.runs.length, 3)
+  t.match(runs.runs[0], { outcome: 'succeeded', counts: { read: 15, sent: 5, rejected: 9, duplicates: 1, rejected_event_unknown: 1 } })
+  t.match((await w.run('status')).stdout, /conversions store-sales → event set 7000000000000000800\n {2}run \S+: succeeded, started \S+, 15 read, 5 sent, 9 rejected, 1 duplicates/)
 })
 
 t.test('a poison event is isolated by bisection and reported with TikTok\'s code', async t => {
