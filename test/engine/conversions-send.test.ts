@@ -14,6 +14,7 @@ import { StateStore } from '../../engine/state/state-store.js'
 import { checkConfig } from '../../engine/config.js'
 import conversions from '../../engine/commands/conversions.js'
 import status from '../../engine/commands/status.js'
+import validate from '../../engine/commands/validate.js'
 import { tempDir } from '../helpers/temp-dir.js'
 
 const kSet = '7000000000000000800'
@@ -193,4 +194,17 @@ conversions:
   t.match(text, /conversions\[1\]\.name: duplicate conversions name 'a'/)
   t.match(text, /conversions\[1\]\.event: must be a TikTok standard event/)
   t.match(text, /conversions\[1\]\.lookback_days: must be at most 28/)
+})
+
+t.test('validate: conversions inputs and connections are checked too', async t => {
+  const w = await setup(t)
+  let out = ''
+  const sink = new PassThrough().on('data', c => { out += String(c) })
+  const io = { stdin: new PassThrough(), stdout: sink, stderr: sink, env: {}, signal: new AbortController().signal }
+  t.equal(await validate(['--config', w.config], io), 78)
+  t.match(out, /conversions\[0\]\.inputs\[0\]: input file '.*sales\.csv' does not exist/)
+  writeFileSync(join(w.dir, 'sales.csv'), header + '\n')
+  out = ''
+  t.equal(await validate(['--config', w.config], io), 0)
+  t.match(out, /config OK: 0 destinations, 0 segments, 1 conversions entry/)
 })
