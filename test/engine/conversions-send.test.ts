@@ -87,6 +87,10 @@ async function stored (em: Awaited<ReturnType<typeof startEmulator>>): Promise<{
 t.test('rejects by reason, digests only, a rerun counted once', async t => {
   const w = await setup(t)
   writeFileSync(join(w.dir, 'sales.csv'), [header, ...kGood, ...kBad, `a@example.com,,Purchase,${iso(nowS - 3600)},10.00,USD,o-1`].join('\n') + '\n')
+  const dry = await w.run('--dry-run', '--json', '--max-reject-ratio', '1')
+  t.equal(dry.code, 0, dry.stderr)
+  t.match(JSON.parse(dry.stdout).conversions[0], { dry_run: true, events_read: 15, events_sent: 5, rejected_total: 9, requests: 0 })
+  t.equal(w.em.bodies.length, 0, 'a dry run calls nothing')
   const rejects = join(w.dir, 'rejects.csv')
   const first = await w.run('--json', '--rejects', rejects, '--max-reject-ratio', '1')
   t.equal(first.code, 0, first.stderr)
