@@ -20,7 +20,8 @@ export interface InputRow {
 /** 1-based line of a malformed record; the row is reported, never its content. */
 export interface MalformedRow { line: number, malformed: true }
 
-export async function * readRows (name: string, stdin: Readable, format?: InputFormat): AsyncGenerator<InputRow | MalformedRow> {
+/** Rows in blocks (one per decoded chunk): a promise per block, not per row. */
+export async function * readRows (name: string, stdin: Readable, format?: InputFormat): AsyncGenerator<Array<InputRow | MalformedRow>> {
   const source = await openInput(name, stdin)
   const iterator = source.chunks[Symbol.asyncIterator]()
   const first = await iterator.next()
@@ -38,23 +39,24 @@ export async function * readRows (name: string, stdin: Readable, format?: InputF
   else yield * ndjson(fmt === 'json' ? jsonArrayAsLines(name, all()) : all())
 }
 
-async function * delimited (chunks: AsyncIterable<Buffer>, delim: string): AsyncGenerator<InputRow | MalformedRow> {
+async function * delimited (chunks: AsyncIterable<Buffer>, delim: string): AsyncGenerator<Array<InputRow | MalformedRow>> {
   const decoder = new StringDecoder('utf8')
   let text = ''
   let line = 1
   let header: string[] | undefined
-  const emit = function * (fields: string[], at: number, malformed: boolean): Generator<InputRow | MalformedRow> {
+  const emit = (out: Array<InputRow | MalformedRow>, fields: string[], at: number, malformed: boolean): void => {
     if (header === undefined) {
       header = fields.map((h, i) => (i === 0 ? h.replace(/^\uFEFF/, '') : h).trim().toLowerCase())
       return
     }
     if (fields.length === 1 && fields[0]!.trim() === '') return
-    if (malformed) { yield { line: at, malformed: true }; return }
+    if (malformed) { out.push({ line: at, malformed: true }); return }
     const cells = new Map<string, string>()
     header.forEach((h, i) => { if (fields[i] !== undefined) cells.set(h, fields[i]!) })
-    yield { line: at, cells }
+    out.push({ line: at, cells })
   }
-  const drain = function * (final: boolean): Generator<InputRow | MalformedRow> {
+  const drain = (final: boolean): Array<InputRow | MalformedRow> => {
+    const out: Array<InputRow | MalformedRow> = []
     let pos = 0
     while (pos < text.length) {
       // An incomplete last record waits for the next chunk (a quoted field may span lines).
@@ -62,21 +64,22 @@ async function * delimited (chunks: AsyncIterable<Buffer>, delim: string): Async
       const r = parseRecord(text, pos, delim)
       if (!final && r.next >= text.length && !text.endsWith('\n')) break
       if (!final && r.malformed && r.next >= text.length) break
-      yield * emit(r.fields, line, r.malformed)
+      emit(out, r.fields, line, r.malformed)
       line += 1 + r.newlines
       pos = r.next
     }
     text = text.slice(pos)
+    return out
   }
   for await (const chunk of chunks) {
     text += decoder.write(chunk)
-    yield * drain(false)
+    yield drain(false)
   }
   text += decoder.end()
-  yield * drain(true)
+  yield drain(true)
 }
 
-async function * ndjson (chunks: AsyncIterable<Buffer>): AsyncGenerator<InputRow | MalformedRow> {
+async function * ndjson (chunks: AsyncIterable<Buffer>): AsyncGenerator<Array<InputRow | MalformedRow>> {
   const decoder = new StringDecoder('utf8')
   let text = ''
   let line = 0
@@ -94,19 +97,21 @@ async function * ndjson (chunks: AsyncIterable<Buffer>): AsyncGenerator<InputRow
   }
   for await (const chunk of chunks) {
     text += decoder.write(chunk)
+    const out: Array<InputRow | MalformedRow> = []
     let nl = text.indexOf('\n')
     let pos = 0
     while (nl !== -1) {
       const r = one(text.slice(pos, nl))
-      if (r !== undefined) yield r
+      if (r !== undefined) out.push(r)
       pos = nl + 1
       nl = text.indexOf('\n', pos)
     }
     text = text.slice(pos)
+    yield out
   }
   text += decoder.end()
   if (text !== '') {
     const r = one(text)
-    if (r !== undefined) yield r
+    if (r !== undefined) yield [r]
   }
 }

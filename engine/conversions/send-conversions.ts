@@ -128,6 +128,7 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
   let where: Array<{ file: string, line: number }> = []
   let batchIndex = 0
   let lastProgress = 0
+  let inflight: Promise<void> | undefined
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return
@@ -147,56 +148,68 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
       r.alreadySent += ledger.sent
       return
     }
-    state!.conversions.markPending(runId!, index, events.length, checksum)
-    crashpoint('conversions-batch-pending')
-    const out = await api!.track(entry.eventSourceId, events)
-    crashpoint('conversions-batch-sent')
-    r.requests += out.requests
-    for (const x of out.rejected) reject(at[x.index]!.file, at[x.index]!.line, '', 'tiktok_rejected', x.apiCode)
-    const sent = events.length - out.rejected.length
-    state!.conversions.markAcked(runId!, index, sent)
-    crashpoint('conversions-batch-acked')
-    r.sent += sent
-    options.onEvents?.('sent', '', sent)
-    if (options.signal?.aborted === true) throw new InterruptedError(`interrupted; conversions '${entry.name}' sent ${r.sent} event(s) so far and resumes when run again`)
+    // One request in flight while the next batch is built: reading and hashing overlap the
+    // send, and a kill still leaves at most one batch pending.
+    await inflight
+    const send = async (): Promise<void> => {
+      state!.conversions.markPending(runId!, index, events.length, checksum)
+      crashpoint('conversions-batch-pending')
+      const out = await api!.track(entry.eventSourceId, events)
+      crashpoint('conversions-batch-sent')
+      r.requests += out.requests
+      for (const x of out.rejected) reject(at[x.index]!.file, at[x.index]!.line, '', 'tiktok_rejected', x.apiCode)
+      const sent = events.length - out.rejected.length
+      state!.conversions.markAcked(runId!, index, sent)
+      crashpoint('conversions-batch-acked')
+      r.sent += sent
+      options.onEvents?.('sent', '', sent)
+    }
+    inflight = send()
+    // Awaited by the next flush or at the end; handled here so a failure meanwhile is not unhandled.
+    inflight.catch(() => {})
   }
 
   try {
     for (const file of entry.inputs) {
       let checked = false
-      for await (const row of readRows(file, options.stdin, entry.format)) {
-        r.read++
-        if ('malformed' in row) { reject(file, row.line, '', 'row_malformed'); continue }
-        if (!checked) {
-          checked = true
-          const missing = Object.entries(entry.columns).filter(([, h]) => !row.cells.has(h.trim().toLowerCase()))
-          // Keyed formats may leave a key out of a row; a header that lacks a column never has it.
-          if (missing.length > 0 && !/\.(nd)?json(l)?(\.gz)?$/i.test(file) && entry.format !== 'ndjson' && entry.format !== 'json') {
-            throw new InputError('HP_ERR_INPUT_NO_COLUMNS', `conversions '${entry.name}': the header row of '${file}' has no column ${missing.map(([f, h]) => `'${h}' (columns.${f})`).join(', ')}; fix columns: in the config to match the header`, { file, line: 1 })
+      for await (const rows of readRows(file, options.stdin, entry.format)) {
+        for (const row of rows) {
+          r.read++
+          if ('malformed' in row) { reject(file, row.line, '', 'row_malformed'); continue }
+          if (!checked) {
+            checked = true
+            const missing = Object.entries(entry.columns).filter(([, h]) => !row.cells.has(h.trim().toLowerCase()))
+            // Keyed formats may leave a key out of a row; a header that lacks a column never has it.
+            if (missing.length > 0 && !/\.(nd)?json(l)?(\.gz)?$/i.test(file) && entry.format !== 'ndjson' && entry.format !== 'json') {
+              throw new InputError('HP_ERR_INPUT_NO_COLUMNS', `conversions '${entry.name}': the header row of '${file}' has no column ${missing.map(([f, h]) => `'${h}' (columns.${f})`).join(', ')}; fix columns: in the config to match the header`, { file, line: 1 })
+            }
           }
+          const cells: Partial<Record<ConversionField, string>> = {}
+          for (const [f, h] of Object.entries(entry.columns) as Array<[ConversionField, string]>) {
+            const v = row.cells.get(h.trim().toLowerCase())
+            if (v !== undefined) cells[f] = v
+          }
+          const b = build(cells, referenceTime)
+          if (!b.ok) { reject(file, row.line, b.field, b.reason); continue }
+          const key = createHash('sha256').update(`${b.event.event}\u0000${b.event.event_id}`).digest('base64').slice(0, 22)
+          if (seen.has(key)) { r.duplicates++; options.onEvents?.('duplicate', '', 1); continue }
+          seen.add(key)
+          batch.push(b.event)
+          where.push({ file, line: row.line })
+          if (batch.length >= entry.batchSize) await flush()
+          if (options.onProgress !== undefined && performance.now() - lastProgress > 1000) {
+            lastProgress = performance.now()
+            options.onProgress({ ...r, seconds: (performance.now() - t0) / 1000 })
+          }
+          if (options.signal?.aborted === true) throw new InterruptedError(`interrupted; conversions '${entry.name}' sent ${r.sent} event(s) so far and resumes when run again`)
         }
-        const cells: Partial<Record<ConversionField, string>> = {}
-        for (const [f, h] of Object.entries(entry.columns) as Array<[ConversionField, string]>) {
-          const v = row.cells.get(h.trim().toLowerCase())
-          if (v !== undefined) cells[f] = v
-        }
-        const b = build(cells, referenceTime)
-        if (!b.ok) { reject(file, row.line, b.field, b.reason); continue }
-        const key = createHash('sha256').update(`${b.event.event}\u0000${b.event.event_id}`).digest('base64').slice(0, 22)
-        if (seen.has(key)) { r.duplicates++; options.onEvents?.('duplicate', '', 1); continue }
-        seen.add(key)
-        batch.push(b.event)
-        where.push({ file, line: row.line })
-        if (batch.length >= entry.batchSize) await flush()
-        if (options.onProgress !== undefined && performance.now() - lastProgress > 1000) {
-          lastProgress = performance.now()
-          options.onProgress({ ...r, seconds: (performance.now() - t0) / 1000 })
-        }
-        if (options.signal?.aborted === true) throw new InterruptedError(`interrupted; conversions '${entry.name}' sent ${r.sent} event(s) so far and resumes when run again`)
       }
     }
     await flush()
+    await inflight
   } catch (err) {
+    // The batch in flight settles first: an acknowledgement that arrives is recorded.
+    await inflight?.catch(() => {})
     if (runId !== undefined && err instanceof HashpipeError) state!.conversions.setError(runId, { code: err.code, message: err.message }, counts(r))
     throw err
   }
