@@ -156,7 +156,7 @@ export default async function conversions (argv: string[], io: CommandIo): Promi
       const r = o.result!
       return r.read > 0 && r.rejectedTotal / r.read > ratio ? ExitCode.REJECTS_OVER_LIMIT : ExitCode.OK
     }))
-    if (outcomes.some(o => o.error?.exitCode === ExitCode.INTERRUPTED)) code = ExitCode.INTERRUPTED
+    if (io.signal.aborted || outcomes.some(o => o.error?.exitCode === ExitCode.INTERRUPTED)) code = ExitCode.INTERRUPTED
     if (code === ExitCode.REJECTS_OVER_LIMIT) io.stderr.write(`hashpipe: rejects over --max-reject-ratio ${ratio}${v.rejects === undefined ? '; --rejects FILE lists them' : `; see ${v.rejects}`}\n`)
   } finally {
     await rejects?.close()

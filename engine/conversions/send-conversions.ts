@@ -129,6 +129,7 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
   let batchIndex = 0
   let lastProgress = 0
   let inflight: Promise<void> | undefined
+  const interrupted = (): InterruptedError => new InterruptedError(`interrupted; conversions '${entry.name}' sent ${r.sent} event(s) in this run and resumes when run again`)
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return
@@ -151,6 +152,7 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
     // One request in flight while the next batch is built: reading and hashing overlap the
     // send, and a kill still leaves at most one batch pending.
     await inflight
+    if (options.signal?.aborted === true) throw interrupted()
     const send = async (): Promise<void> => {
       state!.conversions.markPending(runId!, index, events.length, checksum)
       crashpoint('conversions-batch-pending')
@@ -201,7 +203,7 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
             lastProgress = performance.now()
             options.onProgress({ ...r, seconds: (performance.now() - t0) / 1000 })
           }
-          if (options.signal?.aborted === true) throw new InterruptedError(`interrupted; conversions '${entry.name}' sent ${r.sent} event(s) so far and resumes when run again`)
+          if (options.signal?.aborted === true) throw interrupted()
         }
       }
     }

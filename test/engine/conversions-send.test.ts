@@ -23,7 +23,7 @@ const iso = (s: number): string => new Date(s * 1000).toISOString()
 
 interface Teardown { teardown: (fn: () => void | Promise<void>) => void }
 
-async function setup (t: Teardown, batch = 3): Promise<{ dir: string, config: string, em: Awaited<ReturnType<typeof startEmulator>>, run: (...args: string[]) => Promise<{ code: number, stdout: string, stderr: string }> }> {
+async function setup (t: Teardown, batch = 3): Promise<{ dir: string, config: string, em: Awaited<ReturnType<typeof startEmulator>>, run: (...args: string[]) => Promise<{ code: number, stdout: string, stderr: string }>, withSignal: (s: AbortSignal) => void }> {
   const dir = tempDir(t, 'hp-conv-')
   const em = await startEmulator({ recordBodies: true })
   t.teardown(async () => { await em.close() })
@@ -52,11 +52,12 @@ conversions:
     let stderr = ''
     const out = new PassThrough().on('data', c => { stdout += String(c) })
     const err = new PassThrough().on('data', c => { stderr += String(c) })
-    const code = await (args[0] === 'status' ? status(['--config', config, ...args.slice(1)], io(out, err)) : conversions(['send', '--config', config, ...args], io(out, err)))
+    const code = await (args[0] === 'status' ? status(['--config', config, ...args.slice(1)], io(out, err)) : conversions(['send', '--config', config, ...args], io(out, err, signal)))
     return { code, stdout, stderr }
   }
-  const io = (stdout: PassThrough, stderr: PassThrough): Parameters<typeof conversions>[1] => ({ stdin: new PassThrough(), stdout, stderr, env: {}, signal: new AbortController().signal })
-  return { dir, config, em, run }
+  const io = (stdout: PassThrough, stderr: PassThrough, s = new AbortController().signal): Parameters<typeof conversions>[1] => ({ stdin: new PassThrough(), stdout, stderr, env: {}, signal: s })
+  let signal: AbortSignal | undefined
+  return { dir, config, em, run, withSignal: (s: AbortSignal) => { signal = s } }
 }
 
 const kGood = [
@@ -211,4 +212,24 @@ t.test('validate: conversions inputs and connections are checked too', async t =
   out = ''
   t.equal(await validate(['--config', w.config], io), 0)
   t.match(out, /config OK: 0 destinations, 0 segments, 1 conversions entry/)
+})
+
+t.test('SIGINT/SIGTERM: exit 130 after the batch in flight, and the rerun resumes', async t => {
+  const w = await setup(t, 2)
+  const rows = [1, 2, 3, 4, 5, 6].map(i => `s${i}@example.com,,,${nowS - i},1,USD,s${i}`)
+  writeFileSync(join(w.dir, 'sales.csv'), [header, ...rows].join('\n') + '\n')
+  w.em.faults.slowMs = 300
+  const controller = new AbortController()
+  w.withSignal(controller.signal)
+  setTimeout(() => { controller.abort() }, 100)
+  const r1 = await w.run()
+  t.equal(r1.code, 130, r1.stdout)
+  t.match(r1.stdout, /HP_ERR_ABORTED/)
+  w.em.faults.slowMs = 0
+  w.withSignal(new AbortController().signal)
+  const r2 = await w.run('--json')
+  t.equal(r2.code, 0, r2.stdout)
+  const j = JSON.parse(r2.stdout).conversions[0]
+  t.match(j, { resumed: true, events_already_sent: 2, events_sent: 4 })
+  t.equal((await stored(w.em)).events.length, 6)
 })
