@@ -23,9 +23,9 @@ const iso = (s: number): string => new Date(s * 1000).toISOString()
 
 interface Teardown { teardown: (fn: () => void | Promise<void>) => void }
 
-async function setup (t: Teardown, batch = 3): Promise<{ dir: string, config: string, em: Awaited<ReturnType<typeof startEmulator>>, run: (...args: string[]) => Promise<{ code: number, stdout: string, stderr: string }>, withSignal: (s: AbortSignal) => void }> {
+async function setup (t: Teardown, batch = 3, eventsQps = 500, emulatorOptions: Parameters<typeof startEmulator>[0] = {}): Promise<{ dir: string, config: string, em: Awaited<ReturnType<typeof startEmulator>>, run: (...args: string[]) => Promise<{ code: number, stdout: string, stderr: string }>, withSignal: (s: AbortSignal) => void }> {
   const dir = tempDir(t, 'hp-conv-')
-  const em = await startEmulator({ recordBodies: true })
+  const em = await startEmulator({ recordBodies: true, ...emulatorOptions })
   t.teardown(async () => { await em.close() })
   const config = join(dir, 'hashpipe.yaml')
   writeFileSync(config, `state_dir: state
@@ -33,7 +33,7 @@ tiktok:
   api_base_url: ${em.apiBaseUrl}
   app_id: "1"
   secret: s
-  events_rate_limit: { qps: 500, qpm: 30000 }
+  events_rate_limit: { qps: ${eventsQps}, qpm: 30000 }
 conversions:
   - name: store-sales
     event_source_id: "${kSet}"
@@ -232,4 +232,22 @@ t.test('SIGINT/SIGTERM: exit 130 after the batch in flight, and the rerun resume
   const j = JSON.parse(r2.stdout).conversions[0]
   t.match(j, { resumed: true, events_already_sent: 2, events_sent: 4 })
   t.equal((await stored(w.em)).events.length, 6)
+})
+
+t.test('the Events API limiter keeps under the quota; 5xx answers are retried', async t => {
+  // The client at 3/s against a quota of 4/s: request starts are spaced, arrivals on a loaded
+  // machine are not, and the margin absorbs that jitter.
+  const w = await setup(t, 1, 3, { eventLimits: { qps: 4, qpm: 240 } })
+  const rows = [1, 2, 3, 4, 5, 6, 7, 8].map(i => `q${i}@example.com,,,${nowS - i},1,USD,q${i}`)
+  writeFileSync(join(w.dir, 'sales.csv'), [header, ...rows].join('\n') + '\n')
+  const r = await w.run('--json')
+  t.equal(r.code, 0, r.stdout)
+  t.equal(w.em.stats.get('40100') ?? 0, 0, 'no rate-limit answer under the quota')
+  t.equal((await stored(w.em)).events.length, 8)
+
+  w.em.faults.error5xxRate = 0.3
+  writeFileSync(join(w.dir, 'sales.csv'), [header, ...rows.map(x => x.replace(/q(\d)/g, 'z$1'))].join('\n') + '\n')
+  const again = await w.run('--json')
+  t.equal(again.code, 0, again.stdout)
+  t.equal((await stored(w.em)).events.length, 16, 'every event delivered despite the 503s')
 })
