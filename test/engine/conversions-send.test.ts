@@ -221,7 +221,9 @@ t.test('SIGINT/SIGTERM: exit 130 after the batch in flight, and the rerun resume
   w.em.faults.slowMs = 300
   const controller = new AbortController()
   w.withSignal(controller.signal)
-  setTimeout(() => { controller.abort() }, 100)
+  // The interrupt arrives while the first batch is at TikTok (answers take 300 ms here).
+  const poll = setInterval(() => { if ((w.em.stats.get('POST /open_api/v1.3/event/track/') ?? 0) > 0) { clearInterval(poll); controller.abort() } }, 5)
+  t.teardown(() => { clearInterval(poll) })
   const r1 = await w.run()
   t.equal(r1.code, 130, r1.stdout)
   t.match(r1.stdout, /HP_ERR_ABORTED/)
