@@ -15,7 +15,8 @@ const kCommands: Record<string, { module: string, summary: string }> = {
   status: { module: './commands/status.js', summary: 'show distributions, last runs and matched reach' },
   doctor: { module: './commands/doctor.js', summary: 'check the configuration against known TikTok pitfalls' },
   segments: { module: './commands/segments.js', summary: 'manage segments (clone)' },
-  report: { module: './commands/report.js', summary: 'Data Marketplace usage report for a month (report usage)' }
+  report: { module: './commands/report.js', summary: 'Data Marketplace usage report for a month (report usage)' },
+  conversions: { module: './commands/conversions.js', summary: 'send offline conversions to TikTok\'s Events API' }
 }
 
 function usage (): string {

@@ -121,6 +121,23 @@ export function checkRules (root: unknown): ConfigProblem[] {
       }
     }
   })
+
+  const conversions = new Map<string, number>()
+  list(root['conversions']).forEach((c, i) => {
+    if (!isObj(c)) return
+    const name = str(c['name'])
+    if (name !== undefined) {
+      const first = conversions.get(key(name))
+      if (first !== undefined) add(['conversions', i, 'name'], `duplicate conversions name '${name}' (also conversions[${first}]); names must be unique`)
+      else conversions.set(key(name), i)
+    }
+    const cols = isObj(c['columns']) ? c['columns'] : {}
+    if (c['event'] === undefined && cols['event'] === undefined) {
+      add(['conversions', i, 'event'], 'is required when columns has no event column: name the TikTok standard event these rows are (e.g. CompletePayment or Purchase)')
+    }
+    if (cols['event_time'] === undefined) add(['conversions', i, 'columns', 'event_time'], 'is required: the column holding when the event happened (ISO 8601 with a zone, or Unix seconds)')
+    if (cols['email'] === undefined && cols['phone'] === undefined) add(['conversions', i, 'columns'], 'must map email or phone (or both): TikTok matches offline events by them')
+  })
   return problems
 }
 

@@ -4,6 +4,7 @@ import type { Secret } from '../pipeline/secret.js'
 import type { Env } from './config-interpolate.js'
 import type { InputFormat } from '../pipeline/column-plan.js'
 import type { IdType, NormalizeOptions, PhoneHashForm } from '../pipeline/protocol.js'
+import type { ConversionField } from '../pipeline/conversion-event.js'
 
 export const INTEGRATIONS = ['first-party', 'first-party-record-sync', 'data-marketplace-3pd'] as const
 export type Integration = (typeof INTEGRATIONS)[number]
@@ -53,12 +54,34 @@ export interface SegmentConfig {
   dataType: DataType
 }
 
+/** Events API requests per second and minute unless tiktok.events_rate_limit says otherwise (well under TikTok's 1,000 QPS / 600,000 QPM). */
+export const DEFAULT_EVENTS_RATE_LIMIT = { qps: 50, qpm: 3000 }
+export const DEFAULT_LOOKBACK_DAYS = 28
+/** TikTok rejects a /event/track/ request with more events whole. */
+export const MAX_EVENTS_PER_REQUEST = 1000
+
+export interface ConversionConfig {
+  name: string
+  /** The Offline Event Set ID: digits, always a string. */
+  eventSourceId: string
+  connection: string
+  /** Absolute paths, or '-' for stdin. */
+  inputs: string[]
+  /** Conversion field → header (column or key) name. */
+  columns: Partial<Record<ConversionField, string>>
+  event: string | undefined
+  lookbackDays: number
+  batchSize: number
+  format?: InputFormat
+}
+
 export interface TikTokConfig {
   apiBaseUrl: string
   authUrl: string
   appId: string
   secret: Secret
   rateLimit: { qps: number, qpm: number }
+  eventsRateLimit: { qps: number, qpm: number }
   batchSize: number
   phoneHashForm: PhoneHashForm
 }
@@ -74,6 +97,7 @@ export interface ResolvedConfig {
   normalize: NormalizeOptions
   destinations: DestinationConfig[]
   segments: SegmentConfig[]
+  conversions: ConversionConfig[]
 }
 
 export interface ParseConfigOptions {

@@ -12,12 +12,13 @@ import { formatPath, interpolateTree, type ConfigProblem, type Env } from './con
 import { checkRules, suggestKey } from './config-rules.js'
 import { configError, dedupe, formatProblem, inDocumentOrder, readConfigFile, readTree, scrub } from './config-source.js'
 import {
-  DATA_TYPES, DEFAULT_API_BASE_URL, DEFAULT_AUTH_URL, DEFAULT_STATE_DIR, INTEGRATIONS, MAX_BATCH_SIZE, MAX_SEGMENT_NAME,
+  DATA_TYPES, DEFAULT_API_BASE_URL, DEFAULT_EVENTS_RATE_LIMIT, DEFAULT_LOOKBACK_DAYS, MAX_EVENTS_PER_REQUEST, DEFAULT_AUTH_URL, DEFAULT_STATE_DIR, INTEGRATIONS, MAX_BATCH_SIZE, MAX_SEGMENT_NAME,
   type ParseConfigOptions, type ResolvedConfig
 } from './config-types.js'
 import { CONNECTION_NAME } from './state/records.js'
 import { INPUT_FORMATS, type InputFormat } from '../pipeline/column-plan.js'
 import { ID_TYPES, type IdType } from '../pipeline/protocol.js'
+import { CONVERSION_FIELDS, OFFLINE_EVENTS, type ConversionField } from '../pipeline/conversion-event.js'
 
 export * from './config-types.js'
 export type { ConfigProblem, Env } from './config-interpolate.js'
@@ -130,6 +131,10 @@ const tiktokSchema = z.strictObject({
     qps: wholeNumber(1).default(10),
     qpm: wholeNumber(1).default(600)
   }).default({ qps: 10, qpm: 600 }),
+  events_rate_limit: z.strictObject({
+    qps: wholeNumber(1, 1000).default(DEFAULT_EVENTS_RATE_LIMIT.qps),
+    qpm: wholeNumber(1, 600_000).default(DEFAULT_EVENTS_RATE_LIMIT.qpm)
+  }).default(DEFAULT_EVENTS_RATE_LIMIT),
   batch_size: wholeNumber(1, MAX_BATCH_SIZE).default(MAX_BATCH_SIZE),
   phone_hash_form: z.enum(['e164', 'digits']).default('e164')
 })
@@ -165,12 +170,45 @@ const segmentSchema = z.strictObject({
   data_type: z.enum(DATA_TYPES).default('first-party')
 })
 
+const conversionColumns = z.record(z.string(), z.unknown()).transform((v, ctx) => {
+  const out: Partial<Record<ConversionField, string>> = {}
+  for (const [k, header] of Object.entries(v)) {
+    if (!(CONVERSION_FIELDS as readonly string[]).includes(k)) {
+      const hint = suggestKey(k, CONVERSION_FIELDS)
+      ctx.addIssue({ code: 'custom', path: [k], message: `is not a conversion field${hint === undefined ? '' : `; did you mean ${hint}?`} (fields: ${CONVERSION_FIELDS.join(', ')})` })
+    } else if (typeof header !== 'string' || header.trim() === '') {
+      ctx.addIssue({ code: 'custom', path: [k], message: 'must be the header (column or key) name, a non-empty string' })
+    } else {
+      out[k as ConversionField] = header
+    }
+  }
+  return out
+})
+
+const eventSourceId = quotedString(
+  s => /^\d{1,20}$/.test(s) ? undefined : 'must be the Offline Event Set ID, digits only, as a quoted string',
+  digits => `must be a quoted string: it is written as a number, which YAML and JSON round; quote it${digits === undefined ? '' : ` (event_source_id: "${digits}")`}`
+)
+
+const conversionSchema = z.strictObject({
+  name: z.string().trim().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be 1 to 64 letters, digits, . _ -' }),
+  event_source_id: eventSourceId,
+  connection: z.string().trim().regex(CONNECTION_NAME, { error: 'must be a connection name: letters, digits, . _ - (up to 64), starting with a letter or digit' }),
+  inputs: z.preprocess(v => typeof v === 'string' ? [v] : v, z.array(pathString).min(1, { error: 'must list at least one input file' })),
+  columns: conversionColumns,
+  event: z.string().trim().refine(s => (OFFLINE_EVENTS as readonly string[]).includes(s), { error: `must be a TikTok standard event: ${OFFLINE_EVENTS.join(', ')}` }).optional(),
+  lookback_days: wholeNumber(1, 28).default(DEFAULT_LOOKBACK_DAYS),
+  batch_size: wholeNumber(1, MAX_EVENTS_PER_REQUEST).default(MAX_EVENTS_PER_REQUEST),
+  format: z.enum(['csv', 'tsv', 'ndjson', 'json']).optional()
+})
+
 const configSchema = z.strictObject({
   state_dir: pathString.default(DEFAULT_STATE_DIR),
   tiktok: tiktokSchema,
   hashing: hashingSchema.default({ default_country: 'US', email_canonicalize: 'none', strip_plus_tag: false }),
   destinations: z.array(destinationSchema).default([]),
-  segments: z.array(segmentSchema).default([])
+  segments: z.array(segmentSchema).default([]),
+  conversions: z.array(conversionSchema).default([])
 })
 
 type RawConfig = z.output<typeof configSchema>
@@ -182,6 +220,8 @@ function knownKeysAt (path: ReadonlyArray<string | number>): string[] {
     '': configSchema.shape,
     tiktok: tiktokSchema.shape,
     'tiktok.rate_limit': { qps: 0, qpm: 0 },
+    'tiktok.events_rate_limit': { qps: 0, qpm: 0 },
+    conversions: conversionSchema.shape,
     hashing: hashingSchema.shape,
     destinations: destinationSchema.shape,
     segments: segmentSchema.shape
@@ -279,6 +319,7 @@ function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): 
       appId: t.app_id,
       secret: t.secret,
       rateLimit: { qps: t.rate_limit.qps, qpm: t.rate_limit.qpm },
+      eventsRateLimit: { qps: t.events_rate_limit.qps, qpm: t.events_rate_limit.qpm },
       batchSize: t.batch_size,
       phoneHashForm: t.phone_hash_form
     },
@@ -309,6 +350,17 @@ function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): 
         ...(destination !== undefined && destination !== '' ? { destination } : {}),
         dataType: s.data_type
       }
-    })
+    }),
+    conversions: raw.conversions.map(c => ({
+      name: c.name,
+      eventSourceId: c.event_source_id,
+      connection: c.connection,
+      inputs: c.inputs.map(p => p === '-' ? p : at(p)),
+      columns: c.columns,
+      event: c.event,
+      lookbackDays: c.lookback_days,
+      batchSize: c.batch_size,
+      ...(c.format !== undefined ? { format: c.format } : {})
+    }))
   }
 }

@@ -3,13 +3,16 @@
 // an audience name or an error message by mistake adds one 'other' series, never a new one
 // per value (Prometheus cardinality guidance; docs/operational-rules.md F2).
 import { ID_SCHEMAS, ID_TYPES, REJECT_REASONS } from '../pipeline/protocol.js'
+import { CONVERSION_REJECT_REASONS } from '../pipeline/conversion-event.js'
 
 export const OTHER = 'other'
 
 export const OUTCOMES = ['valid', 'rejected', 'empty', 'duplicate'] as const
 export const STAGES = ['read', 'split', 'transfer', 'parse', 'hash', 'dedupe', 'write'] as const
 export const OPERATIONS = ['add', 'delete'] as const
-export const COMMANDS = ['hash', 'distribute', 'emulator', 'validate', 'connect', 'status', 'doctor', 'segments'] as const
+export const COMMANDS = ['hash', 'distribute', 'emulator', 'validate', 'connect', 'status', 'doctor', 'segments', 'conversions'] as const
+export const CONVERSION_OUTCOMES = ['sent', 'rejected', 'duplicate'] as const
+export const CONVERSION_REASONS = ['none', ...CONVERSION_REJECT_REASONS] as const
 export const RUN_RESULTS = ['ok', 'failed', 'usage', 'rejects_over_limit', 'reauthorize', 'unavailable', 'config', 'aborted'] as const
 export const RATE_LIMIT_SCOPES = ['app', 'advertiser'] as const
 export const RETRY_REASONS = ['rate_limited', 'server_error', 'network', 'timeout', 'invalid_response'] as const
@@ -34,7 +37,8 @@ export const ENDPOINTS = [
   '/user/info/',
   '/advertiser/info/',
   '/bc/get/',
-  '/bc/asset/get/'
+  '/bc/asset/get/',
+  '/event/track/'
 ] as const
 
 export type Outcome = (typeof OUTCOMES)[number]
@@ -60,7 +64,9 @@ export const LABEL_VALUES = {
   scope: RATE_LIMIT_SCOPES,
   retry_reason: RETRY_REASONS,
   code_class: CODE_CLASSES,
-  endpoint: ENDPOINTS
+  endpoint: ENDPOINTS,
+  conversion_outcome: CONVERSION_OUTCOMES,
+  conversion_reason: CONVERSION_REASONS
 } as const satisfies Record<string, readonly string[]>
 export type LabelSet = keyof typeof LABEL_VALUES
 

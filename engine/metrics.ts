@@ -58,6 +58,8 @@ export interface Metrics {
   readonly deliveredIdentifiers: CounterHandle<'operation' | 'id_schema'>
   readonly checkpointLag: PlainGauge
   readonly apiRequests: CounterHandle<'endpoint' | 'code_class'>
+  /** Offline conversion events by outcome (sent, rejected, duplicate) and reject reason ('none' otherwise). */
+  readonly conversionEvents: CounterHandle<'outcome' | 'reason'>
   readonly apiRequestDuration: HistogramHandle<'endpoint'>
   readonly apiRetries: CounterHandle<'endpoint' | 'reason'>
   readonly rateLimitWaits: CounterHandle<'scope'>
@@ -194,6 +196,8 @@ export function createMetrics (options: MetricsOptions = {}): Metrics {
     deliveredIdentifiers: counter('hashpipe_delivered_identifiers_total', 'Identifiers TikTok accepted, by operation and id_schema.',
       { operation: 'operation', id_schema: 'id_schema' }, true),
     checkpointLag: plainGauge('hashpipe_checkpoint_lag_identifiers', 'Identifiers delivered since the last durable checkpoint.'),
+    conversionEvents: counter('hashpipe_conversion_events_total', 'Offline conversion events by outcome (sent, rejected, duplicate) and reject reason.',
+      { outcome: 'conversion_outcome', reason: 'conversion_reason' }, false),
     apiRequests: counter('hashpipe_api_requests_total', 'TikTok API requests by endpoint and outcome class.',
       { endpoint: 'endpoint', code_class: 'code_class' }, false),
     apiRequestDuration: histogram('hashpipe_api_request_duration_seconds', 'TikTok API request latency, response body included.',

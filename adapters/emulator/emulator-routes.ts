@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { EmulatorState, EmulatorToken } from './emulator-state.js'
 import type { EmulatorFaults } from './emulator.js'
 import { adGroupGet, integratedReport, ReportFail } from './emulator-reporting.js'
+import { trackEvents } from './emulator-events.js'
 
 export interface Reply { status: number, body?: { code: number, message: string, request_id: string, data: unknown }, redirect?: string, headers?: Record<string, string> }
 
@@ -10,6 +11,7 @@ export interface RouteContext {
   state: EmulatorState
   faults: EmulatorFaults
   overLimit: (advertiserId: string | undefined) => number | undefined
+  overEventLimit: () => number | undefined
   requestId: string
   scheduleSave: () => void
 }
@@ -50,6 +52,9 @@ export function handleApi (ctx: RouteContext, method: string, url: URL, headers:
     if (url.pathname === '/__emulator/audiences' && method === 'GET') {
       return { status: 200, body: { code: 0, message: 'OK', request_id: ctx.requestId, data: { audiences: state.snapshot() } } }
     }
+    if (url.pathname === '/__emulator/events' && method === 'GET') {
+      return { status: 200, body: { code: 0, message: 'OK', request_id: ctx.requestId, data: { events: [...state.events.values()].map(e => ({ event_source_id: e.eventSourceId, ...e.event })), received: state.eventsReceived, duplicates_dropped: state.duplicatesDropped } } }
+    }
     if (url.pathname === '/portal/auth' && method === 'GET') {
       const appId = q.get('app_id') ?? ''
       const redirect = q.get('redirect_uri')
@@ -66,7 +71,7 @@ export function handleApi (ctx: RouteContext, method: string, url: URL, headers:
       try { body = JSON.parse(rawBody === '' ? '{}' : rawBody) as Record<string, unknown> } catch { throw new Fail(40000, 'invalid JSON body') }
     }
     const advertiserForLimit = typeof body['advertiser_id'] === 'string' ? body['advertiser_id'] : Array.isArray(body['advertiser_ids']) ? String(body['advertiser_ids'][0]) : q.get('advertiser_id') ?? undefined
-    const limited = ctx.overLimit(advertiserForLimit)
+    const limited = path === '/event/track/' ? ctx.overEventLimit() : ctx.overLimit(advertiserForLimit)
     if (limited !== undefined) throw new Fail(limited, limited === 40100 ? 'Too many requests. Please retry in some time.' : 'Too many requests for this advertiser.')
 
     if (path === '/oauth2/access_token/' && method === 'POST') {
@@ -131,6 +136,9 @@ export function handleApi (ctx: RouteContext, method: string, url: URL, headers:
         const name = raw.length > 70 ? `${raw.slice(0, 67)}...` : raw
         return ok({ audience_id: state.createAudience(advertiserId, name) })
       }
+      case 'POST /event/track/':
+        trackEvents(ctx.state, ctx.faults.poisonEventId, body, (code, message) => new Fail(code, message))
+        return ok({})
       case 'POST /segment/mapping/':
         mappingRequest(ctx, token, body)
         return ok({})

@@ -41,6 +41,10 @@ export class EmulatorState {
   audiences = new Map<string, { audienceId: string, advertiserId: string, name: string, createdAt: number, members: Map<string, Set<string>> }>()
   /** Ad groups with their daily delivery, for /adgroup/get/ and /report/integrated/get/ (tests shape them). */
   adGroups = new Map<string, EmulatorAdGroup>()
+  /** Offline events by (event_source_id, event_id, event): TikTok's dedupe key. */
+  events = new Map<string, { eventSourceId: string, event: Record<string, unknown> }>()
+  eventsReceived = 0
+  duplicatesDropped = 0
   #nextAudience = 1800000000000000000n
   readonly #file: string | undefined
 

@@ -24,6 +24,8 @@ export interface EmulatorFaults {
   revokeTokenAfter?: number
   /** An identifier (hex digest) whose presence fails its whole mapping batch with 40002. */
   poisonId?: string
+  /** An event_id whose presence fails its whole /event/track/ request with 40002. */
+  poisonEventId?: string
 }
 
 export interface EmulatorLimits {
@@ -57,6 +59,10 @@ export interface EmulatorOptions {
   /** Persist audiences and tokens here (atomic writes), so a demo survives restarts. */
   stateFile?: string
   limits?: EmulatorLimits
+  /** The Events API's own quota (/event/track/); default TikTok's 1,000 QPS / 600,000 QPM. */
+  eventLimits?: { qps: number, qpm: number }
+  /** Keep every API request body (tests check what left the machine). */
+  recordBodies?: boolean
   faults?: EmulatorFaults
   /** Random source for fault injection (tests pass a seeded one). */
   random?: () => number
@@ -74,6 +80,8 @@ export interface Emulator {
   limits: EmulatorLimits
   /** Live counters of the rate limits, for tests and benches. */
   rateStats: EmulatorRateStats
+  /** Request bodies, when recordBodies is set. */
+  bodies: string[]
   close: () => Promise<void>
 }
 
@@ -89,6 +97,17 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
   const stats = new Map<string, number>()
   const count = (k: string): void => { stats.set(k, (stats.get(k) ?? 0) + 1) }
   const appWindow: number[] = []
+  const eventLimits = options.eventLimits ?? { qps: 1000, qpm: 600_000 }
+  const eventWindow: number[] = []
+  const bodies: string[] = []
+  const overEventLimit = (): number | undefined => {
+    const now = Date.now()
+    while (eventWindow.length > 0 && eventWindow[0]! <= now - 60_000) eventWindow.shift()
+    const lastSecond = eventWindow.filter(t => t > now - 1000).length
+    if (lastSecond >= eventLimits.qps || eventWindow.length >= eventLimits.qpm) return 40100
+    eventWindow.push(now)
+    return undefined
+  }
   const advWindows = new Map<string, number[]>()
   const sockets = new Set<Socket>()
   let saveTimer: NodeJS.Timeout | undefined
@@ -138,6 +157,7 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
       void (async () => {
         const url = new URL(req.url ?? '/', 'http://emulator')
         count(`${req.method ?? 'GET'} ${url.pathname}`)
+        if (options.recordBodies === true && url.pathname.startsWith(API_PREFIX)) bodies.push(Buffer.concat(chunks).toString('utf8'))
         if (faults.slowMs !== undefined && faults.slowMs > 0) await new Promise(resolve => setTimeout(resolve, faults.slowMs))
         const isApi = url.pathname.startsWith(API_PREFIX)
         if (isApi) rateStats.received++
@@ -160,7 +180,7 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
             return
           }
         }
-        const reply = handleApi({ state, faults, overLimit, requestId, scheduleSave }, req.method ?? 'GET', url, req.headers, Buffer.concat(chunks).toString('utf8'))
+        const reply = handleApi({ state, faults, overLimit, overEventLimit, requestId, scheduleSave }, req.method ?? 'GET', url, req.headers, Buffer.concat(chunks).toString('utf8'))
         send(res, reply)
       })().catch(err => {
         res.writeHead(500, { 'content-type': 'application/json' })
@@ -185,6 +205,7 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
     stats,
     limits,
     rateStats,
+    bodies,
     close: async () => {
       if (saveTimer !== undefined) { clearTimeout(saveTimer); state.save() }
       for (const s of sockets) s.destroy()

@@ -24,6 +24,9 @@ roles, rate limits, faults). Its first stdout line is
   --storm START:DUR     answer 40100 to everything from START ms for DUR ms
   --revoke-after N      tokens are revoked (40105) after N calls
   --poison-id HEX       a digest whose presence fails its mapping batch (40002)
+  --events-qps N --events-qpm N
+                        Events API (/event/track/) limits (default 1000 / 600000)
+  --poison-event-id ID  an event_id whose presence fails its /event/track/ request (40002)
   -h, --help
 `
 
@@ -52,6 +55,9 @@ export default async function emulator (argv: string[], io: CommandIo): Promise<
         storm: { type: 'string' },
         'revoke-after': { type: 'string' },
         'poison-id': { type: 'string' },
+        'events-qps': { type: 'string' },
+        'events-qpm': { type: 'string' },
+        'poison-event-id': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false }
       },
       strict: true
@@ -66,6 +72,7 @@ export default async function emulator (argv: string[], io: CommandIo): Promise<
   const slow = num('slow-ms', v['slow-ms'], 0, 600_000); if (slow !== undefined) faults.slowMs = slow
   const revoke = num('revoke-after', v['revoke-after'], 0, 1e9); if (revoke !== undefined) faults.revokeTokenAfter = revoke
   if (v['poison-id'] !== undefined) faults.poisonId = v['poison-id'].toLowerCase()
+  if (v['poison-event-id'] !== undefined) faults.poisonEventId = v['poison-event-id']
   if (v.storm !== undefined) {
     const m = /^(\d+):(\d+)$/.exec(v.storm)
     if (m === null) throw new UsageError(`--storm takes START_MS:DURATION_MS, not '${v.storm}'`)
@@ -77,6 +84,7 @@ export default async function emulator (argv: string[], io: CommandIo): Promise<
     host: v.host,
     ...(v.state !== undefined ? { stateFile: v.state } : {}),
     limits: { qps, qpm: num('qpm', v.qpm, 1, 600_000) ?? qps * 60, advertiserQps: num('advertiser-qps', v['advertiser-qps'], 1, 10_000) ?? qps },
+    eventLimits: { qps: num('events-qps', v['events-qps'], 1, 100_000) ?? 1000, qpm: num('events-qpm', v['events-qpm'], 1, 6_000_000) ?? 600_000 },
     faults
   })
   io.stdout.write(`hashpipe emulator listening on ${em.url}\n`)

@@ -47,11 +47,23 @@ export default async function status (argv: string[], io: CommandIo): Promise<nu
       })
     }
     const usage = usageObligations(config, state, v.config)
+    const conversions = config.conversions.map(c => ({
+      name: c.name,
+      event_source_id: c.eventSourceId,
+      runs: state.conversions.history(c.name, Number(v.runs)).map(r => ({ id: r.id, started_at: r.startedAt, finished_at: r.finishedAt, outcome: r.outcome, counts: r.counts, error: r.error }))
+    }))
     if (v.json) {
-      io.stdout.write(JSON.stringify({ distributions: out, usage_reports: usage.map(u => ({ destination: u.destination, month: u.month, reported: u.reported, reported_at: u.reportedAt, command: u.command })) }) + '\n')
+      io.stdout.write(JSON.stringify({ distributions: out, conversions, usage_reports: usage.map(u => ({ destination: u.destination, month: u.month, reported: u.reported, reported_at: u.reportedAt, command: u.command })) }) + '\n')
       return ExitCode.OK
     }
-    if (out.length === 0) io.stdout.write('no segment has a destination in this config\n')
+    for (const c of conversions) {
+      io.stdout.write(`conversions ${c.name} → event set ${c.event_source_id}${c.runs.length === 0 ? ': never sent' : ''}\n`)
+      for (const r of c.runs) {
+        const k = r.counts
+        io.stdout.write(`  run ${r.id}: ${r.outcome}${r.outcome === 'running' ? ' (interrupted; conversions send resumes it)' : ''}, started ${r.started_at}, ${k['read'] ?? 0} read, ${k['sent'] ?? 0} sent, ${k['rejected'] ?? 0} rejected, ${k['duplicates'] ?? 0} duplicates${r.error === null ? '' : `, ${r.error.code}: ${r.error.message}`}\n`)
+      }
+    }
+    if (out.length === 0 && conversions.length === 0) io.stdout.write('no segment has a destination in this config\n')
     for (const s of out) {
       const delivered = Object.entries(s.delivered).map(([k, n]) => `${k} ${(n ?? 0).toLocaleString('en-US')}`).join(', ')
       io.stdout.write(`${s.segment} → ${s.destination} (${s.integration}, advertiser ${s.advertiser_id})\n`)

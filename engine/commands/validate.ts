@@ -66,11 +66,12 @@ export default async function validate (argv: string[], io: CommandIo): Promise<
       file,
       destinations: config?.destinations.length ?? null,
       segments: config?.segments.length ?? null,
+      conversions: config?.conversions.length ?? null,
       problems,
       notes
     }) + '\n')
   } else if (ok) {
-    io.stdout.write(`config OK: ${count(config!.destinations.length, 'destination')}, ${count(config!.segments.length, 'segment')}\n`)
+    io.stdout.write(`config OK: ${count(config!.destinations.length, 'destination')}, ${count(config!.segments.length, 'segment')}${config!.conversions.length === 0 ? '' : `, ${config!.conversions.length} conversions ${config!.conversions.length === 1 ? 'entry' : 'entries'}`}\n`)
     for (const n of notes) io.stderr.write(`note: ${n}\n`)
   } else {
     io.stderr.write(`hashpipe: config '${file}' is invalid (${count(problems.length, 'problem')}):\n${problems.map(p => `  ${formatProblem(p)}\n`).join('')}`)
@@ -81,17 +82,18 @@ export default async function validate (argv: string[], io: CommandIo): Promise<
 /** Input files that don't exist or can't be read, by key path. */
 async function checkEnvironment (config: ResolvedConfig): Promise<ConfigProblem[]> {
   const problems: ConfigProblem[] = []
-  for (const [i, segment] of config.segments.entries()) {
-    for (const [j, input] of segment.inputs.entries()) {
-      const path = `segments[${i}].inputs[${j}]`
-      try {
-        const st = await stat(input)
-        if (!st.isFile() && !st.isFIFO()) { problems.push({ path, message: `'${input}' is not a file` }); continue }
-        await access(input, constants.R_OK)
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code
-        problems.push({ path, message: code === 'ENOENT' ? `input file '${input}' does not exist (paths are relative to the config file's directory)` : `input file '${input}' can't be read: ${code ?? (err as Error).message}` })
-      }
+  const inputs = [
+    ...config.segments.flatMap((s, i) => s.inputs.map((input, j) => ({ input, path: `segments[${i}].inputs[${j}]` }))),
+    ...config.conversions.flatMap((c, i) => c.inputs.map((input, j) => ({ input, path: `conversions[${i}].inputs[${j}]` })).filter(x => x.input !== '-'))
+  ]
+  for (const { input, path } of inputs) {
+    try {
+      const st = await stat(input)
+      if (!st.isFile() && !st.isFIFO()) { problems.push({ path, message: `'${input}' is not a file` }); continue }
+      await access(input, constants.R_OK)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      problems.push({ path, message: code === 'ENOENT' ? `input file '${input}' does not exist (paths are relative to the config file's directory)` : `input file '${input}' can't be read: ${code ?? (err as Error).message}` })
     }
   }
   return problems
@@ -99,7 +101,7 @@ async function checkEnvironment (config: ResolvedConfig): Promise<ConfigProblem[
 
 function connectionNotes (config: ResolvedConfig, file: string): string[] {
   const tokens = new TokenStore(config.stateDir)
-  const names = [...new Set(config.destinations.map(d => d.connection))]
+  const names = [...new Set([...config.destinations.map(d => d.connection), ...config.conversions.map(c => c.connection)])]
   try {
     return names.filter(name => !tokens.has(name)).map(name => `connection '${name}' is not made yet; run: hashpipe connect tiktok --config ${file} --name ${name}`)
   } catch (err) {

@@ -131,6 +131,43 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (destination, month)
       ) STRICT;
     `
+  },
+  {
+    version: 4,
+    name: 'conversions',
+    // Offline conversion runs and their acknowledged batches. A batch is a position in the run's
+    // deterministic event order (same input, same reference time → same batches) with a checksum
+    // of its event ids, never an identifier.
+    sql: `
+      CREATE TABLE conversion_runs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        event_source_id TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('running', 'succeeded', 'failed', 'abandoned')),
+        reference_time INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,           -- JSON
+        counts TEXT NOT NULL DEFAULT '{}',
+        error_code TEXT,
+        error_message TEXT
+      ) STRICT;
+      CREATE INDEX conversion_runs_by_name ON conversion_runs (name, started_at);
+      CREATE UNIQUE INDEX conversion_runs_one_running ON conversion_runs (name) WHERE outcome = 'running';
+
+      CREATE TABLE conversion_batches (
+        run_id TEXT NOT NULL REFERENCES conversion_runs (id),
+        batch_index INTEGER NOT NULL CHECK (batch_index >= 0),
+        count INTEGER NOT NULL CHECK (count > 0),
+        checksum TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'acked')),
+        attempts INTEGER NOT NULL DEFAULT 1,
+        sent INTEGER NOT NULL DEFAULT 0,     -- events TikTok took (the batch minus isolated rejects)
+        sent_at TEXT NOT NULL,
+        acked_at TEXT,
+        PRIMARY KEY (run_id, batch_index)
+      ) STRICT;
+    `
   }
 ]
 

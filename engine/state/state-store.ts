@@ -25,6 +25,7 @@ import { DistributionStore } from './distributions.js'
 import { BatchLedger } from './batch-ledger.js'
 import { guardDiskFull } from './db-disk-full.js'
 import { UsageReportStore } from './usage-reports.js'
+import { ConversionStore } from './conversions.js'
 
 export const DB_FILE = 'state.db'
 
@@ -43,6 +44,7 @@ export class StateStore {
   readonly distributions: DistributionStore
   readonly ledger: BatchLedger
   readonly usageReports: UsageReportStore
+  readonly conversions: ConversionStore
   /** Migration versions this open applied (empty when the schema was current). */
   readonly migrated: readonly number[]
   readonly #db: Database.Database
@@ -60,6 +62,7 @@ export class StateStore {
     this.distributions = new DistributionStore(db, now, this.runs)
     this.ledger = new BatchLedger(db, now, this.runs)
     this.usageReports = new UsageReportStore(db, now)
+    this.conversions = new ConversionStore(db, now)
   }
 
   /** Opens (creating if needed) the state in `stateDir`; HP_ERR_STATE_LOCKED if another process has it. */

@@ -13,6 +13,7 @@ const kOwn: Record<string, string> = {
   hashpipe_input_rows_total: 'counter',
   hashpipe_identifiers_total: 'counter',
   hashpipe_rejects_total: 'counter',
+  hashpipe_conversion_events_total: 'counter',
   hashpipe_unique_identifiers_total: 'counter',
   hashpipe_batches_total: 'counter',
   hashpipe_stage_seconds_total: 'counter',

@@ -74,7 +74,7 @@ t.test('a valid config: exit 0 and the summary line', async t => {
 
   const json = await cli(['validate', '--config', config, '--json'])
   t.equal(json.code, 0)
-  t.same(JSON.parse(json.stdout), { ok: true, file: config, destinations: 1, segments: 1, problems: [], notes: [] })
+  t.same(JSON.parse(json.stdout), { ok: true, file: config, destinations: 1, segments: 1, conversions: 0, problems: [], notes: [] })
 })
 
 t.test('an invalid config: exit 78 listing every problem, secret never shown', async t => {

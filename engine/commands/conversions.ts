@@ -1,0 +1,169 @@
+// `hashpipe conversions send --config FILE`: every conversions entry of the config (or --name
+// NAME) read, built into TikTok offline events and delivered to its Offline Event Set. An
+// interrupted run resumes by itself; --restart starts it over.
+import { parseArgs } from 'node:util'
+import { loadConfig, type ConversionConfig, type ResolvedConfig } from '../config.js'
+import { StateStore } from '../state/state-store.js'
+import { sendConversions, RejectsFile, type ConversionResult, type EventsApi } from '../conversions/send-conversions.js'
+import { TikTokClient } from '../../adapters/tiktok/tiktok-client.js'
+import { trackEvents } from '../../adapters/tiktok/events.js'
+import { ExitCode, HashpipeError, UsageError } from '../../pipeline/errors.js'
+import { apiObserver, createMetrics, type Metrics } from '../metrics.js'
+import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
+import { mostSevereExitCode } from './distribute.js'
+import type { CommandIo } from '../command.js'
+
+const kHelp = `usage: hashpipe conversions send --config FILE [options]
+
+Sends offline conversions (in-store sales, CRM orders) to TikTok's Events API, to the Offline
+Event Set of each conversions entry. Emails and phones are normalized and SHA-256 hashed as by
+hashpipe hash (phones E.164 with '+'); only digests leave the machine. Every event carries an
+event_id (the mapped column, or derived from the row), so TikTok counts a sale once however often
+it is sent. A run that was interrupted resumes where it stopped.
+
+  --config FILE          the config (YAML or JSON)
+  --name NAME            only this conversions entry (repeatable)
+  --dry-run              read and check the inputs and count what would be sent; no TikTok call
+  --json                 results as JSON on stdout
+  --rejects FILE         write rejected rows as CSV: file, line, field, reason, api_code (never a value)
+  --restart              discard an interrupted run and send the current input from the start
+  --max-reject-ratio R   exit 3 when rejected/read exceeds R (default 0.1)
+  --metrics-port P       serve Prometheus metrics on 127.0.0.1:P while running
+  -h, --help
+
+Exit codes: 0 ok, 1 failed, 2 usage, 3 rejects over --max-reject-ratio, 4 re-authorization
+required (hashpipe connect tiktok), 5 TikTok unavailable after retries (resumable: run again),
+78 config invalid, 130 interrupted (resumable).
+`
+
+const kOptions = {
+  config: { type: 'string' },
+  name: { type: 'string', multiple: true },
+  'dry-run': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  rejects: { type: 'string' },
+  restart: { type: 'boolean', default: false },
+  'max-reject-ratio': { type: 'string', default: '0.1' },
+  'metrics-port': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false }
+} as const
+
+const n = (v: number): string => v.toLocaleString('en-US')
+
+function formatResult (r: ConversionResult): string {
+  const reasons = Object.entries(r.rejected).map(([k, v]) => `${k} ${n(v)}`).join(', ')
+  return `${r.name} → event set ${r.eventSourceId}${r.resumed ? ' [resumed]' : ''}${r.dryRun ? ' [dry run]' : ''}\n` +
+    `  ${n(r.read)} read, ${n(r.sent)} ${r.dryRun ? 'to send' : 'sent'}${r.alreadySent > 0 ? `, ${n(r.alreadySent)} already sent before the interruption` : ''}, ` +
+    `${n(r.rejectedTotal)} rejected${reasons === '' ? '' : ` (${reasons})`}, ${n(r.duplicates)} duplicates skipped, ${r.seconds.toFixed(1)} s\n`
+}
+
+export function resultJson (r: ConversionResult): Record<string, unknown> {
+  return {
+    name: r.name,
+    event_source_id: r.eventSourceId,
+    run_id: r.runId ?? null,
+    resumed: r.resumed,
+    dry_run: r.dryRun,
+    events_read: r.read,
+    events_sent: r.sent,
+    events_already_sent: r.alreadySent,
+    duplicates_skipped: r.duplicates,
+    rejected: r.rejected,
+    rejected_total: r.rejectedTotal,
+    requests: r.requests,
+    batches: r.batches,
+    seconds: Number(r.seconds.toFixed(3))
+  }
+}
+
+function eventsApiFor (config: ResolvedConfig, state: StateStore, entry: ConversionConfig, metrics: Metrics | undefined): EventsApi & { close: () => Promise<void> } {
+  if (state.catalog.connection(entry.connection) === undefined) {
+    throw new HashpipeError('HP_ERR_API_REAUTHORIZE', `conversions '${entry.name}' uses connection '${entry.connection}', which does not exist yet; run: hashpipe connect tiktok --config ${config.file ?? 'FILE'} --name ${entry.connection}`, ExitCode.REAUTHORIZE)
+  }
+  const client = new TikTokClient({
+    apiBaseUrl: config.tiktok.apiBaseUrl,
+    accessToken: state.tokens.read(entry.connection).reveal(),
+    rateLimit: config.tiktok.eventsRateLimit,
+    ...(metrics !== undefined ? { observer: apiObserver(metrics) } : {})
+  })
+  return { track: async (id, events) => await trackEvents(client, id, events), close: async () => { await client.close() } }
+}
+
+export default async function conversions (argv: string[], io: CommandIo): Promise<number> {
+  const [sub, ...rest] = argv
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') { io.stdout.write(kHelp); return sub === undefined ? ExitCode.USAGE : ExitCode.OK }
+  if (sub !== 'send') throw new UsageError(`unknown conversions subcommand '${sub}'; use: hashpipe conversions send --config FILE (see hashpipe conversions --help)`)
+  let parsed
+  try {
+    parsed = parseArgs({ args: rest, options: kOptions, allowPositionals: false, strict: true })
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message} (see hashpipe conversions --help)`)
+  }
+  const v = parsed.values
+  if (v.help) { io.stdout.write(kHelp); return ExitCode.OK }
+  if (v.config === undefined) throw new UsageError('--config FILE is required (see hashpipe conversions --help)')
+  const ratio = Number(v['max-reject-ratio'])
+  if (!(ratio >= 0 && ratio <= 1)) throw new UsageError(`--max-reject-ratio must be a number from 0 to 1, not '${v['max-reject-ratio']}'`)
+  const metricsPort = v['metrics-port'] === undefined ? undefined : Number(v['metrics-port'])
+  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new UsageError(`--metrics-port must be a port number, not '${v['metrics-port']}'`)
+
+  const config = await loadConfig(v.config, io.env)
+  for (const name of v.name ?? []) {
+    if (!config.conversions.some(c => c.name === name)) throw new UsageError(`--name '${name}' is not a conversions entry of the config (entries: ${config.conversions.map(c => c.name).join(', ') || 'none'})`)
+  }
+  const entries = config.conversions.filter(c => v.name === undefined || v.name.includes(c.name))
+  if (entries.length === 0) { io.stderr.write('hashpipe: the config has no conversions entries; nothing to send\n'); return ExitCode.OK }
+
+  let metrics: Metrics | undefined
+  let server: MetricsServer | undefined
+  if (metricsPort !== undefined) {
+    metrics = createMetrics()
+    server = await startMetricsServer(metrics, { port: metricsPort, host: '127.0.0.1' })
+    io.stderr.write(`hashpipe: metrics on ${server.url}\n`)
+  }
+  const timer = metrics?.startRun('conversions')
+  const state = v['dry-run'] ? undefined : StateStore.open(config.stateDir)
+  const rejects = v.rejects === undefined ? undefined : new RejectsFile(v.rejects)
+  const outcomes: Array<{ entry: ConversionConfig, result?: ConversionResult, error?: HashpipeError }> = []
+  let code: number = ExitCode.OK
+  try {
+    for (const entry of entries) {
+      if (io.signal.aborted) break
+      let api: (EventsApi & { close: () => Promise<void> }) | undefined
+      try {
+        if (state !== undefined) api = eventsApiFor(config, state, entry, metrics)
+        const result = await sendConversions(config, state, api, entry, {
+          dryRun: v['dry-run'],
+          restart: v.restart,
+          stdin: io.stdin,
+          signal: io.signal,
+          ...(rejects !== undefined ? { rejects } : {}),
+          onProgress: p => { io.stderr.write(`hashpipe: conversions ${p.name}: ${n(p.read)} read, ${n(p.sent)} sent, ${n(p.rejectedTotal)} rejected\n`) },
+          ...(metrics !== undefined ? { onEvents: (outcome, reason, k) => { metrics!.conversionEvents.inc({ outcome, reason: reason === '' ? 'none' : reason }, k) } } : {})
+        })
+        outcomes.push({ entry, result })
+        if (!v.json) io.stdout.write(formatResult(result))
+      } catch (err) {
+        if (!(err instanceof HashpipeError)) throw err
+        outcomes.push({ entry, error: err })
+        if (!v.json) io.stdout.write(`${entry.name} → event set ${entry.eventSourceId}\n  FAILED ${err.code}: ${err.message}\n`)
+      } finally {
+        await api?.close()
+      }
+    }
+    code = mostSevereExitCode(outcomes.map(o => {
+      if (o.error !== undefined) return o.error.exitCode
+      const r = o.result!
+      return r.read > 0 && r.rejectedTotal / r.read > ratio ? ExitCode.REJECTS_OVER_LIMIT : ExitCode.OK
+    }))
+    if (io.signal.aborted || outcomes.some(o => o.error?.exitCode === ExitCode.INTERRUPTED)) code = ExitCode.INTERRUPTED
+    if (code === ExitCode.REJECTS_OVER_LIMIT) io.stderr.write(`hashpipe: rejects over --max-reject-ratio ${ratio}${v.rejects === undefined ? '; --rejects FILE lists them' : `; see ${v.rejects}`}\n`)
+  } finally {
+    await rejects?.close()
+    state?.close()
+    timer?.end(code)
+    await server?.close()
+    if (v.json) io.stdout.write(JSON.stringify({ conversions: outcomes.map(o => o.result !== undefined ? resultJson(o.result) : { name: o.entry.name, event_source_id: o.entry.eventSourceId, error: { code: o.error!.code, message: o.error!.message } }) }) + '\n')
+  }
+  return code
+}

@@ -1,0 +1,227 @@
+// One conversions entry: its inputs read row by row, each row built into an event or rejected,
+// duplicates (same event_id and event) skipped, the rest cut into batches and sent through an
+// EventsApi, each batch recorded in the state DB before it leaves and when TikTok acknowledges
+// it. A run killed anywhere resumes from its ledger: only batches in flight are sent again.
+import { createHash } from 'node:crypto'
+import { createWriteStream, type WriteStream } from 'node:fs'
+import type { Readable } from 'node:stream'
+import hyperid from 'hyperid'
+import { readRows } from '../../adapters/conversion-rows.js'
+import { checkReadable } from '../../adapters/file-source.js'
+import { createEventBuilder, type ConversionField, type ConversionRejectReason, type TikTokEvent } from '../../pipeline/conversion-event.js'
+import { HashpipeError, InputError, InterruptedError } from '../../pipeline/errors.js'
+import { csvCell } from '../cli-values.js'
+import type { ConversionConfig, ResolvedConfig } from '../config.js'
+import { crashpoint } from '../distribute/crashpoint.js'
+import { fingerprintChange, fingerprintInputs } from '../distribute/input-fingerprint.js'
+import type { StateStore } from '../state/state-store.js'
+
+export interface EventsApi {
+  track: (eventSourceId: string, events: TikTokEvent[]) => Promise<{ rejected: Array<{ index: number, apiCode: number }>, requests: number }>
+}
+
+export interface ConversionResult {
+  name: string
+  eventSourceId: string
+  runId: string | undefined
+  resumed: boolean
+  dryRun: boolean
+  read: number
+  /** Events TikTok acknowledged in this run (or, in a dry run, that would be sent). */
+  sent: number
+  /** Events of batches an interrupted run had already delivered. */
+  alreadySent: number
+  duplicates: number
+  rejected: Partial<Record<ConversionRejectReason, number>>
+  rejectedTotal: number
+  requests: number
+  batches: number
+  seconds: number
+}
+
+export interface SendOptions {
+  dryRun: boolean
+  restart: boolean
+  stdin: Readable
+  signal?: AbortSignal
+  /** CSV of rejects (file, line, field, reason, api_code); never a value. */
+  rejects?: RejectsFile
+  onProgress?: (r: ConversionResult) => void
+  onEvents?: (outcome: 'sent' | 'rejected' | 'duplicate', reason: string, n: number) => void
+  nowS?: () => number
+}
+
+export class RejectsFile {
+  readonly #out: WriteStream
+  constructor (path: string) {
+    this.#out = createWriteStream(path, { mode: 0o600 })
+    this.#out.write('file,line,field,reason,api_code\n')
+  }
+
+  write (file: string, line: number, field: string, reason: string, apiCode = ''): void {
+    this.#out.write(`${csvCell(file)},${line},${field},${reason},${apiCode}\n`)
+  }
+
+  async close (): Promise<void> {
+    await new Promise<void>((resolve, reject) => { this.#out.end((err?: Error | null) => { if (err != null) reject(err); else resolve() }) })
+  }
+}
+
+const ids = hyperid({ urlSafe: true })
+
+export async function sendConversions (config: ResolvedConfig, state: StateStore | undefined, api: EventsApi | undefined, entry: ConversionConfig, options: SendOptions): Promise<ConversionResult> {
+  const t0 = performance.now()
+  const nowS = options.nowS ?? (() => Math.floor(Date.now() / 1000))
+  for (const input of entry.inputs) await checkReadable(input)
+  const fromStdin = entry.inputs.includes('-')
+  const fingerprint = fromStdin ? null : await fingerprintInputs(entry.inputs)
+
+  let runId: string | undefined
+  let resumed = false
+  let referenceTime = nowS()
+  if (!options.dryRun) {
+    const open = state!.conversions.unfinished(entry.name)
+    if (open !== undefined) {
+      const change = open.fingerprint === null || fingerprint === null ? 'stdin cannot be compared' : fingerprintChange(open.fingerprint, fingerprint)
+      if (options.restart || open.fingerprint === null) {
+        state!.conversions.finish(open.id, 'abandoned', open.counts)
+      } else if (change !== undefined) {
+        throw new InputError('HP_ERR_INPUT_CHANGED', `conversions '${entry.name}': the input changed since the interrupted run ${open.id} (${change}); sending it as a continuation could skip or repeat events — run again with --restart to send the current input from the start (TikTok dedupes events already sent by event_id)`, { file: entry.inputs[0]! })
+      } else {
+        runId = open.id
+        referenceTime = open.referenceTime
+        resumed = true
+      }
+    }
+    if (runId === undefined) {
+      runId = ids()
+      state!.conversions.start({ id: runId, name: entry.name, eventSourceId: entry.eventSourceId, referenceTime, fingerprint })
+    }
+  }
+
+  const r: ConversionResult = {
+    name: entry.name,
+    eventSourceId: entry.eventSourceId,
+    runId,
+    resumed,
+    dryRun: options.dryRun,
+    read: 0,
+    sent: 0,
+    alreadySent: 0,
+    duplicates: 0,
+    rejected: {},
+    rejectedTotal: 0,
+    requests: 0,
+    batches: 0,
+    seconds: 0
+  }
+  const reject = (file: string, line: number, field: string, reason: ConversionRejectReason, apiCode?: number): void => {
+    r.rejected[reason] = (r.rejected[reason] ?? 0) + 1
+    r.rejectedTotal++
+    options.rejects?.write(file, line, field, reason, apiCode === undefined ? '' : String(apiCode))
+    options.onEvents?.('rejected', reason, 1)
+  }
+  const build = createEventBuilder({ eventSourceId: entry.eventSourceId, defaultEvent: entry.event, lookbackDays: entry.lookbackDays, normalize: config.normalize })
+  // Exact in-run dedupe: 16 bytes of SHA-256 per distinct event, about 60 B of heap each.
+  const seen = new Set<string>()
+  let batch: TikTokEvent[] = []
+  let where: Array<{ file: string, line: number }> = []
+  let batchIndex = 0
+  let lastProgress = 0
+  let inflight: Promise<void> | undefined
+  const interrupted = (): InterruptedError => new InterruptedError(`interrupted; conversions '${entry.name}' sent ${r.sent} event(s) in this run and resumes when run again`)
+
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return
+    const index = batchIndex++
+    r.batches++
+    const events = batch
+    const at = where
+    batch = []
+    where = []
+    if (options.dryRun) { r.sent += events.length; return }
+    const checksum = createHash('sha256').update(events.map(e => `${e.event}\u0000${e.event_id}`).join('\n')).digest('hex')
+    const ledger = state!.conversions.batch(runId!, index)
+    if (ledger?.status === 'acked') {
+      if (ledger.checksum !== checksum) {
+        throw new InputError('HP_ERR_INPUT_CHANGED', `conversions '${entry.name}': batch ${index} holds other events than the interrupted run sent (the input or the time rules changed); run again with --restart`, { file: at[0]!.file, line: at[0]!.line })
+      }
+      r.alreadySent += ledger.sent
+      return
+    }
+    // One request in flight while the next batch is built: reading and hashing overlap the
+    // send, and a kill still leaves at most one batch pending.
+    await inflight
+    if (options.signal?.aborted === true) throw interrupted()
+    const send = async (): Promise<void> => {
+      state!.conversions.markPending(runId!, index, events.length, checksum)
+      crashpoint('conversions-batch-pending')
+      const out = await api!.track(entry.eventSourceId, events)
+      crashpoint('conversions-batch-sent')
+      r.requests += out.requests
+      for (const x of out.rejected) reject(at[x.index]!.file, at[x.index]!.line, '', 'tiktok_rejected', x.apiCode)
+      const sent = events.length - out.rejected.length
+      state!.conversions.markAcked(runId!, index, sent)
+      crashpoint('conversions-batch-acked')
+      r.sent += sent
+      options.onEvents?.('sent', '', sent)
+    }
+    inflight = send()
+    // Awaited by the next flush or at the end; handled here so a failure meanwhile is not unhandled.
+    inflight.catch(() => {})
+  }
+
+  try {
+    for (const file of entry.inputs) {
+      let checked = false
+      for await (const rows of readRows(file, options.stdin, entry.format)) {
+        for (const row of rows) {
+          r.read++
+          if ('malformed' in row) { reject(file, row.line, '', 'row_malformed'); continue }
+          if (!checked) {
+            checked = true
+            const missing = Object.entries(entry.columns).filter(([, h]) => !row.cells.has(h.trim().toLowerCase()))
+            // Keyed formats may leave a key out of a row; a header that lacks a column never has it.
+            if (missing.length > 0 && !/\.(nd)?json(l)?(\.gz)?$/i.test(file) && entry.format !== 'ndjson' && entry.format !== 'json') {
+              throw new InputError('HP_ERR_INPUT_NO_COLUMNS', `conversions '${entry.name}': the header row of '${file}' has no column ${missing.map(([f, h]) => `'${h}' (columns.${f})`).join(', ')}; fix columns: in the config to match the header`, { file, line: 1 })
+            }
+          }
+          const cells: Partial<Record<ConversionField, string>> = {}
+          for (const [f, h] of Object.entries(entry.columns) as Array<[ConversionField, string]>) {
+            const v = row.cells.get(h.trim().toLowerCase())
+            if (v !== undefined) cells[f] = v
+          }
+          const b = build(cells, referenceTime)
+          if (!b.ok) { reject(file, row.line, b.field, b.reason); continue }
+          const key = createHash('sha256').update(`${b.event.event}\u0000${b.event.event_id}`).digest('base64').slice(0, 22)
+          if (seen.has(key)) { r.duplicates++; options.onEvents?.('duplicate', '', 1); continue }
+          seen.add(key)
+          batch.push(b.event)
+          where.push({ file, line: row.line })
+          if (batch.length >= entry.batchSize) await flush()
+          if (options.onProgress !== undefined && performance.now() - lastProgress > 1000) {
+            lastProgress = performance.now()
+            options.onProgress({ ...r, seconds: (performance.now() - t0) / 1000 })
+          }
+          if (options.signal?.aborted === true) throw interrupted()
+        }
+      }
+    }
+    await flush()
+    await inflight
+  } catch (err) {
+    // The batch in flight settles first: an acknowledgement that arrives is recorded.
+    await inflight?.catch(() => {})
+    if (runId !== undefined && err instanceof HashpipeError) state!.conversions.setError(runId, { code: err.code, message: err.message }, counts(r))
+    throw err
+  }
+  r.seconds = (performance.now() - t0) / 1000
+  if (runId !== undefined) state!.conversions.finish(runId, 'succeeded', counts(r))
+  return r
+}
+
+export function counts (r: ConversionResult): Record<string, number> {
+  const out: Record<string, number> = { read: r.read, sent: r.sent, already_sent: r.alreadySent, duplicates: r.duplicates, rejected: r.rejectedTotal, requests: r.requests }
+  for (const [k, v] of Object.entries(r.rejected)) out[`rejected_${k}`] = v
+  return out
+}
