@@ -13,7 +13,7 @@ import { formatPath, interpolateTree, type ConfigProblem, type Env } from './con
 import { checkRules, suggestKey } from './config-rules.js'
 import { configError, dedupe, formatProblem, inDocumentOrder, readTree, scrub } from './config-source.js'
 import {
-  DATA_TYPES, DEFAULT_API_BASE_URL, DEFAULT_AUTH_URL, DEFAULT_STATE_DIR, INTEGRATIONS, MAX_BATCH_SIZE, MAX_SEGMENT_NAME,
+  AUDIENCE_TYPES, DATA_TYPES, DEFAULT_API_BASE_URL, DEFAULT_AUTH_URL, DEFAULT_STATE_DIR, INTEGRATIONS, MAX_BATCH_SIZE, MAX_FILE_BYTES, MAX_SEGMENT_NAME, MIN_FILE_BYTES,
   type ParseConfigOptions, type ResolvedConfig
 } from './config-types.js'
 import { CONNECTION_NAME } from './state/records.js'
@@ -118,6 +118,7 @@ const tiktokSchema = z.strictObject({
     qpm: wholeNumber(1).default(600)
   }).default({ qps: 10, qpm: 600 }),
   batch_size: wholeNumber(1, MAX_BATCH_SIZE).default(MAX_BATCH_SIZE),
+  file_max_bytes: wholeNumber(MIN_FILE_BYTES, MAX_FILE_BYTES).default(MAX_FILE_BYTES),
   phone_hash_form: z.enum(['e164', 'digits']).default('e164')
 })
 
@@ -133,6 +134,7 @@ const destinationSchema = z.strictObject({
   advertiser_id: advertiserId,
   connection: z.string().trim().regex(CONNECTION_NAME, { error: 'must be a connection name: letters, digits, . _ - (up to 64), starting with a letter or digit' }),
   region: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, { error: 'must be a two-letter country code such as US' }).default('US'),
+  audience_type: z.enum(AUDIENCE_TYPES).default('partner'),
   data_usage_reporting_requirement: agreement.optional(),
   payment_model: agreement.optional(),
   payment_requirement: agreement.optional(),
@@ -270,6 +272,7 @@ function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): 
       secret: t.secret,
       rateLimit: { qps: t.rate_limit.qps, qpm: t.rate_limit.qpm },
       batchSize: t.batch_size,
+      fileMaxBytes: t.file_max_bytes,
       phoneHashForm: t.phone_hash_form
     },
     normalize: {
@@ -284,6 +287,7 @@ function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): 
       advertiserId: d.advertiser_id,
       connection: d.connection,
       region: d.region,
+      audienceType: d.audience_type,
       ...(d.integration === 'data-marketplace-3pd' && d.reporting_contact_email !== undefined
         ? { marketplace: { dataUsageReportingRequirement: true, paymentModel: true, paymentRequirement: true, reportingContactEmails: d.reporting_contact_email } }
         : {})

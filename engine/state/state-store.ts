@@ -23,6 +23,7 @@ import { Catalog } from './catalog.js'
 import { RunStore } from './runs.js'
 import { DistributionStore } from './distributions.js'
 import { BatchLedger } from './batch-ledger.js'
+import { UploadFileStore } from './upload-files.js'
 
 export const DB_FILE = 'state.db'
 
@@ -40,6 +41,7 @@ export class StateStore {
   readonly runs: RunStore
   readonly distributions: DistributionStore
   readonly ledger: BatchLedger
+  readonly uploads: UploadFileStore
   /** Migration versions this open applied (empty when the schema was current). */
   readonly migrated: readonly number[]
   readonly #db: Database.Database
@@ -56,6 +58,7 @@ export class StateStore {
     this.runs = new RunStore(db, now)
     this.distributions = new DistributionStore(db, now, this.runs)
     this.ledger = new BatchLedger(db, now, this.runs)
+    this.uploads = new UploadFileStore(db, now)
   }
 
   /** Opens (creating if needed) the state in `stateDir`; HP_ERR_STATE_LOCKED if another process has it. */
