@@ -25,8 +25,19 @@ export interface UploadFile {
 }
 
 interface Row {
-  run_id: string, seq: number, action: FileAction, id_schema: string, name: string, md5: string, bytes: number, ids: number
-  status: FileStatus, uploads: number, file_path: string | null, uploaded_at: string | null, applied_at: string | null
+  run_id: string,
+  seq: number,
+  action: FileAction,
+  id_schema: string,
+  name: string,
+  md5: string,
+  bytes: number,
+  ids: number
+  status: FileStatus,
+  uploads: number,
+  file_path: string | null,
+  uploaded_at: string | null,
+  applied_at: string | null
 }
 
 export class UploadFileStore {
@@ -58,8 +69,19 @@ export class UploadFileStore {
 
   list (runId: string): UploadFile[] {
     return (this.#q['list']!.all(runId) as Row[]).map(r => ({
-      runId: r.run_id, seq: r.seq, action: r.action, idSchema: r.id_schema, name: r.name, md5: r.md5, bytes: r.bytes, ids: r.ids,
-      status: r.status, uploads: r.uploads, filePath: r.file_path, uploadedAt: r.uploaded_at, appliedAt: r.applied_at
+      runId: r.run_id,
+      seq: r.seq,
+      action: r.action,
+      idSchema: r.id_schema,
+      name: r.name,
+      md5: r.md5,
+      bytes: r.bytes,
+      ids: r.ids,
+      status: r.status,
+      uploads: r.uploads,
+      filePath: r.file_path,
+      uploadedAt: r.uploaded_at,
+      appliedAt: r.applied_at
     }))
   }
 
