@@ -223,7 +223,8 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
         const r = await runDistribution(config, state, api, segment, destination, {
           dryRun: v['dry-run'], restart: v.restart, allowMassDelete: v['allow-mass-delete'], maxDeleteShare: share,
           rebuildDelivered: v['rebuild-delivered'], recreateAudience: v['recreate-audience'],
-          replace: v.replace, waitProcessingMs,
+          replace: v.replace,
+          waitProcessingMs,
           ...(threads !== undefined ? { threads } : {}),
           inflight: 4, stdin: io.stdin, signal: io.signal, log, batchId: idGen.batchId,
           ...(metrics !== undefined ? { metrics } : {})

@@ -20,7 +20,7 @@ import { mkdir, open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { HashpipeError, ExitCode } from '../../pipeline/errors.js'
+import { HashpipeError, ExitCode, type ExitCodeValue } from '../../pipeline/errors.js'
 import { ID_SCHEMAS, type IdSchema } from '../../pipeline/protocol.js'
 import { Snapshot } from '../../adapters/snapshot.js'
 import type { StateStore } from '../state/state-store.js'
@@ -79,8 +79,14 @@ export async function deliverFiles (o: DeliverFilesOptions): Promise<FilesOutcom
   await uploadPending(o, api, files.filter(f => f.status === 'written' || f.status === 'uploading'))
   files = state.uploads.list(runId)
 
-  let audienceId = state.distributions.get(o.distId).audienceId
+  const known = state.distributions.get(o.distId)
+  let audienceId = known.audienceId
   if (audienceId === null) audienceId = await createOnce(o, api, files)
+  else if (known.processingSince !== null) {
+    // status shows cover_num again once TikTok is done; a failed read changes nothing.
+    const info = await api.info(advertiserId, audienceId).catch(() => undefined)
+    if (info?.isValid === true) state.distributions.setProcessing(o.distId, null)
+  }
   for (;;) {
     files = state.uploads.list(runId)
     const pending = files.filter(f => f.status !== 'applied')
@@ -108,18 +114,23 @@ export async function deliverFiles (o: DeliverFilesOptions): Promise<FilesOutcom
   }
 }
 
-/** Writes and records the run's upload files; every refusal comes before any TikTok call. */
+/** Writes and records the run's upload files; every refusal comes before any TikTok call and closes the run. */
 async function writeFiles (o: DeliverFilesOptions): Promise<UploadFile[]> {
   const dist = o.state.distributions.get(o.distId)
+  const refuse = async (message: string, exitCode: ExitCodeValue = ExitCode.FAILED): Promise<never> => {
+    o.state.runs.finish(o.runId, 'failed', { error: { code: 'HP_ERR_REFUSED', message: 'customer-file update refused' } })
+    await rm(o.runDir, { recursive: true, force: true })
+    throw new HashpipeError('HP_ERR_REFUSED', message, exitCode)
+  }
   const snapshot = await Snapshot.open(o.plans.snapshot)
   const total = ID_SCHEMAS.reduce((n, s) => n + snapshot.count(s), 0)
   if (total < kMinAudience) {
-    throw new HashpipeError('HP_ERR_REFUSED', `segment '${o.name}' holds ${total} identifiers; TikTok refuses customer-file audiences (and updates leaving one) below ${kMinAudience}. Add identifiers, or use audience_type: partner for small segments`)
+    await refuse(`segment '${o.name}' holds ${total} identifiers; TikTok refuses customer-file audiences (and updates leaving one) below ${kMinAudience}. Add identifiers, or use audience_type: partner for small segments`)
   }
   const replace = o.replace && dist.audienceId !== null
   if (replace && dist.lastReplaceAt !== null && Date.now() - Date.parse(dist.lastReplaceAt) < kReplaceEveryMs) {
     const next = new Date(Date.parse(dist.lastReplaceAt) + kReplaceEveryMs).toISOString()
-    throw new HashpipeError('HP_ERR_REFUSED', `segment '${o.name}': audience ${dist.audienceId} was last replaced at ${dist.lastReplaceAt}; TikTok allows about one REPLACE a day. Run without --replace (APPEND/REMOVE files), or with --replace after ${next}`, ExitCode.USAGE)
+    await refuse(`segment '${o.name}': audience ${dist.audienceId} was last replaced at ${dist.lastReplaceAt}; TikTok allows about one REPLACE a day. Run without --replace (APPEND/REMOVE files), or with --replace after ${next}`, ExitCode.USAGE)
   }
   const sources: Array<[string, FileAction]> = replace ? [[o.plans.snapshot, 'REPLACE']] : [[o.plans.adds, 'APPEND'], ...(o.recordSync ? [[o.plans.removes, 'REMOVE'] as [string, FileAction]] : [])]
   const dir = join(o.runDir, 'files')

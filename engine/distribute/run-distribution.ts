@@ -347,10 +347,23 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   if (phase !== 'committing' && destination.audienceType === 'customer_file') {
     state.runs.setPhase(runId, phase = 'delivering')
     const files = await deliverFiles({
-      state, api, runId, distId: dist.id, advertiserId: destination.advertiserId, name: segment.name, runDir,
-      plans: { snapshot: snapshotDir, adds: addsDir, removes: removesDir }, recordSync, mode,
-      replace: options.replace === true, waitProcessingMs: options.waitProcessingMs ?? 0, fileMaxBytes: config.tiktok.fileMaxBytes,
-      resumeCommand: command(), ...(options.metrics !== undefined ? { metrics: options.metrics } : {}), ...(log !== undefined ? { log } : {}), ...(options.signal !== undefined ? { signal: options.signal } : {})
+      state,
+      api,
+      runId,
+      distId: dist.id,
+      advertiserId: destination.advertiserId,
+      name: segment.name,
+      runDir,
+      plans: { snapshot: snapshotDir, adds: addsDir, removes: removesDir },
+      recordSync,
+      mode,
+      replace: options.replace === true,
+      waitProcessingMs: options.waitProcessingMs ?? 0,
+      fileMaxBytes: config.tiktok.fileMaxBytes,
+      resumeCommand: command(),
+      ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+      ...(log !== undefined ? { log } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {})
     })
     result.audienceId = files.audienceId
     result.delivered = files.delivered

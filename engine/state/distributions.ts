@@ -17,7 +17,9 @@ interface DistributionRow {
   created_at: string, delivered_snapshot: string | null, delivered_counts: string, delivered_at: string | null
   matched_reach: number | null, matched_reach_at: string | null
   last_error: string | null, last_error_code: string | null, last_error_at: string | null
-  audience_type: string | null, processing_since: string | null, last_replace_at: string | null
+  audience_type: string | null
+  processing_since: string | null
+  last_replace_at: string | null
 }
 
 export interface DeliveredSet {
