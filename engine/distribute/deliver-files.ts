@@ -62,6 +62,8 @@ const kReplaceEveryMs = 24 * 3_600_000
 const kHeader: Record<IdSchema, string> = { EMAIL_SHA256: 'email_SHA256', PHONE_SHA256: 'phone_SHA256', IDFA_SHA256: 'MAID_SHA256', AAID_SHA256: 'MAID_SHA256' }
 const kLine = 65
 const kFileExpired = 40910
+/** A file whose path keeps expiring is not uploaded forever. */
+const kMaxUploads = 4
 
 const sumIds = (files: UploadFile[], pick: (f: UploadFile) => boolean): number => files.filter(pick).reduce((n, f) => n + f.ids, 0)
 
@@ -218,6 +220,9 @@ async function retryExpired (o: DeliverFilesOptions, api: FileAudienceApi, group
     return true
   } catch (err) {
     if ((err as { apiCode?: number }).apiCode !== kFileExpired) throw err
+    if (group.some(f => f.uploads >= kMaxUploads)) {
+      throw new HashpipeError('HP_ERR_API_TERMINAL', `TikTok reports file paths expired (40910) right after ${kMaxUploads} uploads of the same file; the uploaded files are recorded and the run is resumable — run again later: ${o.resumeCommand}`, ExitCode.FAILED, { cause: err })
+    }
     o.log?.warn({ files: group.length }, 'TikTok no longer knows some uploaded file paths (40910); uploading those files again')
     for (const f of group) o.state.uploads.expired(o.runId, f.seq)
     o.metrics?.uploadFiles.inc({ outcome: 'expired' }, group.length)
