@@ -23,6 +23,11 @@ roles, rate limits, faults). Its first stdout line is
   --storm START:DUR     answer 40100 to everything from START ms for DUR ms
   --revoke-after N      tokens are revoked (40105) after N calls
   --poison-id HEX       a digest whose presence fails its mapping batch (40002)
+  --processing-ms MS    customer-file audiences stay is_valid=false (updates refused) this long
+                        after a create or update (default 0; TikTok: up to 48 h)
+  --file-max-bytes N    customer-file upload size limit (default 250000000; over it: 40907)
+  --file-ttl-ms MS      uploaded file paths expire (40910) after MS
+  --upload-slow-ms MS   delay every file upload answer
   -h, --help
 `
 
@@ -42,7 +47,11 @@ export default async function emulator (argv: string[], io: CommandIo): Promise<
         port: { type: 'string', default: '0' }, host: { type: 'string', default: '127.0.0.1' }, state: { type: 'string' },
         qps: { type: 'string' }, qpm: { type: 'string' }, 'advertiser-qps': { type: 'string' },
         'fail-5xx': { type: 'string' }, 'reset-rate': { type: 'string' }, 'slow-ms': { type: 'string' }, storm: { type: 'string' },
-        'revoke-after': { type: 'string' }, 'poison-id': { type: 'string' }, help: { type: 'boolean', short: 'h', default: false }
+        'revoke-after': { type: 'string' }, 'poison-id': { type: 'string' }, help: { type: 'boolean', short: 'h', default: false },
+        'processing-ms': { type: 'string' },
+        'file-max-bytes': { type: 'string' },
+        'file-ttl-ms': { type: 'string' },
+        'upload-slow-ms': { type: 'string' }
       },
       strict: true
     }).values
@@ -56,6 +65,12 @@ export default async function emulator (argv: string[], io: CommandIo): Promise<
   const slow = num('slow-ms', v['slow-ms'], 0, 600_000); if (slow !== undefined) faults.slowMs = slow
   const revoke = num('revoke-after', v['revoke-after'], 0, 1e9); if (revoke !== undefined) faults.revokeTokenAfter = revoke
   if (v['poison-id'] !== undefined) faults.poisonId = v['poison-id'].toLowerCase()
+  const ttl = num('file-ttl-ms', v['file-ttl-ms'], 0, 1e12)
+  if (ttl !== undefined) faults.fileTtlMs = ttl
+  const slowUpload = num('upload-slow-ms', v['upload-slow-ms'], 0, 600_000)
+  if (slowUpload !== undefined) faults.uploadSlowMs = slowUpload
+  const processingMs = num('processing-ms', v['processing-ms'], 0, 1e12)
+  const fileMaxBytes = num('file-max-bytes', v['file-max-bytes'], 1, 1e12)
   if (v.storm !== undefined) {
     const m = /^(\d+):(\d+)$/.exec(v.storm)
     if (m === null) throw new UsageError(`--storm takes START_MS:DURATION_MS, not '${v.storm}'`)
@@ -67,7 +82,9 @@ export default async function emulator (argv: string[], io: CommandIo): Promise<
     host: v.host,
     ...(v.state !== undefined ? { stateFile: v.state } : {}),
     limits: { qps, qpm: num('qpm', v.qpm, 1, 600_000) ?? qps * 60, advertiserQps: num('advertiser-qps', v['advertiser-qps'], 1, 10_000) ?? qps },
-    faults
+    faults,
+    ...(processingMs !== undefined ? { processingMs } : {}),
+    ...(fileMaxBytes !== undefined ? { fileMaxBytes } : {})
   })
   io.stdout.write(`hashpipe emulator listening on ${em.url}\n`)
   io.stdout.write(`  api_base_url: ${em.apiBaseUrl}\n  auth_url:     ${em.authUrl}\n  app_id:       ${DEFAULT_APP.appId} (secret: ${DEFAULT_APP.secret})\n` +
