@@ -79,4 +79,8 @@ t.test('upload, create, update, processing, limits and faults', async t => {
   t.equal(await code(updateFileAudience(client, kAdv, id, 'APPEND', [p2])), 40910, 'an expired file_path')
   await deleteFileAudience(client, kAdv, id)
   t.same(await findFileAudiences(client, kAdv, 'seg'), [], 'deleted')
+  em.faults.fileTtlMs = undefined
+  for (let i = 0; i < 400; i++) em.state.createAudience(kAdv, `a${i}`)
+  const limited = await createFileAudience(client, kAdv, 'seg', [await uploadFile(client, kAdv, f1)]).catch((err: Error) => err)
+  t.match(limited, { apiCode: 40002, message: /limit of 400/ }, '400 audiences per advertiser')
 })
