@@ -5,6 +5,10 @@
 // beyond those in flight at a kill. Also an expired file_path after a crash: uploaded again.
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { cliPath } from '../helpers/cli.js'
+import { DEFAULT_APP } from '../../adapters/emulator/emulator-state.js'
 import { distributeWorld, people, expectedMembers } from '../helpers/distribute-world.js'
 
 const kUpload = 'POST /open_api/v1.3/dmp/custom_audience/file/upload/'
@@ -62,4 +66,24 @@ t.test('a file_path that expired while the run was down is uploaded again', asyn
   t.equal(w.em.stats.get('40910'), 1, 'the create met expired paths once')
   t.equal((w.em.stats.get(kUpload) ?? 0) - uploaded, 8, 'each file uploaded again, once')
   t.same(w.members(), expectedMembers(0, 1200))
+})
+
+t.test('kills at random moments of a first load with slow uploads, then a rerun', async t => {
+  const w = await distributeWorld(t, 'first-party', 100, kFiles)
+  w.em.faults.uploadSlowMs = 150
+  writeFileSync(w.input, people(0, 1200))
+  let seed = 11
+  for (let i = 0; i < 3; i++) {
+    seed = (seed * 48271) % 2147483647
+    const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, cliPath, 'distribute', '--config', w.config, '--threads', '1'], { env: { ...process.env, TIKTOK_APP_SECRET: DEFAULT_APP.secret }, stdio: 'ignore' })
+    const exited = once(child, 'exit')
+    await new Promise(resolve => setTimeout(resolve, 400 + (seed % 1500)))
+    child.kill('SIGKILL')
+    await exited
+  }
+  const r = await w.distribute()
+  t.equal(r.code, 0, r.stdout + r.stderr)
+  t.equal(w.audienceIds().length, 1, 'one audience')
+  t.same(w.members(), expectedMembers(0, 1200), 'members equal the snapshot')
+  t.ok((w.em.stats.get(kUpload) ?? 0) <= 8 + 3 * kInFlight, 'uploads repeated only when in flight at a kill')
 })
