@@ -59,6 +59,9 @@ export function checkRules (root: unknown): ConfigProblem[] {
         if (d[f] !== undefined) add(['destinations', i, f], `applies only to integration ${kDataMarketplace}; remove it`)
       }
     }
+    if (d['audience_type'] === 'customer_file' && d['integration'] === kDataMarketplace) {
+      add(['destinations', i, 'audience_type'], `customer_file audiences are for first-party data; integration ${kDataMarketplace} delivers partner audiences only — remove audience_type or set it to partner`)
+    }
     const region = str(d['region'])?.toUpperCase() ?? 'US'
     if (d['integration'] === kRecordSync && region !== 'US') {
       add(['destinations', i, 'region'], `integration ${kRecordSync} (Record Sync) is available only in the US; set region: US or use integration first-party`)

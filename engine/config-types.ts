@@ -8,6 +8,8 @@ import type { ConversionField } from '../pipeline/conversion-event.js'
 
 export const INTEGRATIONS = ['first-party', 'first-party-record-sync', 'data-marketplace-3pd'] as const
 export type Integration = (typeof INTEGRATIONS)[number]
+export const AUDIENCE_TYPES = ['partner', 'customer_file'] as const
+export type AudienceType = (typeof AUDIENCE_TYPES)[number]
 export const DATA_TYPES = ['first-party', 'third-party'] as const
 export type DataType = (typeof DATA_TYPES)[number]
 
@@ -16,6 +18,10 @@ export const MARKETPLACE_AGREEMENTS = ['data_usage_reporting_requirement', 'paym
 
 /** TikTok documents no per-request maximum for /segment/mapping/ (docs/tiktok-api-notes.md §3.2); 1000 is the largest batch peers are known to send. */
 export const MAX_BATCH_SIZE = 1000
+/** TikTok's size limit per customer-file upload (250 MB). */
+export const MAX_FILE_BYTES = 250_000_000
+/** The smallest upload file limit: room for a header and 150 digest lines (tests split small inputs). */
+export const MIN_FILE_BYTES = 10_000
 export const DEFAULT_API_BASE_URL = 'https://business-api.tiktok.com/open_api/v1.3'
 export const DEFAULT_AUTH_URL = 'https://business-api.tiktok.com/portal/auth'
 export const DEFAULT_STATE_DIR = '.hashpipe'
@@ -38,6 +44,8 @@ export interface DestinationConfig {
   advertiserId: string
   connection: string
   region: string
+  /** partner: /segment/ streaming batches; customer_file: uploaded files (/dmp/custom_audience/). */
+  audienceType: AudienceType
   /** Present exactly when integration is data-marketplace-3pd. */
   marketplace?: MarketplaceAgreement
 }
@@ -83,6 +91,8 @@ export interface TikTokConfig {
   rateLimit: { qps: number, qpm: number }
   eventsRateLimit: { qps: number, qpm: number }
   batchSize: number
+  /** Customer-file uploads are split at this many bytes. */
+  fileMaxBytes: number
   phoneHashForm: PhoneHashForm
 }
 

@@ -12,7 +12,7 @@ import { formatPath, interpolateTree, type ConfigProblem, type Env } from './con
 import { checkRules, suggestKey } from './config-rules.js'
 import { configError, dedupe, formatProblem, inDocumentOrder, readConfigFile, readTree, scrub } from './config-source.js'
 import {
-  DATA_TYPES, DEFAULT_API_BASE_URL, DEFAULT_EVENTS_RATE_LIMIT, DEFAULT_LOOKBACK_DAYS, MAX_EVENTS_PER_REQUEST, DEFAULT_AUTH_URL, DEFAULT_STATE_DIR, INTEGRATIONS, MAX_BATCH_SIZE, MAX_SEGMENT_NAME,
+  AUDIENCE_TYPES, DATA_TYPES, DEFAULT_API_BASE_URL, DEFAULT_EVENTS_RATE_LIMIT, DEFAULT_LOOKBACK_DAYS, MAX_EVENTS_PER_REQUEST, DEFAULT_AUTH_URL, DEFAULT_STATE_DIR, INTEGRATIONS, MAX_BATCH_SIZE, MAX_FILE_BYTES, MAX_SEGMENT_NAME, MIN_FILE_BYTES,
   type ParseConfigOptions, type ResolvedConfig
 } from './config-types.js'
 import { CONNECTION_NAME } from './state/records.js'
@@ -136,6 +136,7 @@ const tiktokSchema = z.strictObject({
     qpm: wholeNumber(1, 600_000).default(DEFAULT_EVENTS_RATE_LIMIT.qpm)
   }).default(DEFAULT_EVENTS_RATE_LIMIT),
   batch_size: wholeNumber(1, MAX_BATCH_SIZE).default(MAX_BATCH_SIZE),
+  file_max_bytes: wholeNumber(MIN_FILE_BYTES, MAX_FILE_BYTES).default(MAX_FILE_BYTES),
   phone_hash_form: z.enum(['e164', 'digits']).default('e164')
 })
 
@@ -151,6 +152,7 @@ const destinationSchema = z.strictObject({
   advertiser_id: advertiserId,
   connection: z.string().trim().regex(CONNECTION_NAME, { error: 'must be a connection name: letters, digits, . _ - (up to 64), starting with a letter or digit' }),
   region: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, { error: 'must be a two-letter country code such as US' }).default('US'),
+  audience_type: z.enum(AUDIENCE_TYPES).default('partner'),
   data_usage_reporting_requirement: agreement.optional(),
   payment_model: agreement.optional(),
   payment_requirement: agreement.optional(),
@@ -321,6 +323,7 @@ function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): 
       rateLimit: { qps: t.rate_limit.qps, qpm: t.rate_limit.qpm },
       eventsRateLimit: { qps: t.events_rate_limit.qps, qpm: t.events_rate_limit.qpm },
       batchSize: t.batch_size,
+      fileMaxBytes: t.file_max_bytes,
       phoneHashForm: t.phone_hash_form
     },
     normalize: {
@@ -335,6 +338,7 @@ function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): 
       advertiserId: d.advertiser_id,
       connection: d.connection,
       region: d.region,
+      audienceType: d.audience_type,
       ...(d.integration === 'data-marketplace-3pd' && d.reporting_contact_email !== undefined
         ? { marketplace: { dataUsageReportingRequirement: true, paymentModel: true, paymentRequirement: true, reportingContactEmails: d.reporting_contact_email, ...(d.data_cost_percent !== undefined ? { dataCostPercent: d.data_cost_percent } : {}) } }
         : {})

@@ -15,6 +15,8 @@ export const CONVERSION_OUTCOMES = ['sent', 'rejected', 'duplicate'] as const
 export const CONVERSION_REASONS = ['none', ...CONVERSION_REJECT_REASONS] as const
 export const RUN_RESULTS = ['ok', 'failed', 'usage', 'rejects_over_limit', 'reauthorize', 'unavailable', 'config', 'aborted'] as const
 export const RATE_LIMIT_SCOPES = ['app', 'advertiser'] as const
+/** How a customer-file upload ended: answered with a file_path, failed, or its path expired (40910) and it went again. */
+export const UPLOAD_OUTCOMES = ['ok', 'failed', 'expired'] as const
 export const RETRY_REASONS = ['rate_limited', 'server_error', 'network', 'timeout', 'invalid_response'] as const
 
 /**
@@ -32,6 +34,10 @@ export const ENDPOINTS = [
   '/segment/mapping/',
   '/dmp/custom_audience/get/',
   '/dmp/custom_audience/delete/',
+  '/dmp/custom_audience/list/',
+  '/dmp/custom_audience/file/upload/',
+  '/dmp/custom_audience/create/',
+  '/dmp/custom_audience/update/',
   '/oauth2/access_token/',
   '/oauth2/advertiser/get/',
   '/user/info/',
@@ -56,6 +62,7 @@ export const LABEL_VALUES = {
   id_type: ID_TYPES,
   id_schema: ID_SCHEMAS,
   outcome: OUTCOMES,
+  upload_outcome: UPLOAD_OUTCOMES,
   reason: REJECT_REASONS,
   stage: STAGES,
   operation: OPERATIONS,

@@ -64,6 +64,10 @@ export interface Metrics {
   readonly apiRetries: CounterHandle<'endpoint' | 'reason'>
   readonly rateLimitWaits: CounterHandle<'scope'>
   readonly rateLimitWaitSeconds: CounterHandle<'scope'>
+  /** Customer-file uploads by outcome, their bytes and the seconds they took. */
+  readonly uploadFiles: CounterHandle<'outcome'>
+  readonly uploadBytes: CounterHandle<'outcome'>
+  readonly uploadSeconds: CounterHandle<'outcome'>
   /** Starts timing a command; hashpipe_run_duration_seconds grows while it runs. */
   startRun (command: CommandName): RunTimer
   /** The text exposition of the whole registry. */
@@ -206,6 +210,9 @@ export function createMetrics (options: MetricsOptions = {}): Metrics {
       { endpoint: 'endpoint', reason: 'retry_reason' }, false),
     rateLimitWaits: counter('hashpipe_rate_limit_waits_total', 'Times a request waited for the rate limiter or a rate-limit backoff.', { scope: 'scope' }, true),
     rateLimitWaitSeconds: counter('hashpipe_rate_limit_wait_seconds_total', 'Seconds requests spent waiting for rate limits.', { scope: 'scope' }, true),
+    uploadFiles: counter('hashpipe_upload_files_total', 'Customer-file uploads by outcome (expired: TikTok forgot the file_path and it was uploaded again).', { outcome: 'upload_outcome' }, true),
+    uploadBytes: counter('hashpipe_upload_bytes_total', 'Bytes of customer files TikTok accepted.', { outcome: 'upload_outcome' }, true),
+    uploadSeconds: counter('hashpipe_upload_seconds_total', 'Seconds spent uploading customer files, by outcome.', { outcome: 'upload_outcome' }, true),
     startRun (command) {
       const c = safeLabel('command', command)
       for (const result of RUN_RESULTS) runs.inc({ command: c, result }, 0)

@@ -4,6 +4,7 @@ import type { EmulatorState, EmulatorToken } from './emulator-state.js'
 import type { EmulatorFaults } from './emulator.js'
 import { adGroupGet, integratedReport, ReportFail } from './emulator-reporting.js'
 import { trackEvents } from './emulator-events.js'
+import { FileFail, parseMultipart } from './emulator-files.js'
 
 export interface Reply { status: number, body?: { code: number, message: string, request_id: string, data: unknown }, redirect?: string, headers?: Record<string, string> }
 
@@ -44,7 +45,7 @@ function coverNum (members: number): number {
   return members < 1000 ? 0 : Math.floor(members * 0.62)
 }
 
-export function handleApi (ctx: RouteContext, method: string, url: URL, headers: IncomingHttpHeaders, rawBody: string): Reply {
+export function handleApi (ctx: RouteContext, method: string, url: URL, headers: IncomingHttpHeaders, rawBody: string, raw: Buffer = Buffer.from(rawBody)): Reply {
   const { state } = ctx
   const ok = (data: unknown = {}): Reply => ({ status: 200, body: { code: 0, message: 'OK', request_id: ctx.requestId, data } })
   const q = url.searchParams
@@ -67,7 +68,11 @@ export function handleApi (ctx: RouteContext, method: string, url: URL, headers:
     if (!url.pathname.startsWith(kPrefix)) return { status: 404, body: { code: 40006, message: '404 page not found', request_id: ctx.requestId, data: {} } }
     const path = url.pathname.slice(kPrefix.length)
     let body: Record<string, unknown> = {}
-    if (method === 'POST') {
+    let upload: ReturnType<typeof parseMultipart> | undefined
+    if (method === 'POST' && /multipart\/form-data/i.test(headers['content-type'] ?? '')) {
+      upload = parseMultipart(headers['content-type'], raw)
+      body = upload.fields
+    } else if (method === 'POST') {
       try { body = JSON.parse(rawBody === '' ? '{}' : rawBody) as Record<string, unknown> } catch { throw new Fail(40000, 'invalid JSON body') }
     }
     const advertiserForLimit = typeof body['advertiser_id'] === 'string' ? body['advertiser_id'] : Array.isArray(body['advertiser_ids']) ? String(body['advertiser_ids'][0]) : q.get('advertiser_id') ?? undefined
@@ -142,11 +147,45 @@ export function handleApi (ctx: RouteContext, method: string, url: URL, headers:
       case 'POST /segment/mapping/':
         mappingRequest(ctx, token, body)
         return ok({})
+      case 'POST /dmp/custom_audience/file/upload/': {
+        const advertiserId = idString(body['advertiser_id'], 'advertiser_id')
+        reach(token, advertiserId, 31)
+        return ok({ file_path: state.files.upload(advertiserId, body as Record<string, string>, upload?.files['file']) })
+      }
+      case 'POST /dmp/custom_audience/create/': {
+        const advertiserId = idString(body['advertiser_id'], 'advertiser_id')
+        reach(token, advertiserId, 31)
+        const id = state.files.create(advertiserId, body, () => state.nextAudienceId(), a => state.audienceCount(a))
+        ctx.scheduleSave()
+        return ok({ custom_audience_id: id })
+      }
+      case 'POST /dmp/custom_audience/update/': {
+        const advertiserId = idString(body['advertiser_id'], 'advertiser_id')
+        reach(token, advertiserId, 31)
+        state.files.update(advertiserId, body)
+        ctx.scheduleSave()
+        return ok({})
+      }
+      case 'POST /dmp/custom_audience/delete/': {
+        const advertiserId = idString(body['advertiser_id'], 'advertiser_id')
+        reach(token, advertiserId, 31)
+        const ids = body['custom_audience_ids']
+        if (!Array.isArray(ids) || ids.length === 0 || ids.length > 100) throw new Fail(40002, 'Parameter error: custom_audience_ids must list 1 to 100 ids')
+        for (const id of ids) {
+          const a = state.audiences.get(String(id)) ?? state.files.audiences.get(String(id))
+          if (a === undefined || a.advertiserId !== advertiserId) throw new Fail(40002, 'Parameter error: invalid audience ID')
+        }
+        for (const id of ids) { state.audiences.delete(String(id)); state.files.audiences.delete(String(id)) }
+        ctx.scheduleSave()
+        return ok({})
+      }
       case 'GET /dmp/custom_audience/get/': {
         const advertiserId = idString(q.get('advertiser_id'), 'advertiser_id')
         reach(token, advertiserId, 30)
         const ids = jsonList(q.get('custom_audience_ids'), 'custom_audience_ids')
         const list = ids.map(id => {
+          const f = state.files.audiences.get(id)
+          if (f !== undefined && f.advertiserId === advertiserId) return { audience_details: state.files.details(f), audience_history: [] }
           const a = state.audiences.get(id)
           if (a === undefined || a.advertiserId !== advertiserId) throw new Fail(40002, 'Parameter error: invalid audience ID')
           return { audience_details: details(a), audience_history: [] }
@@ -158,14 +197,15 @@ export function handleApi (ctx: RouteContext, method: string, url: URL, headers:
         reach(token, advertiserId, 30)
         const page = Math.max(1, Number(q.get('page') ?? 1))
         const size = Math.min(100, Math.max(1, Number(q.get('page_size') ?? 10)))
-        const all = [...state.audiences.values()].filter(a => a.advertiserId === advertiserId)
-        return ok({ list: all.slice((page - 1) * size, page * size).map(details), page_info: { page, page_size: size, total_number: all.length, total_page: Math.max(1, Math.ceil(all.length / size)) } })
+        const all = [...[...state.audiences.values()].filter(a => a.advertiserId === advertiserId).map(details),
+          ...[...state.files.audiences.values()].filter(a => a.advertiserId === advertiserId).map(a => state.files.details(a))]
+        return ok({ list: all.slice((page - 1) * size, page * size), page_info: { page, page_size: size, total_number: all.length, total_page: Math.max(1, Math.ceil(all.length / size)) } })
       }
       default:
         return { status: 404, body: { code: 40006, message: '404 page not found', request_id: ctx.requestId, data: {} } }
     }
   } catch (err) {
-    if (err instanceof Fail) return { status: 200, body: { code: err.code, message: err.message, request_id: ctx.requestId, data: {} } }
+    if (err instanceof Fail || err instanceof FileFail) return { status: 200, body: { code: err.code, message: err.message, request_id: ctx.requestId, data: {} } }
     throw err
   }
 }
@@ -218,6 +258,7 @@ function mappingRequest (ctx: RouteContext, token: EmulatorToken, body: Record<s
       if (e.id === ctx.faults.poisonId) throw new Fail(40002, 'Parameter error: invalid id in batch_data')
       if (!Array.isArray(e.audience_ids) || e.audience_ids.length === 0) throw new Fail(40002, 'Parameter error: audience_ids is required in batch_data')
       for (const id of e.audience_ids) {
+        if (ctx.state.files.audiences.has(String(id))) throw new Fail(40002, 'Parameter error: audience is a Customer File audience; /segment/mapping/ maps identifiers into partner audiences only')
         const a = ctx.state.audiences.get(idString(id, 'audience_ids[]'))
         if (a === undefined || !advertisers.includes(a.advertiserId)) throw new Fail(40002, 'Parameter error: invalid audience ID')
         ops.push([a.audienceId, schema, e.id])

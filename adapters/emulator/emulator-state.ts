@@ -2,6 +2,7 @@
 // audiences with their members. Optionally persisted to a JSON file (temp + fsync + rename) so a
 // demo survives restarts. Ids are 19-digit strings, as TikTok's.
 import { randomBytes } from 'node:crypto'
+import { FileWorld, type FileOptions } from './emulator-files.js'
 import { openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, existsSync } from 'node:fs'
 import type { EmulatorAdGroup } from './emulator-reporting.js'
 
@@ -16,7 +17,7 @@ export interface EmulatorAdvertiser {
   timezone?: string
 }
 export interface EmulatorToken { token: string, appId: string, advertiserIds: string[], scopes: number[], revoked: boolean, calls: number }
-export interface EmulatorAudience { audienceId: string, advertiserId: string, name: string, createdAt: number, members: Record<string, string[]> }
+export interface EmulatorAudience { audienceId: string, advertiserId: string, name: string, createdAt: number, members: Record<string, string[]>, type?: 'customer_file', isValid?: boolean }
 
 export interface EmulatorSeed {
   apps?: EmulatorApp[]
@@ -45,11 +46,14 @@ export class EmulatorState {
   events = new Map<string, { eventSourceId: string, event: Record<string, unknown> }>()
   eventsReceived = 0
   duplicatesDropped = 0
+  /** Customer File audiences and uploaded files. */
+  readonly files: FileWorld
   #nextAudience = 1800000000000000000n
   readonly #file: string | undefined
 
-  constructor (seed: EmulatorSeed = {}, file?: string) {
+  constructor (seed: EmulatorSeed = {}, file?: string, fileOptions: FileOptions = { processingMs: 0, fileMaxBytes: 250_000_000 }) {
     this.#file = file
+    this.files = new FileWorld(fileOptions)
     for (const a of seed.apps ?? [DEFAULT_APP]) this.apps.set(a.appId, a)
     for (const a of seed.advertisers ?? DEFAULT_ADVERTISERS) this.advertisers.set(a.advertiserId, a)
     const appId = [...this.apps.keys()][0]!
@@ -72,27 +76,36 @@ export class EmulatorState {
     return t
   }
 
+  /** Audience ids are one sequence for both kinds, as at TikTok. */
+  nextAudienceId (): string { return String(this.#nextAudience++) }
+
+  /** Audiences of both kinds the advertiser holds (TikTok's limit is 400). */
+  audienceCount (advertiserId: string): number {
+    return [...this.audiences.values(), ...this.files.audiences.values()].filter(a => a.advertiserId === advertiserId).length
+  }
+
   createAudience (advertiserId: string, name: string): string {
-    const audienceId = String(this.#nextAudience++)
+    const audienceId = this.nextAudienceId()
     this.audiences.set(audienceId, { audienceId, advertiserId, name, createdAt: Date.now(), members: new Map() })
     this.save()
     return audienceId
   }
 
-  /** A read-only copy for the inspection route and tests. */
+  /** A read-only copy for the inspection route and tests: partner audiences, then customer-file ones. */
   snapshot (): EmulatorAudience[] {
-    return [...this.audiences.values()].map(a => ({
+    const partner = [...this.audiences.values()].map(a => ({
       audienceId: a.audienceId,
       advertiserId: a.advertiserId,
       name: a.name,
       createdAt: a.createdAt,
       members: Object.fromEntries([...a.members].map(([k, v]) => [k, [...v].sort()]))
     }))
+    return [...partner, ...[...this.files.audiences.values()].map(a => this.files.view(a))]
   }
 
   save (): void {
     if (this.#file === undefined) return
-    const data = JSON.stringify({ nextAudience: String(this.#nextAudience), audiences: this.snapshot(), tokens: [...this.tokens.values()] })
+    const data = JSON.stringify({ nextAudience: String(this.#nextAudience), audiences: this.snapshot().filter(a => a.type === undefined), fileAudiences: this.files.toJSON(), tokens: [...this.tokens.values()] })
     const tmp = `${this.#file}.tmp-${process.pid}`
     const fd = openSync(tmp, 'w', 0o600)
     try { writeSync(fd, data); fsyncSync(fd) } finally { closeSync(fd) }
@@ -100,7 +113,8 @@ export class EmulatorState {
   }
 
   #load (file: string): void {
-    const data = JSON.parse(readFileSync(file, 'utf8')) as { nextAudience: string, audiences: EmulatorAudience[], tokens: EmulatorToken[] }
+    const data = JSON.parse(readFileSync(file, 'utf8')) as { nextAudience: string, audiences: EmulatorAudience[], fileAudiences?: unknown[], tokens: EmulatorToken[] }
+    this.files.load(data.fileAudiences ?? [])
     this.#nextAudience = BigInt(data.nextAudience)
     for (const a of data.audiences) {
       this.audiences.set(a.audienceId, { ...a, members: new Map(Object.entries(a.members).map(([k, v]) => [k, new Set(v)])) })

@@ -26,6 +26,10 @@ export interface EmulatorFaults {
   poisonId?: string
   /** An event_id whose presence fails its whole /event/track/ request with 40002. */
   poisonEventId?: string
+  /** Customer-file paths older than this answer 40910 (expired). */
+  fileTtlMs?: number
+  /** Extra delay before answering a file upload. */
+  uploadSlowMs?: number
 }
 
 export interface EmulatorLimits {
@@ -66,6 +70,10 @@ export interface EmulatorOptions {
   faults?: EmulatorFaults
   /** Random source for fault injection (tests pass a seeded one). */
   random?: () => number
+  /** Customer-file audiences stay is_valid=false this long after a create or update (default 0; TikTok: up to 48 h). */
+  processingMs?: number
+  /** Customer-file upload size limit (default TikTok's 250 MB). */
+  fileMaxBytes?: number
 }
 
 export interface Emulator {
@@ -88,7 +96,7 @@ export interface Emulator {
 export const API_PREFIX = '/open_api/v1.3'
 
 export async function startEmulator (options: EmulatorOptions = {}): Promise<Emulator> {
-  const state = new EmulatorState(options.seed, options.stateFile)
+  const state = new EmulatorState(options.seed, options.stateFile, { processingMs: options.processingMs ?? 0, fileMaxBytes: options.fileMaxBytes ?? 250_000_000 })
   const limits: EmulatorLimits = { ...(options.limits ?? { qps: 10, qpm: 600, advertiserQps: 10 }) }
   const rateStats: EmulatorRateStats = { received: 0, accepted: 0, refusedApp: 0, refusedAdvertiser: 0, busiestSecond: 0, busiestAdvertiserSecond: 0 }
   const faults: EmulatorFaults = { ...options.faults }
@@ -180,7 +188,10 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
             return
           }
         }
-        const reply = handleApi({ state, faults, overLimit, overEventLimit, requestId, scheduleSave }, req.method ?? 'GET', url, req.headers, Buffer.concat(chunks).toString('utf8'))
+        if (faults.uploadSlowMs !== undefined && url.pathname.endsWith('/file/upload/')) await new Promise(resolve => setTimeout(resolve, faults.uploadSlowMs))
+        state.files.options.fileTtlMs = faults.fileTtlMs
+        const raw = Buffer.concat(chunks)
+        const reply = handleApi({ state, faults, overLimit, overEventLimit, requestId, scheduleSave }, req.method ?? 'GET', url, req.headers, /multipart\/form-data/i.test(req.headers['content-type'] ?? '') ? '' : raw.toString('utf8'), raw)
         send(res, reply)
       })().catch(err => {
         res.writeHead(500, { 'content-type': 'application/json' })

@@ -10,6 +10,8 @@ import { parseEnvelope, type Envelope } from './envelope.js'
 import { classify } from './classify.js'
 import { ApiError } from './api-error.js'
 import { RateLimiter } from './rate-limiter.js'
+import { multipart } from './multipart.js'
+import type { Readable } from 'node:stream'
 
 export interface ApiObserver {
   onRequest?: (e: { endpoint: string, codeClass: string, seconds: number }) => void
@@ -44,6 +46,8 @@ export interface CallOptions {
   auth?: boolean
   /** Sees the response headers of the successful answer (e.g. TikTok's X-Tt-Ads-Throttle). */
   onHeaders?: (headers: Record<string, string | string[] | undefined>) => void
+  /** A multipart/form-data body: text fields and one file streamed from disk (read anew on every attempt). */
+  form?: { fields: Record<string, string>, file: { field: string, path: string, name: string, bytes: number } }
 }
 
 export class TikTokClient {
@@ -125,10 +129,15 @@ export class TikTokClient {
     const qs = query.toString()
     const headers: Record<string, string> = { accept: 'application/json' }
     if (options.auth !== false && this.#token !== undefined) headers['access-token'] = this.#token
-    let body: string | undefined
+    let body: string | Readable | undefined
     if (options.body !== undefined) {
       headers['content-type'] = 'application/json'
       body = JSON.stringify(options.body)
+    } else if (options.form !== undefined) {
+      const form = multipart(options.form)
+      headers['content-type'] = form.contentType
+      headers['content-length'] = String(form.length)
+      body = form.body
     }
     try {
       const res = await this.#pool.request({

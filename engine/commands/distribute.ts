@@ -16,6 +16,8 @@ import type { AudienceApi } from '../distribute/audience-api.js'
 import { commandLogger } from '../command-logger.js'
 import { checkHashNumber } from '../hash-options.js'
 import { createIds } from '../../pipeline/ids.js'
+import { assertAudienceType } from '../distribute/audience-type.js'
+import { parseDuration } from '../distribute/duration.js'
 
 const kHelp = `usage: hashpipe distribute --config FILE [options]
 
@@ -35,6 +37,11 @@ was interrupted (crash, kill, TikTok unavailable) resumes where it stopped.
   --recreate-audience    with or without --rebuild-delivered: delete the TikTok audience and
                          deliver the current snapshot into a new one. Nothing stale stays, but
                          the audience id changes (re-point campaigns) and TikTok processes it again
+  --replace              customer_file destinations: a full refresh (TikTok's REPLACE) instead
+                         of APPEND/REMOVE files; refused within 24 h of the last one
+  --wait-processing D    customer_file destinations: wait up to D (e.g. 30m, 2h; default 0) for
+                         TikTok to finish processing the audience before updating it; otherwise
+                         the run stops with exit 5 and says when to run again
   --allow-mass-delete    let Record Sync delete more than --max-delete-share of an audience
   --max-delete-share R   Record Sync guard (default 0.5)
   --threads N            hash worker threads (default: all cores; at most 4 × the cores)
@@ -61,6 +68,8 @@ const kOptions = {
   'rebuild-delivered': { type: 'boolean', default: false },
   'recreate-audience': { type: 'boolean', default: false },
   'allow-mass-delete': { type: 'boolean', default: false },
+  replace: { type: 'boolean', default: false },
+  'wait-processing': { type: 'string', default: '0' },
   'max-delete-share': { type: 'string', default: '0.5' },
   threads: { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -182,6 +191,9 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
   const metricsPort = v['metrics-port'] === undefined ? undefined : Number(v['metrics-port'])
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new UsageError(`--metrics-port must be a port number, not '${v['metrics-port']}'`)
 
+  const waitProcessingMs = parseDuration(v['wait-processing'])
+  if (waitProcessingMs === undefined) throw new UsageError(`--wait-processing must be a duration such as 0, 90s, 30m or 2h, not '${v['wait-processing']}'`)
+
   const config = await loadConfig(v.config, io.env)
   const pairs = selectPairs(config, v.segment, v.destination)
   if (pairs.length === 0) {
@@ -210,6 +222,7 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
       const { segment, destination } = pair
       const dist = state.distributions.ensure(segment.name, destination.name, destination.advertiserId)
       try {
+        assertAudienceType(dist, destination)
         let api: AudienceApi = refuseWrites()
         if (!v['dry-run']) {
           const client = audienceApiFor(config, state, destination, metrics)
@@ -223,6 +236,8 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
           maxDeleteShare: share,
           rebuildDelivered: v['rebuild-delivered'],
           recreateAudience: v['recreate-audience'],
+          replace: v.replace,
+          waitProcessingMs,
           ...(threads !== undefined ? { threads } : {}),
           inflight: 4,
           stdin: io.stdin,
@@ -237,7 +252,8 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
         // Not a coded error: a bug, or the machine failing (database damaged mid-run), which
         // every later distribution would meet too. It stops the run and says so.
         const e = codedError(err)
-        if (e === undefined) throw err
+        // Not coded, or an interrupt: the run stops here (an interrupt exits 130, resumable).
+        if (e === undefined || e.code === 'HP_ERR_ABORTED' || io.signal.aborted) throw err
         // Recording the failure must never replace it: on a full disk these writes fail too.
         try { log.error({ err, segment: segment.name, destination: destination.name }, 'distribution failed') } catch {}
         try { state.distributions.setLastError(dist.id, { code: e.code, message: e.message }) } catch {}

@@ -27,6 +27,11 @@ roles, rate limits, faults). Its first stdout line is
   --events-qps N --events-qpm N
                         Events API (/event/track/) limits (default 1000 / 600000)
   --poison-event-id ID  an event_id whose presence fails its /event/track/ request (40002)
+  --processing-ms MS    customer-file audiences stay is_valid=false (updates refused) this long
+                        after a create or update (default 0; TikTok: up to 48 h)
+  --file-max-bytes N    customer-file upload size limit (default 250000000; over it: 40907)
+  --file-ttl-ms MS      uploaded file paths expire (40910) after MS
+  --upload-slow-ms MS   delay every file upload answer
   -h, --help
 `
 
@@ -58,6 +63,10 @@ export default async function emulator (argv: string[], io: CommandIo): Promise<
         'events-qps': { type: 'string' },
         'events-qpm': { type: 'string' },
         'poison-event-id': { type: 'string' },
+        'processing-ms': { type: 'string' },
+        'file-max-bytes': { type: 'string' },
+        'file-ttl-ms': { type: 'string' },
+        'upload-slow-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false }
       },
       strict: true
@@ -73,6 +82,12 @@ export default async function emulator (argv: string[], io: CommandIo): Promise<
   const revoke = num('revoke-after', v['revoke-after'], 0, 1e9); if (revoke !== undefined) faults.revokeTokenAfter = revoke
   if (v['poison-id'] !== undefined) faults.poisonId = v['poison-id'].toLowerCase()
   if (v['poison-event-id'] !== undefined) faults.poisonEventId = v['poison-event-id']
+  const ttl = num('file-ttl-ms', v['file-ttl-ms'], 0, 1e12)
+  if (ttl !== undefined) faults.fileTtlMs = ttl
+  const slowUpload = num('upload-slow-ms', v['upload-slow-ms'], 0, 600_000)
+  if (slowUpload !== undefined) faults.uploadSlowMs = slowUpload
+  const processingMs = num('processing-ms', v['processing-ms'], 0, 1e12)
+  const fileMaxBytes = num('file-max-bytes', v['file-max-bytes'], 1, 1e12)
   if (v.storm !== undefined) {
     const m = /^(\d+):(\d+)$/.exec(v.storm)
     if (m === null) throw new UsageError(`--storm takes START_MS:DURATION_MS, not '${v.storm}'`)
@@ -85,7 +100,9 @@ export default async function emulator (argv: string[], io: CommandIo): Promise<
     ...(v.state !== undefined ? { stateFile: v.state } : {}),
     limits: { qps, qpm: num('qpm', v.qpm, 1, 600_000) ?? qps * 60, advertiserQps: num('advertiser-qps', v['advertiser-qps'], 1, 10_000) ?? qps },
     eventLimits: { qps: num('events-qps', v['events-qps'], 1, 100_000) ?? 1000, qpm: num('events-qpm', v['events-qpm'], 1, 6_000_000) ?? 600_000 },
-    faults
+    faults,
+    ...(processingMs !== undefined ? { processingMs } : {}),
+    ...(fileMaxBytes !== undefined ? { fileMaxBytes } : {})
   })
   io.stdout.write(`hashpipe emulator listening on ${em.url}\n`)
   io.stdout.write(`  api_base_url: ${em.apiBaseUrl}\n  auth_url:     ${em.authUrl}\n  app_id:       ${DEFAULT_APP.appId} (secret: ${DEFAULT_APP.secret})\n` +

@@ -42,6 +42,8 @@ export default async function status (argv: string[], io: CommandIo): Promise<nu
         delivered_at: d?.deliveredAt ?? null,
         matched_reach: d?.matchedReach ?? null,
         matched_reach_at: d?.matchedReachAt ?? null,
+        audience_type: d?.audienceType ?? destination.audienceType,
+        processing_since: d?.processingSince ?? null,
         last_error: d?.lastError == null ? null : { code: d.lastError.code, message: d.lastError.message, at: d.lastError.at },
         runs: runs.map(r => ({ id: r.id, started_at: r.startedAt, finished_at: r.finishedAt, outcome: r.outcome, phase: r.phase, dry_run: r.dryRun, adds: r.counts['add'] ?? null, removes: r.counts['delete'] ?? null, error: r.error }))
       })
@@ -70,7 +72,9 @@ export default async function status (argv: string[], io: CommandIo): Promise<nu
       io.stdout.write(`  activated:     ${s.activated ? `yes${s.role === null ? '' : ` (${s.role})`}` : 'no — run hashpipe connect tiktok'}\n`)
       io.stdout.write(`  audience:      ${s.audience_id ?? 'not created yet'}\n`)
       io.stdout.write(`  delivered:     ${delivered === '' ? 'nothing yet' : delivered}${s.delivered_at === null ? '' : ` (at ${s.delivered_at})`}\n`)
-      io.stdout.write(`  matched reach: ${s.matched_reach === null ? 'unknown' : `${s.matched_reach.toLocaleString('en-US')} (read ${s.matched_reach_at})`}\n`)
+      io.stdout.write(s.processing_since !== null
+        ? `  matched reach: processing since ${s.processing_since} (a ${s.audience_type} audience; TikTok takes up to 48 h, cover_num follows)\n`
+        : `  matched reach: ${s.matched_reach === null ? 'unknown' : `${s.matched_reach.toLocaleString('en-US')} (read ${s.matched_reach_at})`}\n`)
       for (const r of s.runs) {
         io.stdout.write(`  run ${r.id}: ${r.outcome}${r.outcome === 'running' ? ` (interrupted in ${r.phase ?? 'start'}; distribute resumes it)` : ''}${r.dry_run ? ' [dry run]' : ''}, started ${r.started_at}, +${r.adds ?? 0} -${r.removes ?? 0}${r.error === null ? '' : `, ${r.error.code}`}\n`)
       }

@@ -9,13 +9,15 @@ import { checkConfig, formatProblem, readConfigText, type ConfigProblem, type Re
 import { TokenStore } from '../state/token-store.js'
 import { ExitCode, HashpipeError, UsageError } from '../../pipeline/errors.js'
 import type { CommandIo } from '../command.js'
+import { audienceTypeProblems } from '../distribute/audience-type.js'
 
 const kHelp = `usage: hashpipe validate --config FILE [--json] [--no-environment]
 
 Checks a hashpipe config file (YAML or JSON): every key against the schema, \${VAR}
 interpolation, and TikTok's rules (unique names, 19-digit advertiser ids as strings, one
 segment to one ad account, Data Marketplace agreements, Record Sync in the US only).
-Then, unless --no-environment, that every segment's input files exist and are readable.
+Then, unless --no-environment, that every segment's input files exist and are readable, and
+that no destination's audience_type differs from the type of an audience it already has.
 
   --config FILE       the config file (required)
   --json              print {"ok", "problems": [{"path", "message"}], ...} on stdout
@@ -56,6 +58,11 @@ export default async function validate (argv: string[], io: CommandIo): Promise<
   }
   if (config !== undefined && !values['no-environment']) {
     problems = await checkEnvironment(config)
+    try {
+      problems.push(...audienceTypeProblems(config.stateDir, config.destinations))
+    } catch (err) {
+      notes.push(`cannot check recorded audience types in state_dir '${config.stateDir}': ${(err as Error).message}`)
+    }
     notes.push(...connectionNotes(config, file))
   }
 

@@ -20,4 +20,20 @@ export interface AudienceApi {
   mapping: (advertiserId: string, audienceId: string, action: MappingAction, idSchema: IdSchema, digests: string[]) => Promise<MappingResult>
   /** TikTok's matched reach (cover_num) of the audience. */
   coverNum: (advertiserId: string, audienceId: string) => Promise<number>
+  /** Customer-file audiences (destinations with audience_type: customer_file). */
+  files?: FileAudienceApi
+}
+
+export type FileAction = 'APPEND' | 'REMOVE' | 'REPLACE'
+
+export interface FileAudienceApi {
+  /** Uploads one file (streamed from disk, MD5 checked by TikTok); returns its 16-character file_path. */
+  upload: (advertiserId: string, file: { path: string, name: string, bytes: number, md5: string }) => Promise<string>
+  /** Creates the audience from at most 50 file paths; not idempotent (callers record the request first). */
+  create: (advertiserId: string, name: string, filePaths: string[]) => Promise<string>
+  update: (advertiserId: string, audienceId: string, action: FileAction, filePaths: string[]) => Promise<void>
+  /** Customer-file audience ids of the advertiser with this exact name. */
+  find: (advertiserId: string, name: string) => Promise<string[]>
+  /** is_valid (false while TikTok processes) and cover_num; undefined if TikTok does not know the audience. */
+  info: (advertiserId: string, audienceId: string) => Promise<{ isValid: boolean, coverNum: number } | undefined>
 }

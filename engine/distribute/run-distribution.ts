@@ -35,6 +35,7 @@ import { diffSorted } from '../../pipeline/sorted-diff.js'
 import { ID_SCHEMAS, type IdSchema } from '../../pipeline/protocol.js'
 import { contentChange, fingerprintInputs, fingerprintChange, type FileFingerprint } from './input-fingerprint.js'
 import { deliverPlan } from './deliver-plan.js'
+import { deliverFiles } from './deliver-files.js'
 import { crashpoint } from './crashpoint.js'
 import type { AudienceApi } from './audience-api.js'
 import type { Json } from '../state/records.js'
@@ -58,6 +59,10 @@ export interface DistributeOptions {
   rebuildDelivered?: boolean
   /** As rebuildDelivered, into a new audience: the old one is deleted at TikTok first. */
   recreateAudience?: boolean
+  /** customer_file: a full refresh with REPLACE instead of APPEND/REMOVE files. */
+  replace?: boolean
+  /** customer_file: how long to wait for TikTok's processing before an update (default 0: exit 5). */
+  waitProcessingMs?: number
 }
 
 /** How a run plans: from the delivered set, from nothing (rebuild), or from nothing into a new audience (recreate). */
@@ -353,6 +358,31 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   }
 
   // deliver
+  if (phase !== 'committing' && destination.audienceType === 'customer_file') {
+    state.runs.setPhase(runId, phase = 'delivering')
+    const files = await deliverFiles({
+      state,
+      api,
+      runId,
+      distId: dist.id,
+      advertiserId: destination.advertiserId,
+      name: segment.name,
+      runDir,
+      plans: { snapshot: snapshotDir, adds: addsDir, removes: removesDir },
+      recordSync,
+      mode,
+      replace: options.replace === true,
+      waitProcessingMs: options.waitProcessingMs ?? 0,
+      fileMaxBytes: config.tiktok.fileMaxBytes,
+      resumeCommand: command(),
+      ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+      ...(log !== undefined ? { log } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {})
+    })
+    result.audienceId = files.audienceId
+    result.delivered = files.delivered
+    state.runs.setPhase(runId, phase = 'committing')
+  }
   if (phase !== 'committing') {
     state.runs.setPhase(runId, phase = 'delivering')
     const replaced = await swapAudience(state, api, dist.id, runId, destination.advertiserId, segment.name, mode === 'recreate', log)

@@ -4,7 +4,18 @@ import { TikTokClient } from '../../adapters/tiktok/tiktok-client.js'
 import { createAudience, deleteAudience, getAudiences, findPartnerAudiences, mapping, type IdSchemaName } from '../../adapters/tiktok/audiences.js'
 import { apiObserver, type Metrics } from '../metrics.js'
 import type { TikTokConfig } from '../config.js'
-import type { AudienceApi } from './audience-api.js'
+import type { AudienceApi, FileAudienceApi } from './audience-api.js'
+import { uploadFile, createFileAudience, updateFileAudience, findFileAudiences, fileAudienceState } from '../../adapters/tiktok/custom-audiences.js'
+
+function fileAudienceApi (client: TikTokClient): FileAudienceApi {
+  return {
+    upload: async (advertiserId, file) => await uploadFile(client, advertiserId, file),
+    create: async (advertiserId, name, paths) => await createFileAudience(client, advertiserId, name, paths),
+    update: async (advertiserId, audienceId, action, paths) => { await updateFileAudience(client, advertiserId, audienceId, action, paths) },
+    find: async (advertiserId, name) => await findFileAudiences(client, advertiserId, name),
+    info: async (advertiserId, audienceId) => await fileAudienceState(client, advertiserId, audienceId)
+  }
+}
 
 export function createTikTokAudienceApi (config: TikTokConfig, accessToken: string, metrics?: Metrics): AudienceApi & { close: () => Promise<void> } {
   const client = new TikTokClient({
@@ -19,6 +30,7 @@ export function createTikTokAudienceApi (config: TikTokConfig, accessToken: stri
     findAudiences: async (advertiserId, name) => await findPartnerAudiences(client, advertiserId, name),
     mapping: async (advertiserId, audienceId, action, idSchema, digests) => ({ poisoned: await mapping(client, advertiserId, audienceId, action, idSchema as IdSchemaName, digests) }),
     coverNum: async (advertiserId, audienceId) => (await getAudiences(client, advertiserId, [audienceId]))[0]?.coverNum ?? 0,
+    files: fileAudienceApi(client),
     close: async () => { await client.close() }
   }
 }

@@ -9,6 +9,7 @@ import { StateError } from '../../pipeline/errors.js'
 import { assertAdvertiserId } from './catalog.js'
 import type { DistributionError, DistributionRecord, RunRecord } from './records.js'
 import type { RunStore } from './runs.js'
+import type { AudienceType } from '../config-types.js'
 
 interface DistributionRow {
   id: number,
@@ -28,6 +29,9 @@ interface DistributionRow {
   last_error: string | null,
   last_error_code: string | null,
   last_error_at: string | null
+  audience_type: string | null
+  processing_since: string | null
+  last_replace_at: string | null
 }
 
 export interface DeliveredSet {
@@ -53,9 +57,11 @@ export class DistributionStore {
       bySegment: db.prepare('SELECT * FROM distributions WHERE segment = ? ORDER BY id'),
       list: db.prepare('SELECT * FROM distributions ORDER BY segment, destination'),
       request: db.prepare('UPDATE distributions SET audience_name = ?, audience_requested_at = ? WHERE id = ? AND audience_id IS NULL'),
-      setAudience: db.prepare('UPDATE distributions SET audience_id = ?, audience_created_at = ? WHERE id = ? AND audience_id IS NULL'),
+      setAudience: db.prepare('UPDATE distributions SET audience_id = ?, audience_type = ?, audience_created_at = ? WHERE id = ? AND audience_id IS NULL'),
+      processing: db.prepare('UPDATE distributions SET processing_since = ? WHERE id = ?'),
+      replaced: db.prepare('UPDATE distributions SET last_replace_at = ? WHERE id = ?'),
       delivered: db.prepare('UPDATE distributions SET delivered_snapshot = ?, delivered_counts = ?, delivered_at = ?, last_error = NULL, last_error_code = NULL, last_error_at = NULL WHERE id = ?'),
-      forget: db.prepare('UPDATE distributions SET audience_id = NULL, audience_name = NULL, audience_requested_at = NULL, audience_created_at = NULL WHERE id = ? AND audience_id = ?'),
+      forget: db.prepare('UPDATE distributions SET audience_id = NULL, audience_type = NULL, processing_since = NULL, last_replace_at = NULL, audience_name = NULL, audience_requested_at = NULL, audience_created_at = NULL WHERE id = ? AND audience_id = ?'),
       reach: db.prepare('UPDATE distributions SET matched_reach = ?, matched_reach_at = ? WHERE id = ?'),
       lastError: db.prepare('UPDATE distributions SET last_error_code = ?, last_error = ?, last_error_at = ? WHERE id = ?'),
       dropBatches: db.prepare('DELETE FROM batches WHERE run_id = ?'),
@@ -99,11 +105,11 @@ export class DistributionStore {
   }
 
   /** Records the audience id once; the same id again is a no-op, a different one is refused. */
-  setAudienceId (id: number, audienceId: string): DistributionRecord {
+  setAudienceId (id: number, audienceId: string, type: AudienceType = 'partner'): DistributionRecord {
     if (typeof audienceId !== 'string' || !/^\d+$/.test(audienceId)) {
       throw new StateError('HP_ERR_STATE_INVALID', 'an audience id must be a string of digits')
     }
-    this.#q['setAudience']!.run(audienceId, this.#now(), id)
+    this.#q['setAudience']!.run(audienceId, type, this.#now(), id)
     const d = this.get(id)
     if (d.audienceId !== audienceId) {
       throw new StateError('HP_ERR_STATE_CONFLICT', `distribution ${d.segment} → ${d.destination} already has audience ${d.audienceId}; refusing to record a second one (${audienceId})`)
@@ -137,6 +143,16 @@ export class DistributionStore {
     return { distribution: this.get(id), run: this.#runs.get(runId) }
   }
 
+  /** A customer-file audience TikTok is processing since `at` (null: it is valid again). */
+  setProcessing (id: number, at: string | null = this.#now()): void {
+    this.#q['processing']!.run(at, id)
+  }
+
+  /** When the audience's data was last REPLACEd (TikTok allows about one a day). */
+  setReplaced (id: number, at: string = this.#now()): void {
+    this.#q['replaced']!.run(at, id)
+  }
+
   setMatchedReach (id: number, coverNum: number, readAt: string = this.#now()): void {
     this.#q['reach']!.run(coverNum, readAt, id)
   }
@@ -162,7 +178,10 @@ const distributionOf = (r: DistributionRow): DistributionRecord => ({
   deliveredAt: r.delivered_at,
   matchedReach: r.matched_reach,
   matchedReachAt: r.matched_reach_at,
-  lastError: lastErrorOf(r)
+  lastError: lastErrorOf(r),
+  audienceType: r.audience_type === 'customer_file' ? 'customer_file' : r.audience_type === 'partner' ? 'partner' : null,
+  processingSince: r.processing_since,
+  lastReplaceAt: r.last_replace_at
 })
 
 function lastErrorOf (r: DistributionRow): DistributionError | null {

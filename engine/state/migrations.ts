@@ -168,6 +168,35 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (run_id, batch_index)
       ) STRICT;
     `
+  },
+  {
+    version: 5,
+    name: 'customer-file-audiences',
+    // The audience's type is fixed once it exists (the two kinds cannot be converted at TikTok);
+    // audiences made before the column existed are partner audiences. Every upload file of a
+    // customer-file run is a row, recorded before it is uploaded and again before its file_path is used.
+    sql: `
+      ALTER TABLE distributions ADD COLUMN audience_type TEXT CHECK (audience_type IN ('partner', 'customer_file'));
+      ALTER TABLE distributions ADD COLUMN processing_since TEXT;
+      ALTER TABLE distributions ADD COLUMN last_replace_at TEXT;
+      UPDATE distributions SET audience_type = 'partner' WHERE audience_id IS NOT NULL;
+      CREATE TABLE upload_files (
+        run_id TEXT NOT NULL REFERENCES runs (id),
+        seq INTEGER NOT NULL CHECK (seq >= 0),
+        action TEXT NOT NULL CHECK (action IN ('APPEND', 'REMOVE', 'REPLACE')),
+        id_schema TEXT NOT NULL,
+        name TEXT NOT NULL,
+        md5 TEXT NOT NULL,
+        bytes INTEGER NOT NULL CHECK (bytes > 0),
+        ids INTEGER NOT NULL CHECK (ids > 0),
+        status TEXT NOT NULL CHECK (status IN ('written', 'uploading', 'uploaded', 'applied')),
+        uploads INTEGER NOT NULL DEFAULT 0,
+        file_path TEXT,
+        uploaded_at TEXT,
+        applied_at TEXT,
+        PRIMARY KEY (run_id, seq)
+      ) STRICT;
+    `
   }
 ]
 

@@ -57,6 +57,11 @@ export interface DistributionRecord {
   matchedReachAt: string | null
   /** Why the last attempt failed; cleared when a delivery commits. */
   lastError: DistributionError | null
+  /** The kind of audience audienceId is (null while there is none); fixed once it exists. */
+  audienceType: 'partner' | 'customer_file' | null
+  /** A customer-file audience TikTok was processing (is_valid false) when last seen, since then. */
+  processingSince: string | null
+  lastReplaceAt: string | null
 }
 
 /** `at` is null only for an error recorded before errors carried their time. */

@@ -26,6 +26,7 @@ import { BatchLedger } from './batch-ledger.js'
 import { guardDiskFull } from './db-disk-full.js'
 import { UsageReportStore } from './usage-reports.js'
 import { ConversionStore } from './conversions.js'
+import { UploadFileStore } from './upload-files.js'
 
 export const DB_FILE = 'state.db'
 
@@ -45,6 +46,7 @@ export class StateStore {
   readonly ledger: BatchLedger
   readonly usageReports: UsageReportStore
   readonly conversions: ConversionStore
+  readonly uploads: UploadFileStore
   /** Migration versions this open applied (empty when the schema was current). */
   readonly migrated: readonly number[]
   readonly #db: Database.Database
@@ -63,6 +65,7 @@ export class StateStore {
     this.ledger = new BatchLedger(db, now, this.runs)
     this.usageReports = new UsageReportStore(db, now)
     this.conversions = new ConversionStore(db, now)
+    this.uploads = new UploadFileStore(db, now)
   }
 
   /** Opens (creating if needed) the state in `stateDir`; HP_ERR_STATE_LOCKED if another process has it. */

@@ -94,9 +94,10 @@ t.test('a valid YAML config resolves fully, with defaults', async t => {
   t.equal(c.tiktok.secret.reveal(), kSecret)
   t.same(c.tiktok.rateLimit, { qps: 10, qpm: 600 }, 'Basic tier')
   t.equal(c.tiktok.batchSize, 1000)
+  t.equal(c.tiktok.fileMaxBytes, 250_000_000, 'TikTok\'s 250 MB per upload file')
   t.equal(c.tiktok.phoneHashForm, 'e164')
   t.same(c.normalize, { defaultCountry: 'US', phoneHashForm: 'e164', emailCanonicalize: 'none', stripPlusTag: false })
-  t.same(c.destinations, [{ name: 'Acme US', integration: 'first-party', advertiserId: kAdvertiser, connection: 'acme', region: 'US' }])
+  t.same(c.destinations, [{ name: 'Acme US', integration: 'first-party', advertiserId: kAdvertiser, connection: 'acme', region: 'US', audienceType: 'partner' }], 'audience_type defaults to partner')
   t.same(c.segments, [{
     name: 'loyal-2026',
     inputs: ['/srv/hp/data/loyal.csv.gz'],

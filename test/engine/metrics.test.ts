@@ -29,6 +29,9 @@ const kOwn: Record<string, string> = {
   hashpipe_api_retries_total: 'counter',
   hashpipe_rate_limit_waits_total: 'counter',
   hashpipe_rate_limit_wait_seconds_total: 'counter',
+  hashpipe_upload_files_total: 'counter',
+  hashpipe_upload_bytes_total: 'counter',
+  hashpipe_upload_seconds_total: 'counter',
   hashpipe_run_duration_seconds: 'gauge',
   hashpipe_runs_total: 'counter',
   hashpipe_run_last_success_timestamp_seconds: 'gauge'

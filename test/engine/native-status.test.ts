@@ -35,7 +35,7 @@ t.test('doctor reports the native core, as text and as JSON, without failing on 
   t.match(off.stdout, /^info native core: inactive: turned off by HASHPIPE_NATIVE=0 \(hashing takes the pure-Node path: identical output, slower\)$/m)
   const json = await runCli(['doctor', '--config', config, '--json'], { env: { HASHPIPE_NATIVE: '0' } })
   t.equal(json.code, 0)
-  t.same(JSON.parse(json.stdout), { checks: [], native: kOff })
+  t.match(JSON.parse(json.stdout), { native: kOff })
 })
 
 t.test('the hash summary carries native: active, or inactive with the reason; the output is the same', async t => {

@@ -25,9 +25,12 @@ export interface World {
   spool: () => string
 }
 
-export async function distributeWorld (t: { teardown: (fn: () => Promise<void>) => void }, integration: string, batchSize = 100): Promise<World> {
+/** Extra config text for the destination and tiktok sections, and emulator options (customer-file tests). */
+export interface WorldOptions { destination?: string, tiktok?: string, emulator?: Parameters<typeof startEmulator>[0] }
+
+export async function distributeWorld (t: { teardown: (fn: () => Promise<void>) => void }, integration: string, batchSize = 100, options: WorldOptions = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'hp-world-'))
-  const em = await startEmulator({ limits: { qps: 2000, qpm: 120000, advertiserQps: 2000 } })
+  const em = await startEmulator({ limits: { qps: 2000, qpm: 120000, advertiserQps: 2000 }, ...options.emulator })
   t.teardown(async () => { await em.close(); rmSync(dir, { recursive: true, force: true }) })
   const config = join(dir, 'hashpipe.yaml')
   writeFileSync(config, `state_dir: state
@@ -37,9 +40,9 @@ tiktok:
   app_id: "${DEFAULT_APP.appId}"
   secret: \${TIKTOK_APP_SECRET}
   rate_limit: { qps: 1000, qpm: 60000 }
-  batch_size: ${batchSize}
+  batch_size: ${batchSize}${options.tiktok ?? ''}
 destinations:
-  - { name: Acme, integration: ${integration}, advertiser_id: "${kAdv}", connection: acme }
+  - { name: Acme, integration: ${integration}, advertiser_id: "${kAdv}", connection: acme${options.destination ?? ''} }
 segments:
   - { name: seg, inputs: [seg.csv], destination: Acme }
 `)

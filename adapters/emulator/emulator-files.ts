@@ -1,0 +1,224 @@
+// Customer File audiences in the emulator: file upload (multipart, MD5 as file_signature,
+// .csv/.txt, size limit), create from file paths, update with REPLACE/APPEND/REMOVE as set
+// operations, TikTok's processing window (is_valid false, updates refused), one REPLACE a day,
+// the 1,000-identifier minimum and 400 audiences per advertiser. Members are DigestSets (sorted
+// Buffers) keyed by the upper-cased header type (EMAIL_SHA256, PHONE_SHA256, MAID_SHA256).
+import { createHash, randomBytes } from 'node:crypto'
+import { DigestSet } from './digest-set.js'
+
+export class FileFail extends Error {
+  constructor (readonly code: number, message: string) { super(message) }
+}
+
+export interface FileOptions {
+  /** How long a new or updated audience stays is_valid=false (TikTok: up to 48 h). */
+  processingMs: number
+  /** Upload size limit (TikTok: 250 MB). */
+  fileMaxBytes: number
+  /** A file_path older than this answers 40910 (expired). */
+  fileTtlMs?: number | undefined
+}
+
+interface Upload { advertiserId: string, calculateType: string, members: Map<string, DigestSet>, uploadedAt: number }
+export interface FileAudience {
+  audienceId: string,
+  advertiserId: string,
+  name: string,
+  createdAt: number,
+  calculateType: string
+  members: Map<string, DigestSet>,
+  processingUntil: number,
+  processingSince: number,
+  lastReplaceAt: number | undefined
+}
+
+const kUploadTypes = new Set(['EMAIL_SHA256', 'PHONE_SHA256', 'IDFA_SHA256', 'IDFA_MD5', 'GAID_SHA256', 'GAID_MD5', 'MAID_SHA256', 'MAID_MD5', 'FIRST_SHA256', 'FIRST_MD5', 'MULTIPLE_TYPES'])
+const kCreateTypes = new Set(['EMAIL_SHA256', 'PHONE_SHA256', 'IDFA_SHA256', 'IDFA_MD5', 'GAID_SHA256', 'GAID_MD5', 'FIRST_SHA256', 'FIRST_MD5', 'MULTIPLE_TYPES'])
+const kHeaders = new Set(['MAID', 'PHONE_SHA256', 'EMAIL_SHA256', 'MAID_SHA256', 'MAID_MD5'])
+const kHex64 = /^[0-9a-fA-F]{64}$/
+export const kMinMembers = 1000
+export const kMaxAudiences = 400
+const kDay = 86_400_000
+
+/** The parts of a multipart/form-data body: text fields and file parts (name, bytes). */
+export function parseMultipart (contentType: string | undefined, body: Buffer): { fields: Record<string, string>, files: Record<string, { filename: string, data: Buffer }> } {
+  const m = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType ?? '')
+  if (m === null) throw new FileFail(40002, 'Parameter error: multipart/form-data body with a boundary is required')
+  const delimiter = Buffer.from(`--${m[1] ?? m[2]}`)
+  const fields: Record<string, string> = {}
+  const files: Record<string, { filename: string, data: Buffer }> = {}
+  let at = body.indexOf(delimiter)
+  while (at >= 0) {
+    const start = at + delimiter.length
+    if (body.subarray(start, start + 2).toString() === '--') break
+    const headEnd = body.indexOf('\r\n\r\n', start)
+    const next = body.indexOf(delimiter, headEnd)
+    if (headEnd < 0 || next < 0) throw new FileFail(40002, 'Parameter error: malformed multipart body')
+    const head = body.subarray(start, headEnd).toString('utf8')
+    const data = body.subarray(headEnd + 4, next - 2)
+    const name = /name="([^"]*)"/i.exec(head)?.[1]
+    const filename = /filename="([^"]*)"/i.exec(head)?.[1]
+    if (name !== undefined) {
+      if (filename !== undefined) files[name] = { filename, data }
+      else fields[name] = data.toString('utf8')
+    }
+    at = next
+  }
+  return { fields, files }
+}
+
+/** The identifiers of an uploaded file, by header type; TikTok's file rules give the codes. */
+function parseFile (data: Buffer, calculateType: string): Map<string, DigestSet> {
+  const lines = data.toString('latin1').split(/\r?\n/)
+  if (lines.at(-1) === '') lines.pop()
+  let header: string[]
+  const first = lines[0]?.split(',').map(s => s.trim().toUpperCase()) ?? []
+  if (calculateType === 'MULTIPLE_TYPES') {
+    if (!first.every(h => kHeaders.has(h))) throw new FileFail(40914, 'Invalid file: MULTIPLE_TYPES files need a header row of MAID, phone_SHA256, email_SHA256, MAID_SHA256, MAID_MD5')
+    header = first
+    lines.shift()
+  } else {
+    header = [calculateType]
+    // A single-type file may carry a header row; it is skipped.
+    if (first.length === 1 && (kHeaders.has(first[0]!) || first[0] === calculateType)) lines.shift()
+  }
+  if (lines.length === 0) throw new FileFail(40906, 'The file is empty')
+  const columns = header.map(() => [] as string[])
+  for (const line of lines) {
+    const cells = header.length === 1 ? [line] : line.split(',')
+    if (cells.length !== header.length) throw new FileFail(40915, 'The file does not meet the specs: every row needs as many fields as the header')
+    cells.forEach((c, i) => {
+      const v = c.trim()
+      if (v === '') return
+      if (header[i]!.endsWith('SHA256') && !kHex64.test(v)) throw new FileFail(40915, 'The file does not meet the specs: a SHA256 value is not 64 hex characters')
+      columns[i]!.push(v.toLowerCase())
+    })
+  }
+  const out = new Map<string, DigestSet>()
+  header.forEach((h, i) => {
+    if (!h.endsWith('SHA256')) return
+    const type = h === 'MAID' ? 'MAID_SHA256' : h
+    out.set(type, (out.get(type) ?? DigestSet.empty()).union(DigestSet.fromHex(columns[i]!)))
+  })
+  return out
+}
+
+const total = (m: Map<string, DigestSet>): number => [...m.values()].reduce((n, s) => n + s.size, 0)
+
+export class FileWorld {
+  readonly uploads = new Map<string, Upload>()
+  readonly audiences = new Map<string, FileAudience>()
+  options: FileOptions
+
+  constructor (options: FileOptions) { this.options = options }
+
+  upload (advertiserId: string, fields: Record<string, string>, file: { filename: string, data: Buffer } | undefined): string {
+    const type = fields['calculate_type']
+    if (type === undefined || !kUploadTypes.has(type)) throw new FileFail(40909, 'Unsupported calculate_type')
+    const signature = fields['file_signature']
+    if (signature === undefined || signature === '') throw new FileFail(40002, 'Parameter error: file_signature is required')
+    if (file === undefined) throw new FileFail(40905, 'The file does not exist: the file part is required')
+    if (!/\.(csv|txt)$/.test(file.filename)) throw new FileFail(40908, 'Unsupported file type: the file name must end with .csv or .txt')
+    if (file.data.length === 0) throw new FileFail(40906, 'The file is empty')
+    if (file.data.length > this.options.fileMaxBytes) throw new FileFail(40907, `The file is too large: at most ${this.options.fileMaxBytes} bytes`)
+    if (createHash('md5').update(file.data).digest('hex') !== signature.toLowerCase()) throw new FileFail(40900, 'The file_signature does not match the file (MD5)')
+    const members = parseFile(file.data, type)
+    const path = randomBytes(8).toString('hex')
+    this.uploads.set(path, { advertiserId, calculateType: type, members, uploadedAt: Date.now() })
+    return path
+  }
+
+  #files (advertiserId: string, paths: unknown, calculateType: string, max: number): Upload[] {
+    if (!Array.isArray(paths) || paths.length === 0) throw new FileFail(40002, 'Parameter error: file_paths is required')
+    if (paths.length > max) throw new FileFail(40002, `Parameter error: at most ${max} file_paths`)
+    return paths.map(p => {
+      if (typeof p !== 'string' || p.length !== 16) throw new FileFail(40002, 'Parameter error: every file_path has 16 characters')
+      const u = this.uploads.get(p)
+      if (u === undefined || u.advertiserId !== advertiserId) throw new FileFail(40905, 'The file does not exist')
+      if (this.options.fileTtlMs !== undefined && Date.now() - u.uploadedAt >= this.options.fileTtlMs) throw new FileFail(40910, 'The file has expired; upload it again')
+      const asCreate = u.calculateType.replace(/^MAID_/, 'FIRST_')
+      if (asCreate !== calculateType) throw new FileFail(40909, `The file's calculate_type ${u.calculateType} does not match ${calculateType}`)
+      return u
+    })
+  }
+
+  create (advertiserId: string, body: Record<string, unknown>, newId: () => string, audiencesOf: (advertiserId: string) => number): string {
+    const name = body['custom_audience_name']
+    if (typeof name !== 'string' || name.length === 0 || name.length > 128) throw new FileFail(40002, 'Parameter error: custom_audience_name must have 1 to 128 characters')
+    const type = body['calculate_type']
+    if (typeof type !== 'string' || !kCreateTypes.has(type)) throw new FileFail(40002, 'Parameter error: calculate_type')
+    const files = this.#files(advertiserId, body['file_paths'], type, 500)
+    if (audiencesOf(advertiserId) >= kMaxAudiences) throw new FileFail(40002, `The number of audiences of this advertiser has reached the limit of ${kMaxAudiences}; delete audiences before creating more`)
+    let members = new Map<string, DigestSet>()
+    for (const f of files) members = merge(members, f.members)
+    if (total(members) < kMinMembers) throw new FileFail(40002, `The audience must contain at least ${kMinMembers} identifiers`)
+    const now = Date.now()
+    const audienceId = newId()
+    this.audiences.set(audienceId, { audienceId, advertiserId, name, createdAt: now, calculateType: type, members, processingSince: now, processingUntil: now + this.options.processingMs, lastReplaceAt: undefined })
+    return audienceId
+  }
+
+  update (advertiserId: string, body: Record<string, unknown>): void {
+    const id = body['custom_audience_id']
+    const a = typeof id === 'string' ? this.audiences.get(id) : undefined
+    if (a === undefined || a.advertiserId !== advertiserId) throw new FileFail(40002, 'Parameter error: invalid custom_audience_id')
+    if (typeof body['custom_audience_name'] === 'string' && body['file_paths'] === undefined) { a.name = body['custom_audience_name']; return }
+    const action = body['action'] ?? 'REPLACE'
+    if (action !== 'REPLACE' && action !== 'APPEND' && action !== 'REMOVE') throw new FileFail(40002, 'Parameter error: action must be REPLACE, APPEND or REMOVE')
+    const now = Date.now()
+    if (now < a.processingUntil) throw new FileFail(40002, 'The audience is being updated or under processing; only a valid audience (is_valid=true) can be updated')
+    if (action === 'REPLACE' && a.lastReplaceAt !== undefined && now - a.lastReplaceAt < kDay) {
+      throw new FileFail(40002, 'An unfinished replace operation is already running; we recommend no more than one replace per day')
+    }
+    const files = this.#files(advertiserId, body['file_paths'], a.calculateType, Number.MAX_SAFE_INTEGER)
+    let given = new Map<string, DigestSet>()
+    for (const f of files) given = merge(given, f.members)
+    let next: Map<string, DigestSet>
+    if (action === 'REPLACE') next = given
+    else if (action === 'APPEND') next = merge(a.members, given)
+    else next = new Map([...a.members].map(([k, s]) => [k, s.difference(given.get(k) ?? DigestSet.empty())]))
+    if (total(next) < kMinMembers) throw new FileFail(40002, `The audience would hold fewer than ${kMinMembers} identifiers`)
+    a.members = next
+    a.processingSince = now
+    a.processingUntil = now + this.options.processingMs
+    if (action === 'REPLACE') a.lastReplaceAt = now
+  }
+
+  details (a: FileAudience): Record<string, unknown> {
+    const n = total(a.members)
+    return {
+      audience_id: a.audienceId,
+      name: a.name,
+      type: 'Customer File',
+      audience_type: 'Customer File',
+      calculate_type: a.calculateType,
+      cover_num: n < kMinMembers ? 0 : Math.floor(n * 0.62),
+      is_valid: Date.now() >= a.processingUntil,
+      is_expiring: false,
+      create_time: Math.floor(a.createdAt / 1000),
+      shared: false
+    }
+  }
+
+  /** The inspection route's view: members as lowercase hex by type. */
+  view (a: FileAudience): { audienceId: string, advertiserId: string, name: string, createdAt: number, type: 'customer_file', isValid: boolean, members: Record<string, string[]> } {
+    return { audienceId: a.audienceId, advertiserId: a.advertiserId, name: a.name, createdAt: a.createdAt, type: 'customer_file', isValid: Date.now() >= a.processingUntil, members: Object.fromEntries([...a.members].map(([k, s]) => [k, s.hex()])) }
+  }
+
+  /** Persisted form (members base64); uploads are not kept, as TikTok's expire. */
+  toJSON (): unknown[] {
+    return [...this.audiences.values()].map(a => ({ ...a, members: Object.fromEntries([...a.members].map(([k, s]) => [k, s.buf.toString('base64')])) }))
+  }
+
+  load (list: unknown[]): void {
+    for (const raw of list as Array<Omit<FileAudience, 'members'> & { members: Record<string, string> }>) {
+      this.audiences.set(raw.audienceId, { ...raw, members: new Map(Object.entries(raw.members).map(([k, v]) => [k, DigestSet.from(Buffer.from(v, 'base64'))])) })
+    }
+  }
+}
+
+function merge (a: Map<string, DigestSet>, b: Map<string, DigestSet>): Map<string, DigestSet> {
+  const out = new Map(a)
+  for (const [k, s] of b) out.set(k, (out.get(k) ?? DigestSet.empty()).union(s))
+  return out
+}

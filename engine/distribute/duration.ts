@@ -1,0 +1,9 @@
+// Durations on the command line: 0, 90s, 30m, 2h, 1d (a bare number is seconds).
+const kUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, '': 1000 }
+
+/** Milliseconds, or undefined for anything that is not a duration. */
+export function parseDuration (text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|)\s*$/.exec(text)
+  if (m === null) return undefined
+  return Math.round(Number(m[1]) * kUnits[m[2]!]!)
+}
