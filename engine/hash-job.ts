@@ -373,11 +373,13 @@ class HashJob {
     const signal = this.#signal
     if (signal === undefined) return await chunks.next()
     if (signal.aborted) throw new InterruptedError(kInterrupted)
-    this.#aborted ??= new Promise<never>((_resolve, reject) => {
-      signal.addEventListener('abort', () => { reject(new InterruptedError(kInterrupted)) }, { once: true })
-    })
-    // Marked handled: it rejects only on abort, and then the race has already surfaced it.
-    this.#aborted.catch(() => {})
+    if (this.#aborted === undefined) {
+      this.#aborted = new Promise<never>((_resolve, reject) => {
+        signal.addEventListener('abort', () => { reject(new InterruptedError(kInterrupted)) }, { once: true })
+      })
+      // Marked handled once: it rejects only on abort, and then a race has already surfaced it.
+      this.#aborted.catch(() => {})
+    }
     return await Promise.race([chunks.next(), this.#aborted])
   }
 
