@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startEmulator } from '../../adapters/emulator/emulator.js'
-import { DEFAULT_APP, DEFAULT_TOKEN } from '../../adapters/emulator/emulator-state.js'
-import { cliPath, runCli } from '../helpers/cli.js'
+import { DEFAULT_APP } from '../../adapters/emulator/emulator-state.js'
+import { cliPath } from '../helpers/cli.js'
+import { configHead, connectDefault } from '../helpers/config-head.js'
 
 const kStack = /\n\s+at /
 const kAdv = '7123456789012345678'
@@ -34,15 +35,7 @@ t.test('distribute: the state database full mid-delivery is HP_ERR_DISK_FULL nam
   const work = mkdtempSync(join(tmpdir(), 'hp-full-dist-'))
   t.teardown(async () => { await em.close(); rmSync(work, { recursive: true, force: true }) })
   const config = join(work, 'hashpipe.yaml')
-  writeFileSync(config, `state_dir: state
-tiktok:
-  api_base_url: ${em.apiBaseUrl}
-  auth_url: ${em.authUrl}
-  app_id: "${DEFAULT_APP.appId}"
-  secret: \${TIKTOK_APP_SECRET}
-  rate_limit: { qps: 5000, qpm: 300000 }
-  batch_size: 3
-destinations:
+  writeFileSync(config, `${configHead(em, { qps: 5000, qpm: 300000, batchSize: 3 })}destinations:
   - { name: Acme, integration: first-party, advertiser_id: "${kAdv}", connection: acme }
 segments:
   - { name: seg, inputs: [seg.csv], destination: Acme }
@@ -50,9 +43,7 @@ segments:
   const rows = ['email']
   for (let i = 0; i < 600; i++) rows.push(`user${i}@example.com`)
   writeFileSync(join(work, 'seg.csv'), rows.join('\n') + '\n')
-  writeFileSync(join(work, 'token'), DEFAULT_TOKEN)
-  const c = await runCli(['connect', 'tiktok', '--config', config, '--name', 'acme', '--access-token-file', join(work, 'token')], { env: { TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
-  t.equal(c.code, 0, c.stderr)
+  await connectDefault(work, config)
 
   const full = await distribute(config, true)
   const db = join(work, 'state', 'state.db')

@@ -11,6 +11,7 @@ import { DEFAULT_APP, DEFAULT_TOKEN, kAllScopes } from '../../adapters/emulator/
 import { mostSevereExitCode } from '../../engine/commands/distribute.js'
 import { ExitCode } from '../../pipeline/errors.js'
 import { runCli } from '../helpers/cli.js'
+import { configHead } from '../helpers/config-head.js'
 
 const kAdmin = '7123456789012345678'
 const kAnalyst = '7123456789012345679'
@@ -46,15 +47,7 @@ async function world (t: { teardown: (fn: () => Promise<void>) => void }, destin
   })
   t.teardown(async () => { await em.close(); rmSync(dir, { recursive: true, force: true }) })
   const config = join(dir, 'hashpipe.yaml')
-  writeFileSync(config, `state_dir: state
-tiktok:
-  api_base_url: ${em.apiBaseUrl}
-  auth_url: ${em.authUrl}
-  app_id: "${DEFAULT_APP.appId}"
-  secret: \${TIKTOK_APP_SECRET}
-  rate_limit: { qps: 2000, qpm: 120000 }
-  batch_size: 500
-${destinations}
+  writeFileSync(config, `${configHead(em, { qps: 2000, qpm: 120000, batchSize: 500 })}${destinations}
 segments:
   - { name: first, inputs: [first.csv], destination: One }
   - { name: middle, inputs: [middle.csv], destination: Two }

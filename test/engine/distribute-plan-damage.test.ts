@@ -16,8 +16,9 @@ import { runDistribution, type DistributeOptions } from '../../engine/distribute
 import { HashpipeError, ExitCode } from '../../pipeline/errors.js'
 import type { AudienceApi } from '../../engine/distribute/audience-api.js'
 import { startEmulator } from '../../adapters/emulator/emulator.js'
-import { DEFAULT_APP, DEFAULT_TOKEN } from '../../adapters/emulator/emulator-state.js'
+import { DEFAULT_APP } from '../../adapters/emulator/emulator-state.js'
 import { runCli } from '../helpers/cli.js'
+import { configHead, connectDefault } from '../helpers/config-head.js'
 
 const kAdv = '7123456789012345678'
 const kPeople = 34000
@@ -132,23 +133,14 @@ t.test('CLI: killed after planning, one byte flipped at digest 20,000 — the re
   const em = await startEmulator({ limits: { qps: 2000, qpm: 120000, advertiserQps: 2000 } })
   t.teardown(async () => { await em.close(); rmSync(dir, { recursive: true, force: true }) })
   const config = join(dir, 'hashpipe.yaml')
-  writeFileSync(config, `state_dir: state
-tiktok:
-  api_base_url: ${em.apiBaseUrl}
-  auth_url: ${em.authUrl}
-  app_id: "${DEFAULT_APP.appId}"
-  secret: \${TIKTOK_APP_SECRET}
-  rate_limit: { qps: 1000, qpm: 60000 }
-  batch_size: 1000
-destinations:
+  writeFileSync(config, `${configHead(em, { qps: 1000, qpm: 60000, batchSize: 1000 })}destinations:
   - { name: Acme, integration: first-party, advertiser_id: "${kAdv}", connection: acme }
 segments:
   - { name: seg, inputs: [seg.csv], destination: Acme }
 `)
   writeFileSync(join(dir, 'seg.csv'), 'email\n' + emails(kPeople).join('\n') + '\n')
-  writeFileSync(join(dir, 'token'), DEFAULT_TOKEN)
   const run = async (args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof runCli> => await runCli(args, { env: { ...env, TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
-  t.equal((await run(['connect', 'tiktok', '--config', config, '--name', 'acme', '--access-token-file', join(dir, 'token')])).code, 0)
+  await connectDefault(dir, config)
 
   const killed = await run(['distribute', '--config', config, '--threads', '1'], { HASHPIPE_CRASHPOINT: 'after-plan' })
   t.equal(killed.signal, 'SIGKILL')

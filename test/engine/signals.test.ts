@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { startEmulator } from '../../adapters/emulator/emulator.js'
-import { DEFAULT_APP, DEFAULT_TOKEN } from '../../adapters/emulator/emulator-state.js'
+import { DEFAULT_APP } from '../../adapters/emulator/emulator-state.js'
 import { runCli, cliPath } from '../helpers/cli.js'
+import { configHead, connectDefault } from '../helpers/config-head.js'
 
 const kLimitMs = 2000
 // A loaded 2-core machine takes a while to start Node and load the command: signal after that.
@@ -110,27 +111,17 @@ t.test('an interrupted distribute exits 130, says how to resume, and the rerun e
   // Slow answers: the run is mid-delivery (or backing off) when the signal comes.
   const em = await startEmulator({ limits: { qps: 2000, qpm: 120000, advertiserQps: 2000 }, faults: { slowMs: 150 } })
   t.teardown(async () => { await em.close() })
-  writeFileSync(join(dir, 'hashpipe.yaml'), `state_dir: state
-tiktok:
-  api_base_url: ${em.apiBaseUrl}
-  auth_url: ${em.authUrl}
-  app_id: "${DEFAULT_APP.appId}"
-  secret: \${TIKTOK_APP_SECRET}
-  rate_limit: { qps: 1000, qpm: 60000 }
-  batch_size: 20
-destinations:
+  writeFileSync(join(dir, 'hashpipe.yaml'), `${configHead(em, { qps: 1000, qpm: 60000, batchSize: 20 })}destinations:
   - { name: Acme, integration: first-party, advertiser_id: "${adv}", connection: acme }
 segments:
   - { name: seg, inputs: [seg.csv], destination: Acme }
 `)
-  writeFileSync(join(dir, 'token'), DEFAULT_TOKEN)
   const rows = ['email']
   for (let i = 0; i < 1500; i++) rows.push(`user${i}@example.com`)
   writeFileSync(join(dir, 'seg.csv'), rows.join('\n') + '\n')
   const env = { TIKTOK_APP_SECRET: DEFAULT_APP.secret }
   const config = join(dir, 'hashpipe.yaml')
-  const c = await runCli(['connect', 'tiktok', '--config', config, '--name', 'acme', '--access-token-file', join(dir, 'token')], { env })
-  t.equal(c.code, 0, c.stderr)
+  await connectDefault(dir, config)
   const s = start(t, ['distribute', '--config', config, '--threads', '1'], env)
   const r = await interrupt(s, 'SIGINT', 3000)
   t.equal(r.code, 130, s.stderr())

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { startEmulator } from '../../adapters/emulator/emulator.js'
-import { DEFAULT_APP, DEFAULT_TOKEN } from '../../adapters/emulator/emulator-state.js'
+import { DEFAULT_APP } from '../../adapters/emulator/emulator-state.js'
 import { StateStore, DB_FILE } from '../../engine/state/state-store.js'
 import { runCli } from '../helpers/cli.js'
+import { configHead, connectDefault } from '../helpers/config-head.js'
 
 const kAdv = '7123456789012345678'
 const kCreate = 'POST /open_api/v1.3/segment/audience/'
@@ -21,15 +22,7 @@ async function world (t: { teardown: (fn: () => Promise<void>) => void }): Promi
   const em = await startEmulator({ limits: { qps: 5000, qpm: 300000, advertiserQps: 5000 } })
   t.teardown(async () => { await em.close(); rmSync(dir, { recursive: true, force: true }) })
   const config = join(dir, 'hashpipe.yaml')
-  writeFileSync(config, `state_dir: state
-tiktok:
-  api_base_url: ${em.apiBaseUrl}
-  auth_url: ${em.authUrl}
-  app_id: "${DEFAULT_APP.appId}"
-  secret: \${TIKTOK_APP_SECRET}
-  rate_limit: { qps: 2000, qpm: 120000 }
-  batch_size: 500
-destinations:
+  writeFileSync(config, `${configHead(em, { qps: 2000, qpm: 120000, batchSize: 500 })}destinations:
   - { name: Acme, integration: first-party-record-sync, advertiser_id: "${kAdv}", connection: acme }
 segments:
   - { name: loyal, inputs: [loyal.csv], destination: Acme }
@@ -37,11 +30,7 @@ segments:
   const rows = ['email']
   for (let i = 0; i < 1500; i++) rows.push(`member${i}@example.com`)
   writeFileSync(join(dir, 'loyal.csv'), rows.join('\n') + '\n')
-  writeFileSync(join(dir, 'token'), DEFAULT_TOKEN)
-  const connect = async (): Promise<void> => {
-    const c = await run(['connect', 'tiktok', '--config', config, '--name', 'acme', '--access-token-file', join(dir, 'token')])
-    if (c.code !== 0) throw new Error(c.stdout + c.stderr)
-  }
+  const connect = async (): Promise<void> => { await connectDefault(dir, config) }
   await connect()
   return { dir, config, db: join(dir, 'state', DB_FILE), em, connect }
 }

@@ -8,9 +8,10 @@ import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startEmulator } from '../../adapters/emulator/emulator.js'
-import { DEFAULT_APP, DEFAULT_TOKEN } from '../../adapters/emulator/emulator-state.js'
+import { DEFAULT_APP } from '../../adapters/emulator/emulator-state.js'
 import { createNormalizers } from '../../pipeline/normalize.js'
 import { runCli } from './cli.js'
+import { configHead, connectDefault } from './config-head.js'
 
 export const kAdv = '7123456789012345678'
 export const kMapping = 'POST /open_api/v1.3/segment/mapping/'
@@ -57,23 +58,13 @@ export async function world (t: { teardown: (fn: () => Promise<void>) => void },
   const em = await startEmulator({ limits: { qps: 2000, qpm: 120000, advertiserQps: 2000 } })
   t.teardown(async () => { await em.close(); rmSync(dir, { recursive: true, force: true }) })
   const config = join(dir, 'hashpipe.yaml')
-  writeFileSync(config, `state_dir: state
-tiktok:
-  api_base_url: ${em.apiBaseUrl}
-  auth_url: ${em.authUrl}
-  app_id: "${DEFAULT_APP.appId}"
-  secret: \${TIKTOK_APP_SECRET}
-  rate_limit: { qps: 1000, qpm: 60000 }
-  batch_size: ${kBatch}
-destinations:
+  writeFileSync(config, `${configHead(em, { qps: 1000, qpm: 60000, batchSize: kBatch })}destinations:
   - { name: Acme, integration: ${integration}, advertiser_id: "${kAdv}", connection: acme }
 segments:
 ${segments.map(s => `  - { name: ${s}, inputs: [${s}.csv], destination: Acme }`).join('\n')}
 `)
   for (const s of segments) writeFileSync(join(dir, `${s}.csv`), people(0, 0))
-  writeFileSync(join(dir, 'token'), DEFAULT_TOKEN)
-  const c = await run(['connect', 'tiktok', '--config', config, '--name', 'acme', '--access-token-file', join(dir, 'token')])
-  if (c.code !== 0) throw new Error(c.stdout + c.stderr)
+  await connectDefault(dir, config)
   const named = (segment: string): ReturnType<typeof em.state.snapshot> => em.state.snapshot().filter(a => a.advertiserId === kAdv && a.name === segment)
   return {
     dir,

@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startEmulator } from '../../adapters/emulator/emulator.js'
-import { DEFAULT_APP, DEFAULT_TOKEN } from '../../adapters/emulator/emulator-state.js'
+import { DEFAULT_APP } from '../../adapters/emulator/emulator-state.js'
 import { runCli, type CliResult } from './cli.js'
+import { configHead, connectDefault } from './config-head.js'
 
 export const kAdv = '7123456789012345678'
 export const kMapping = 'POST /open_api/v1.3/segment/mapping/'
@@ -33,23 +34,13 @@ export async function distributeWorld (t: { teardown: (fn: () => Promise<void>) 
   const em = await startEmulator({ limits: { qps: 2000, qpm: 120000, advertiserQps: 2000 }, ...options.emulator })
   t.teardown(async () => { await em.close(); rmSync(dir, { recursive: true, force: true }) })
   const config = join(dir, 'hashpipe.yaml')
-  writeFileSync(config, `state_dir: state
-tiktok:
-  api_base_url: ${em.apiBaseUrl}
-  auth_url: ${em.authUrl}
-  app_id: "${DEFAULT_APP.appId}"
-  secret: \${TIKTOK_APP_SECRET}
-  rate_limit: { qps: 1000, qpm: 60000 }
-  batch_size: ${batchSize}${options.tiktok ?? ''}
-destinations:
+  writeFileSync(config, `${configHead(em, { qps: 1000, qpm: 60000, batchSize, tiktok: options.tiktok ?? '' })}destinations:
   - { name: Acme, integration: ${integration}, advertiser_id: "${kAdv}", connection: acme${options.destination ?? ''} }
 segments:
   - { name: seg, inputs: [seg.csv], destination: Acme }
 `)
-  writeFileSync(join(dir, 'token'), DEFAULT_TOKEN)
   const run = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> => await runCli(args, { env: { ...env, TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
-  const c = await run(['connect', 'tiktok', '--config', config, '--name', 'acme', '--access-token-file', join(dir, 'token')])
-  if (c.code !== 0) throw new Error(c.stdout + c.stderr)
+  await connectDefault(dir, config)
   const input = join(dir, 'seg.csv')
   const ours = (): ReturnType<typeof em.state.snapshot> => em.state.snapshot().filter(a => a.advertiserId === kAdv)
   return {
