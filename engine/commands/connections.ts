@@ -72,7 +72,8 @@ async function list (io: CommandIo, configFile: string, json: boolean): Promise<
       io.stdout.write(`  ad accounts:  ${r.connected ? (r.advertiser_ids.length === 0 ? 'none' : r.advertiser_ids.join(', ')) : `not connected — run: hashpipe connect tiktok --config ${configFile} --name ${r.name}`}\n`)
       if (r.created_at !== null) io.stdout.write(`  created:      ${r.created_at}${r.updated_at !== null && r.updated_at !== r.created_at ? ` (updated ${r.updated_at})` : ''}\n`)
       io.stdout.write(`  token:        ${r.token_stored ? 'stored; no expiry (TikTok advertiser tokens last until revoked)' : 'not stored'}\n`)
-      io.stdout.write(`  used by:      ${r.used_by.length === 0 ? 'nothing in this config' : r.used_by.join(', ')}\n`)
+      const users = usersOf(config, r.name)
+      io.stdout.write(`  used by:      ${users.length === 0 ? 'nothing in this config' : users.join(', ')}\n`)
     }
     return ExitCode.OK
   } finally {
