@@ -16,11 +16,14 @@ const kCommands: Record<string, { module: string, summary: string }> = {
   doctor: { module: './commands/doctor.js', summary: 'check the configuration against known TikTok pitfalls' },
   segments: { module: './commands/segments.js', summary: 'manage segments (clone)' },
   report: { module: './commands/report.js', summary: 'Data Marketplace usage report for a month (report usage)' },
-  conversions: { module: './commands/conversions.js', summary: 'send offline conversions to TikTok\'s Events API' }
+  conversions: { module: './commands/conversions.js', summary: 'send offline conversions to TikTok\'s Events API' },
+  audiences: { module: './commands/audiences.js', summary: 'list the TikTok audiences of the ad accounts, or delete one (list, delete)' },
+  connections: { module: './commands/connections.js', summary: 'list or remove stored TikTok connections (list, remove)' },
+  distributions: { module: './commands/distributions.js', summary: 'forget a distribution\'s delivered state so the next run re-sends (reset)' }
 }
 
 function usage (): string {
-  const lines = Object.entries(kCommands).map(([name, c]) => `  ${name.padEnd(11)} ${c.summary}`)
+  const lines = Object.entries(kCommands).map(([name, c]) => `  ${name.padEnd(13)} ${c.summary}`)
   return `usage: hashpipe <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'hashpipe <command> --help' for a command's options.\n`
 }
 

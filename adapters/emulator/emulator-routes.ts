@@ -195,8 +195,8 @@ export function handleApi (ctx: RouteContext, method: string, url: URL, headers:
       case 'GET /dmp/custom_audience/list/': {
         const advertiserId = idString(q.get('advertiser_id'), 'advertiser_id')
         reach(token, advertiserId, 30)
-        const page = Math.max(1, Number(q.get('page') ?? 1))
-        const size = Math.min(100, Math.max(1, Number(q.get('page_size') ?? 10)))
+        const page = pageParam(q.get('page'), 'page', 1, Number.MAX_SAFE_INTEGER, 1)
+        const size = pageParam(q.get('page_size'), 'page_size', 1, 100, 10)
         const all = [...[...state.audiences.values()].filter(a => a.advertiserId === advertiserId).map(details),
           ...[...state.files.audiences.values()].filter(a => a.advertiserId === advertiserId).map(a => state.files.details(a))]
         return ok({ list: all.slice((page - 1) * size, page * size), page_info: { page, page_size: size, total_number: all.length, total_page: Math.max(1, Math.ceil(all.length / size)) } })
@@ -208,6 +208,14 @@ export function handleApi (ctx: RouteContext, method: string, url: URL, headers:
     if (err instanceof Fail || err instanceof FileFail) return { status: 200, body: { code: err.code, message: err.message, request_id: ctx.requestId, data: {} } }
     throw err
   }
+}
+
+/** TikTok's paging parameters: whole numbers in range, or 40002. */
+function pageParam (v: string | null, name: string, min: number, max: number, fallback: number): number {
+  if (v === null) return fallback
+  const n = Number(v)
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new Fail(40002, `Parameter error: ${name} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}`)
+  return n
 }
 
 function details (a: { audienceId: string, name: string, createdAt: number, members: Map<string, Set<string>> }): Record<string, unknown> {
@@ -270,8 +278,10 @@ function mappingRequest (ctx: RouteContext, token: EmulatorToken, body: Record<s
     const a = ctx.state.audiences.get(audienceId)!
     let set = a.members.get(schema)
     if (set === undefined) { set = new Set(); a.members.set(schema, set) }
-    if (action === 'add') set.add(id)
-    else set.delete(id)
+    if (action === 'add') {
+      set.add(id)
+      ctx.state.received.set(audienceId, (ctx.state.received.get(audienceId) ?? 0) + 1)
+    } else set.delete(id)
   }
   ctx.scheduleSave()
 }

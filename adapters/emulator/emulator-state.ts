@@ -40,6 +40,8 @@ export class EmulatorState {
   tokens = new Map<string, EmulatorToken>()
   codes = new Map<string, { appId: string, expires: number, used: boolean }>()
   audiences = new Map<string, { audienceId: string, advertiserId: string, name: string, createdAt: number, members: Map<string, Set<string>> }>()
+  /** Identifiers received by mapping adds per partner audience, re-sent ones included (tests see re-sends). */
+  received = new Map<string, number>()
   /** Ad groups with their daily delivery, for /adgroup/get/ and /report/integrated/get/ (tests shape them). */
   adGroups = new Map<string, EmulatorAdGroup>()
   /** Offline events by (event_source_id, event_id, event): TikTok's dedupe key. */

@@ -28,7 +28,28 @@ export async function deleteAudience (client: TikTokClient, advertiserId: string
   await client.call('POST', '/segment/audience/', { advertiserId, body: { advertiser_id: advertiserId, action: 'delete', delete_audience_id: audienceId } })
 }
 
-export interface AudienceInfo { audienceId: string, name: string, coverNum: number, isValid: boolean, audienceType?: string }
+export interface AudienceInfo {
+  audienceId: string
+  name: string
+  coverNum: number
+  isValid: boolean
+  /** TikTok's label: 'Partner', 'Customer File Audience', 'Lookalike Audience', … */
+  audienceType?: string
+  /** Within 60 days of expired_time. */
+  isExpiring?: boolean
+  /** As TikTok sends them (the formats vary: epoch seconds or 'YYYY-MM-DD HH:MM:SS'). */
+  createTime?: string
+  expiredTime?: string
+}
+
+/** Partner audiences (what /segment/audience/ creates); an item without a type counts as one. */
+export function isPartnerType (audienceType: string | undefined): boolean {
+  return audienceType === undefined || /partner/i.test(audienceType)
+}
+
+export function isCustomerFileType (audienceType: string | undefined): boolean {
+  return audienceType !== undefined && /customer ?file/i.test(audienceType)
+}
 
 export async function getAudiences (client: TikTokClient, advertiserId: string, audienceIds: string[]): Promise<AudienceInfo[]> {
   const data = await client.call<{ list?: Array<{ audience_details?: Record<string, unknown> }> }>('GET', '/dmp/custom_audience/get/', {
@@ -40,23 +61,43 @@ export async function getAudiences (client: TikTokClient, advertiserId: string, 
   })
 }
 
-/** Every audience of the advertiser (paged), for finding one by name. */
+/**
+ * Every audience of the advertiser, of every type (partner and customer-file ones alike), page
+ * by page until TikTok's total_page. Ids repeated across pages (the list shifting while it is
+ * read) are kept once.
+ */
 export async function listAudiences (client: TikTokClient, advertiserId: string): Promise<AudienceInfo[]> {
-  const out: AudienceInfo[] = []
+  const out = new Map<string, AudienceInfo>()
   for (let page = 1; ; page++) {
     const data = await client.call<{ list?: Array<Record<string, unknown>>, page_info?: { total_page?: number } }>('GET', '/dmp/custom_audience/list/', {
-      advertiserId, query: { advertiser_id: advertiserId, page, page_size: 100 }
+      advertiserId, query: { advertiser_id: advertiserId, page, page_size: kListPageSize }
     })
     for (const d of data.list ?? []) {
-      out.push({
-        audienceId: String(d['audience_id']),
-        name: String(d['name'] ?? ''),
-        coverNum: Number(d['cover_num'] ?? 0),
-        isValid: d['is_valid'] === true,
-        ...(typeof d['audience_type'] === 'string' ? { audienceType: d['audience_type'] } : {})
-      })
+      const a = listedAudience(d)
+      if (!out.has(a.audienceId)) out.set(a.audienceId, a)
     }
-    if (page >= (data.page_info?.total_page ?? 1)) return out
+    // A page past the end would be empty; a missing page_info means one page.
+    if (page >= (data.page_info?.total_page ?? 1) || (data.list ?? []).length === 0) return [...out.values()]
+  }
+}
+
+/** TikTok's list allows 1 to 100 per page. */
+export const kListPageSize = 100
+
+const timeText = (v: unknown): string | undefined => typeof v === 'string' || typeof v === 'number' ? String(v) : undefined
+
+function listedAudience (d: Record<string, unknown>): AudienceInfo {
+  const created = timeText(d['create_time'])
+  const expires = timeText(d['expired_time'])
+  return {
+    audienceId: String(d['audience_id']),
+    name: String(d['name'] ?? ''),
+    coverNum: Number(d['cover_num'] ?? 0),
+    isValid: d['is_valid'] === true,
+    ...(typeof d['audience_type'] === 'string' ? { audienceType: d['audience_type'] } : {}),
+    ...(typeof d['is_expiring'] === 'boolean' ? { isExpiring: d['is_expiring'] } : {}),
+    ...(created !== undefined ? { createTime: created } : {}),
+    ...(expires !== undefined ? { expiredTime: expires } : {})
   }
 }
 
@@ -69,7 +110,7 @@ export async function listAudiences (client: TikTokClient, advertiserId: string)
 export async function findPartnerAudiences (client: TikTokClient, advertiserId: string, segmentName: string): Promise<string[]> {
   const name = audienceName(segmentName)
   return (await listAudiences(client, advertiserId))
-    .filter(a => a.name === name && (a.audienceType === undefined || /partner/i.test(a.audienceType)))
+    .filter(a => a.name === name && isPartnerType(a.audienceType))
     .map(a => a.audienceId)
 }
 

@@ -3,7 +3,7 @@
 // delete, state (is_valid, cover_num) and finding one by name. Ids are strings.
 import type { TikTokClient } from './tiktok-client.js'
 import { ApiError } from './api-error.js'
-import { audienceName, listAudiences, getAudiences } from './audiences.js'
+import { audienceName, listAudiences, getAudiences, deleteAudience, isCustomerFileType, isPartnerType, type AudienceInfo } from './audiences.js'
 
 /** One file holds one id type under a MULTIPLE_TYPES header row naming it. */
 export const kCalculateType = 'MULTIPLE_TYPES'
@@ -51,11 +51,20 @@ export async function deleteFileAudience (client: TikTokClient, advertiserId: st
 export async function findFileAudiences (client: TikTokClient, advertiserId: string, segmentName: string): Promise<string[]> {
   const name = audienceName(segmentName)
   return (await listAudiences(client, advertiserId))
-    .filter(a => a.name === name && a.audienceType !== undefined && /customer ?file/i.test(a.audienceType))
+    .filter(a => a.name === name && isCustomerFileType(a.audienceType))
     .map(a => a.audienceId)
 }
 
 export async function fileAudienceState (client: TikTokClient, advertiserId: string, audienceId: string): Promise<{ isValid: boolean, coverNum: number } | undefined> {
   const a = (await getAudiences(client, advertiserId, [audienceId]))[0]
   return a === undefined ? undefined : { isValid: a.isValid, coverNum: a.coverNum }
+}
+
+/**
+ * Deletes an audience as listed: a partner audience through /segment/audience/ (how it was
+ * made), any other kind through /dmp/custom_audience/delete/.
+ */
+export async function deleteListedAudience (client: TikTokClient, advertiserId: string, audience: Pick<AudienceInfo, 'audienceId' | 'audienceType'>): Promise<void> {
+  if (isPartnerType(audience.audienceType)) await deleteAudience(client, advertiserId, audience.audienceId)
+  else await deleteFileAudience(client, advertiserId, audience.audienceId)
 }

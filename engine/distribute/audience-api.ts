@@ -18,6 +18,8 @@ export interface AudienceApi {
   findAudiences: (advertiserId: string, name: string) => Promise<string[]>
   /** Adds or deletes one batch (≤ batch_size) of lowercase-hex digests of one id schema. */
   mapping: (advertiserId: string, audienceId: string, action: MappingAction, idSchema: IdSchema, digests: string[]) => Promise<MappingResult>
+  /** Whether the advertiser still has this audience (any type); absent: not checked. */
+  exists?: (advertiserId: string, audienceId: string) => Promise<boolean>
   /** TikTok's matched reach (cover_num) of the audience. */
   coverNum: (advertiserId: string, audienceId: string) => Promise<number>
   /** Customer-file audiences (destinations with audience_type: customer_file). */

@@ -357,7 +357,12 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
     return result
   }
 
-  // deliver
+  // deliver — into an audience TikTok still has: one deleted behind hashpipe's back (Ads Manager,
+  // or an `audiences delete` interrupted before it forgot the distribution) is not written to.
+  const recordedAudience = state.distributions.get(dist.id).audienceId
+  if (phase !== 'committing' && mode !== 'recreate' && recordedAudience !== null && api.exists !== undefined && !(await api.exists(destination.advertiserId, recordedAudience))) {
+    throw new HashpipeError('HP_ERR_REFUSED', `segment '${segment.name}' → '${destination.name}': audience ${recordedAudience}, the one this distribution delivers into, is not at TikTok any more (deleted in Ads Manager, expired, or by an interrupted hashpipe audiences delete); nothing was sent. To let go of it and deliver the whole snapshot into the segment's audience by name (a new one when there is none): hashpipe distributions reset ${shellWord(`${segment.name}:${destination.name}`)} --config ${shellWord(config.file ?? 'FILE')} --forget-audience --yes, then run distribute again`)
+  }
   if (phase !== 'committing' && destination.audienceType === 'customer_file') {
     state.runs.setPhase(runId, phase = 'delivering')
     const files = await deliverFiles({

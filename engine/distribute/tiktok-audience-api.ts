@@ -1,7 +1,7 @@
 // AudienceApi over the real (or emulated) TikTok API: the TikTok client with the config's rate
 // limits, wired to the metrics observer when metrics are on.
 import { TikTokClient } from '../../adapters/tiktok/tiktok-client.js'
-import { createAudience, deleteAudience, getAudiences, findPartnerAudiences, mapping, type IdSchemaName } from '../../adapters/tiktok/audiences.js'
+import { createAudience, deleteAudience, getAudiences, findPartnerAudiences, listAudiences, mapping, type IdSchemaName } from '../../adapters/tiktok/audiences.js'
 import { apiObserver, type Metrics } from '../metrics.js'
 import type { TikTokConfig } from '../config.js'
 import type { AudienceApi, FileAudienceApi } from './audience-api.js'
@@ -28,6 +28,7 @@ export function createTikTokAudienceApi (config: TikTokConfig, accessToken: stri
     createAudience: async (advertiserId, name) => await createAudience(client, advertiserId, name),
     deleteAudience: async (advertiserId, audienceId) => { await deleteAudience(client, advertiserId, audienceId) },
     findAudiences: async (advertiserId, name) => await findPartnerAudiences(client, advertiserId, name),
+    exists: async (advertiserId, audienceId) => (await listAudiences(client, advertiserId)).some(a => a.audienceId === audienceId),
     mapping: async (advertiserId, audienceId, action, idSchema, digests) => ({ poisoned: await mapping(client, advertiserId, audienceId, action, idSchema as IdSchemaName, digests) }),
     coverNum: async (advertiserId, audienceId) => (await getAudiences(client, advertiserId, [audienceId]))[0]?.coverNum ?? 0,
     files: fileAudienceApi(client),

@@ -13,10 +13,12 @@ export interface ConnectionInput { name: string, advertiserIds: readonly string[
 export interface DestinationInput { name: string, advertiserId: string, integration: string, connection: string, region: string }
 
 export class Catalog {
+  readonly #db: Database
   readonly #now: () => string
   readonly #q: Record<string, Statement>
 
   constructor (db: Database, now: () => string) {
+    this.#db = db
     this.#now = now
     this.#q = {
       putConnection: db.prepare(`INSERT INTO connections (name, advertiser_ids, scopes, created_at, updated_at) VALUES (@name, @advertiser_ids, @scopes, @now, @now)
@@ -24,6 +26,7 @@ export class Catalog {
       getConnection: db.prepare('SELECT * FROM connections WHERE name = ?'),
       listConnections: db.prepare('SELECT * FROM connections ORDER BY name'),
       deleteConnection: db.prepare('DELETE FROM connections WHERE name = ?'),
+      deactivateByConnection: db.prepare('UPDATE destinations SET role = NULL, activated_at = NULL, updated_at = @now WHERE connection = @name'),
       putDestination: db.prepare(`INSERT INTO destinations (name, advertiser_id, integration, connection, region, updated_at) VALUES (@name, @advertiser_id, @integration, @connection, @region, @now)
         ON CONFLICT (name) DO UPDATE SET
           -- Any change to what the destination points at voids the earlier activation.
@@ -59,6 +62,17 @@ export class Catalog {
 
   deleteConnection (name: string): void {
     this.#q['deleteConnection']!.run(name)
+  }
+
+  /**
+   * `connections remove`: the connection's row goes, and destinations recorded with it lose
+   * their activation in the same transaction (connecting again activates them anew).
+   */
+  removeConnection (name: string): { removed: boolean, deactivated: number } {
+    return this.#db.transaction(() => {
+      const deactivated = this.#q['deactivateByConnection']!.run({ name, now: this.#now() }).changes
+      return { removed: this.#q['deleteConnection']!.run(name).changes > 0, deactivated }
+    }).immediate()
   }
 
   /** Records a destination as configured; a changed advertiser or connection clears its activation. */

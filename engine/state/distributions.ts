@@ -54,6 +54,7 @@ export class DistributionStore {
       insert: db.prepare('INSERT INTO distributions (segment, destination, advertiser_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (segment, destination) DO NOTHING'),
       find: db.prepare('SELECT * FROM distributions WHERE segment = ? AND destination = ?'),
       get: db.prepare('SELECT * FROM distributions WHERE id = ?'),
+      byAudience: db.prepare('SELECT * FROM distributions WHERE audience_id = ?'),
       bySegment: db.prepare('SELECT * FROM distributions WHERE segment = ? ORDER BY id'),
       list: db.prepare('SELECT * FROM distributions ORDER BY segment, destination'),
       request: db.prepare('UPDATE distributions SET audience_name = ?, audience_requested_at = ? WHERE id = ? AND audience_id IS NULL'),
@@ -65,6 +66,10 @@ export class DistributionStore {
       reach: db.prepare('UPDATE distributions SET matched_reach = ?, matched_reach_at = ? WHERE id = ?'),
       lastError: db.prepare('UPDATE distributions SET last_error_code = ?, last_error = ?, last_error_at = ? WHERE id = ?'),
       dropBatches: db.prepare('DELETE FROM batches WHERE run_id = ?'),
+      dropAllBatches: db.prepare('DELETE FROM batches WHERE run_id IN (SELECT id FROM runs WHERE distribution_id = ?)'),
+      dropAllUploads: db.prepare('DELETE FROM upload_files WHERE run_id IN (SELECT id FROM runs WHERE distribution_id = ?)'),
+      resetDelivered: db.prepare(`UPDATE distributions SET delivered_snapshot = NULL, delivered_counts = '{}', delivered_at = NULL, matched_reach = NULL, matched_reach_at = NULL,
+        last_error = NULL, last_error_code = NULL, last_error_at = NULL WHERE id = ?`),
       pending: db.prepare("SELECT count(*) AS n FROM batches WHERE run_id = ? AND status = 'pending'")
     }
   }
@@ -126,6 +131,35 @@ export class DistributionStore {
       const d = this.get(id)
       throw new StateError('HP_ERR_STATE_CONFLICT', `distribution ${d.segment} → ${d.destination} holds audience ${d.audienceId}, not ${audienceId}`)
     }
+  }
+
+  /**
+   * `distributions reset` and `audiences delete --with-distribution`: forgets what was delivered
+   * (the delivered record, the unfinished run, closed as abandoned, and every batch and upload
+   * row of the distribution's runs) in one transaction, so the next run plans from nothing. The
+   * audience id stays (the next run re-sends into it) unless forgetAudience names it: then the
+   * next run finds or creates one by name. Returns what the caller removes from disk afterwards.
+   */
+  reset (id: number, options: { forgetAudience?: string } = {}): { distribution: DistributionRecord, abandonedRun: string | null, deliveredSnapshot: string | null } {
+    return this.#db.transaction(() => {
+      const before = this.get(id)
+      if (options.forgetAudience !== undefined && before.audienceId !== options.forgetAudience) {
+        throw new StateError('HP_ERR_STATE_CONFLICT', `distribution ${before.segment} → ${before.destination} holds audience ${before.audienceId ?? '(none)'}, not ${options.forgetAudience}`)
+      }
+      const open = this.#runs.unfinished(id)
+      if (open !== undefined) this.#runs.abandon(open.id)
+      this.#q['dropAllBatches']!.run(id)
+      this.#q['dropAllUploads']!.run(id)
+      this.#q['resetDelivered']!.run(id)
+      if (options.forgetAudience !== undefined) this.#q['forget']!.run(id, options.forgetAudience)
+      return { distribution: this.get(id), abandonedRun: open?.id ?? null, deliveredSnapshot: before.deliveredSnapshot }
+    }).immediate()
+  }
+
+  /** The distribution whose audience this is, if any (an audience belongs to at most one). */
+  byAudience (audienceId: string): DistributionRecord | undefined {
+    const row = this.#q['byAudience']!.get(audienceId) as DistributionRow | undefined
+    return row === undefined ? undefined : distributionOf(row)
   }
 
   /** Commit: the delivered set is replaced and the run marked succeeded, atomically. */

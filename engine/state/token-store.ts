@@ -2,7 +2,7 @@
 // 0600 in a 0700 directory, written temp + fsync + rename + directory fsync so a crash leaves
 // either the old token or the new one, never a torn file. Reads refuse a file others can read
 // (ssh-style) and hand the token out wrapped in a Secret.
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { ExitCode, HashpipeError, StateError } from '../../pipeline/errors.js'
@@ -92,12 +92,28 @@ export class TokenStore {
     return new Secret(value)
   }
 
-  remove (connection: string): void {
+  /** Removes the token file (durably: the directory is synced); false when there was none. */
+  remove (connection: string): boolean {
     try {
       unlinkSync(this.path(connection))
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('cannot remove', this.path(connection), err)
+      return false
     }
+    syncDir(this.dir)
+    return true
+  }
+
+  /** Connections with a stored token file (temp files of an interrupted write are not tokens). */
+  names (): string[] {
+    let entries: string[]
+    try {
+      entries = readdirSync(this.dir)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+      throw ioError('cannot list', this.dir, err)
+    }
+    return entries.filter(n => n.endsWith('.token') && !n.startsWith('.')).map(n => n.slice(0, -'.token'.length)).filter(n => CONNECTION_NAME.test(n)).sort()
   }
 }
 
