@@ -73,7 +73,8 @@ export function compareReports (baseline: BenchReport, current: BenchReport, max
   const bi = baseline.instructions
   const ci = current.instructions
   const sameCount = bi?.method != null && bi.method === ci?.method && JSON.stringify(bi.workload?.rows) === JSON.stringify(ci.workload?.rows)
-  add(`instructions per identifier${sameCount ? ` (${bi.method})` : ' (not comparable: method or workload differs)'}`, bi?.per_identifier, ci?.per_identifier, sameCount && bi.per_identifier !== null && ci.per_identifier !== null, false)
+  const insLabel = sameCount ? ` (${bi.method})` : bi?.per_identifier == null && ci?.per_identifier == null ? ' (not counted)' : ' (not comparable: method or workload differs)'
+  add(`instructions per identifier${insLabel}`, bi?.per_identifier, ci?.per_identifier, sameCount && bi.per_identifier !== null && ci.per_identifier !== null, false)
   add('hashpipe to /dev/null / DuckDB', baseline.ratios.devnull_vs_duckdb, current.ratios.devnull_vs_duckdb, false)
   add('default threads / --threads 1', baseline.ratios.threads2_vs_threads1, current.ratios.threads2_vs_threads1, false)
   for (const c of current.contenders) {
