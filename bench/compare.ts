@@ -56,6 +56,8 @@ export interface CompareRow {
 export interface CompareResult { rows: CompareRow[], regressions: CompareRow[], maxRegression: number, problems: string[] }
 
 export function compareReports (baseline: BenchReport, current: BenchReport, maxRegression = kDefaultMaxRegression): CompareResult {
+  // Ratios depend on the size (start-up weighs more on a small file): only like compares with like.
+  if (baseline.workload?.bytes !== current.workload?.bytes) throw new BenchReportError(`baseline workload is ${baseline.workload?.size ?? '?'} (${baseline.workload?.bytes ?? '?'} bytes), current is ${current.workload?.size ?? '?'} (${current.workload?.bytes ?? '?'} bytes): compare reports of the same SIZE`)
   const rows: CompareRow[] = []
   const problems: string[] = []
   const add = (metric: string, b: number | null | undefined, c: number | null | undefined, gated: boolean, biggerIsBetter = true): void => {

@@ -30,7 +30,10 @@ export interface InstructionsOptions {
   tools?: { perf?: string, valgrind?: string }
 }
 
-const kRows: Record<Method, [number, number]> = { perf: [20_000, 220_000], callgrind: [2_000, 12_000] }
+// The difference must dwarf the run-to-run spread of start-up (~50 M instructions under
+// callgrind, measured: 2,000 and 12,000 rows gave a negative difference), at ~2,000 instructions
+// per identifier: ~1 M identifiers apart for perf, ~300 k for callgrind (minutes of CPU).
+const kRows: Record<Method, [number, number]> = { perf: [20_000, 350_000], callgrind: [2_000, 102_000] }
 const kSeed = 7
 
 /** Why perf cannot count instructions here, or undefined when it can. */
@@ -108,6 +111,10 @@ export function measureInstructions (options: InstructionsOptions): Instructions
     })
     const [a, b] = runs as [{ instructions: number, identifiers: number }, { instructions: number, identifiers: number }]
     const perIdentifier = (b.instructions - a.instructions) / (b.identifiers - a.identifiers)
+    if (!(perIdentifier > 0)) {
+      notes.push(`no figure: ${rows[1]} rows counted ${b.instructions} instructions, ${rows[0]} rows ${a.instructions}; start-up noise exceeds the difference, count larger inputs`)
+      return { method, per_identifier: null, workload: { rows: [...rows], identifiers: runs.map(r => r.identifiers), seed: kSeed }, instructions: runs.map(r => r.instructions), note: notes.join('; ') }
+    }
     notes.push(`${method === 'perf' ? 'perf stat -e instructions' : 'valgrind --tool=callgrind'}, all threads; (instructions at ${rows[1]} rows − at ${rows[0]} rows) / (identifiers difference), bench/generate.ts seed ${kSeed}`)
     return { method, per_identifier: Math.round(perIdentifier), workload: { rows: [...rows], identifiers: runs.map(r => r.identifiers), seed: kSeed }, instructions: runs.map(r => r.instructions), note: notes.join('; ') }
   } catch (err) {
