@@ -4,18 +4,30 @@
 // openssl SHA-256 ceiling, and hashpipe's per-stage seconds.
 //   SIZE=1GiB RUNS=3 BENCH_ONLY=hashpipe,devnull npm run bench
 // BENCH_ONLY takes contender ids: hashpipe, threads1, devnull, duckdb, naive.
+// For CI (README, "Benchmarks in CI"): BENCH_JSON=FILE writes the report (bench/bench-json.ts),
+// BENCH_CI_JSON=FILE the customBiggerIsBetter entries, BENCH_COMPARE=BASELINE.json gates on the
+// in-run ratios (bench/compare.ts, BENCH_MAX_REGRESSION, default 0.10) and exits 1 on a
+// regression; BENCH_INSTRUCTIONS=0 skips the instruction count (bench/instructions.ts).
+// A new contender is one more entry in `contenders` below (id, name, run returning a Measure).
 import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync, statSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateFile, parseBytes } from './generate.js'
+import { buildReport, ciEntries, machineFacts, type ContenderFigures } from './bench-json.js'
+import { parseMaxRegression, runCompare } from './compare.js'
+import { measureInstructions } from './instructions.js'
 import { SequentialWriter } from '../adapters/sequential-writer.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const size = process.env['SIZE'] ?? '1GiB'
 const runs = Number(process.env['RUNS'] ?? 3)
 const only = process.env['BENCH_ONLY']?.split(',')
+// Checked before minutes of measuring, not after.
+const maxRegression = parseMaxRegression(process.env['BENCH_MAX_REGRESSION'], 'BENCH_MAX_REGRESSION')
+const comparePath = process.env['BENCH_COMPARE']
+if (comparePath !== undefined && !existsSync(comparePath)) throw new Error(`BENCH_COMPARE=${comparePath}: no such file; give a report an earlier BENCH_JSON=FILE npm run bench wrote`)
 const dir = join(tmpdir(), 'hashpipe-bench')
 mkdirSync(dir, { recursive: true })
 const input = join(dir, `workload-${size}-seed1.csv`)
@@ -32,7 +44,7 @@ const bytes = statSync(input).size
   closeSync(fd)
 }
 
-interface Measure { seconds: number, peakMiB: number, identifiers: number, unique: number, stages?: Record<string, number>, note?: string }
+export interface Measure { seconds: number, peakMiB: number, identifiers: number, unique: number, stages?: Record<string, number>, native?: NonNullable<ContenderFigures['native']>, note?: string }
 
 async function measure (args: string[], parse: (stdout: string) => Omit<Measure, 'peakMiB' | 'seconds'> & { seconds?: number }): Promise<Measure> {
   const t0 = performance.now()
@@ -49,24 +61,30 @@ async function measure (args: string[], parse: (stdout: string) => Omit<Measure,
   return { ...parse(out), seconds, peakMiB: peak / 1024 }
 }
 
+/** What `hash --json` reports that the bench keeps. */
+function hashSummary (out: string): Omit<Measure, 'peakMiB' | 'seconds'> {
+  const s = JSON.parse(out)
+  return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages, native: s.native }
+}
+
 const contenders: Array<{ id: string, name: string, run: () => Promise<Measure> }> = [
   {
     id: 'hashpipe',
     name: 'hashpipe',
     run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', join(dir, 'out.csv'), '--no-progress', '--json', '--max-reject-ratio', '1'],
-      out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages } })
+      hashSummary)
   },
   {
     id: 'threads1',
     name: 'hashpipe --threads 1',
     run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', join(dir, 'out1.csv'), '--threads', '1', '--no-progress', '--json', '--max-reject-ratio', '1'],
-      out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages } })
+      hashSummary)
   },
   {
     id: 'devnull',
     name: 'hashpipe, unique set to /dev/null',
     run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', '/dev/null', '--no-progress', '--json', '--max-reject-ratio', '1'],
-      out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages, note: 'same run without the output file\'s disk writes' } })
+      out => ({ ...hashSummary(out), note: 'same run without the output file\'s disk writes' }))
   },
   {
     id: 'duckdb',
@@ -122,7 +140,7 @@ async function writeFloor (total: number, directIo: boolean): Promise<{ seconds:
   return { seconds, bytes: total, direct: w.direct }
 }
 
-const results: Array<{ name: string, m: Measure }> = []
+const results: Array<{ id: string, name: string, m: Measure, runs: number }> = []
 for (const c of contenders) {
   if (only !== undefined && !only.includes(c.id)) continue
   const samples: Measure[] = []
@@ -130,12 +148,12 @@ for (const c of contenders) {
   const n = c.name.startsWith('naive') ? 1 : runs
   for (let i = 0; i < n; i++) { process.stderr.write(`${c.name}: run ${i + 1}/${n}\n`); samples.push(await c.run()) }
   samples.sort((a, b) => a.seconds - b.seconds)
-  results.push({ name: c.name, m: samples[Math.floor(samples.length / 2)]! })
+  results.push({ id: c.id, name: c.name, m: samples[Math.floor(samples.length / 2)]!, runs: n })
 }
 const outPath = join(dir, 'out.csv')
 const floors = existsSync(outPath) ? [await writeFloor(statSync(outPath).size, true), await writeFloor(statSync(outPath).size, false)] : []
-const naive = results.find(r => r.name.startsWith('naive'))
-const duck = results.find(r => r.name.startsWith('DuckDB'))
+const naive = results.find(r => r.id === 'naive')
+const duck = results.find(r => r.id === 'duckdb')
 const rate = (m: Measure): number => m.identifiers / m.seconds
 const ratio = (m: Measure, base: { m: Measure } | undefined): string => base === undefined ? '-' : (rate(m) / rate(base.m)).toFixed(2)
 const sha = ceiling()
@@ -163,3 +181,27 @@ mkdirSync(join(root, 'bench/results'), { recursive: true })
 writeFileSync(join(root, `bench/results/hash-${new Date().toISOString().slice(0, 10)}-${size}.md`), table)
 // hash-latest.md is the reference workload's (issue 3's 1 GiB file); other sizes keep only their dated file.
 if (size === '1GiB') writeFileSync(join(root, 'bench/results/hash-latest.md'), table)
+
+const jsonPath = process.env['BENCH_JSON']
+const ciPath = process.env['BENCH_CI_JSON']
+if (jsonPath !== undefined || ciPath !== undefined || comparePath !== undefined) {
+  // BENCH_INSTRUCTIONS: unset or auto (perf where it counts), perf, callgrind, or 0 (skip).
+  const mode = process.env['BENCH_INSTRUCTIONS'] ?? 'auto'
+  if (!['auto', 'perf', 'callgrind', '0'].includes(mode)) throw new Error(`BENCH_INSTRUCTIONS=${mode}: expected auto, perf, callgrind or 0`)
+  const instructions = mode === '0'
+    ? { method: null, per_identifier: null, workload: null, instructions: null, note: 'skipped: BENCH_INSTRUCTIONS=0' }
+    : (process.stderr.write('counting instructions per identifier\n'), measureInstructions({ cli: join(root, 'dist/engine/cli.js'), callgrindFallback: false, ...(mode === 'perf' || mode === 'callgrind' ? { method: mode } : {}) }))
+  const report = buildReport({
+    facts: machineFacts(root),
+    workload: { size, bytes, seed: 1, runs, generator: 'bench/generate.ts' },
+    contenders: results.map(r => ({ id: r.id, name: r.name, runs: r.runs, ...r.m })),
+    instructions,
+    sha256CeilingPerSecond: sha.rate ?? null
+  })
+  if (jsonPath !== undefined) writeFileSync(jsonPath, JSON.stringify(report, null, 2) + '\n')
+  if (ciPath !== undefined) writeFileSync(ciPath, JSON.stringify(ciEntries(report), null, 2) + '\n')
+  if (comparePath !== undefined) {
+    process.stdout.write(`\nBENCH_COMPARE=${comparePath}:\n\n`)
+    process.exitCode = runCompare(comparePath, report, maxRegression)
+  }
+}
