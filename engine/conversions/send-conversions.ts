@@ -2,7 +2,7 @@
 // duplicates (same event_id and event) skipped, the rest cut into batches and sent through an
 // EventsApi, each batch recorded in the state DB before it leaves and when TikTok acknowledges
 // it. A run killed anywhere resumes from its ledger: only batches in flight are sent again.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import type { Readable } from 'node:stream'
 import hyperid from 'hyperid'
@@ -124,6 +124,8 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
   const build = createEventBuilder({ eventSourceId: entry.eventSourceId, defaultEvent: entry.event, lookbackDays: entry.lookbackDays, normalize: config.normalize })
   // Exact in-run dedupe: 16 bytes of SHA-256 per distinct event, about 60 B of heap each.
   const seen = new Set<string>()
+  // The mapped columns' keys, once: a row's cells are looked up, not the mapping rebuilt per row.
+  const mapped = (Object.entries(entry.columns) as Array<[ConversionField, string]>).map(([f, h]) => [f, h.trim().toLowerCase()] as const)
   let batch: TikTokEvent[] = []
   let where: Array<{ file: string, line: number }> = []
   let batchIndex = 0
@@ -140,7 +142,7 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
     batch = []
     where = []
     if (options.dryRun) { r.sent += events.length; return }
-    const checksum = createHash('sha256').update(events.map(e => `${e.event}\u0000${e.event_id}`).join('\n')).digest('hex')
+    const checksum = hash('sha256', events.map(e => `${e.event}\u0000${e.event_id}`).join('\n'), 'hex')
     const ledger = state!.conversions.batch(runId!, index)
     if (ledger?.status === 'acked') {
       if (ledger.checksum !== checksum) {
@@ -150,12 +152,15 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
       return
     }
     // One request in flight while the next batch is built: reading and hashing overlap the
-    // send, and a kill still leaves at most one batch pending.
+    // send, and a kill still leaves at most one batch sent and unacknowledged. The batch is
+    // marked pending before waiting for the one in flight, so its commit (an fsync) is not in
+    // the gap between an answer and the next request: a batch marked and never sent is just
+    // sent by the rerun, as any pending one.
+    state!.conversions.markPending(runId!, index, events.length, checksum)
+    crashpoint('conversions-batch-pending')
     await inflight
     if (options.signal?.aborted === true) throw interrupted()
     const send = async (): Promise<void> => {
-      state!.conversions.markPending(runId!, index, events.length, checksum)
-      crashpoint('conversions-batch-pending')
       const out = await api!.track(entry.eventSourceId, events)
       crashpoint('conversions-batch-sent')
       r.requests += out.requests
@@ -180,20 +185,20 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
           if ('malformed' in row) { reject(file, row.line, '', 'row_malformed'); continue }
           if (!checked) {
             checked = true
-            const missing = Object.entries(entry.columns).filter(([, h]) => !row.cells.has(h.trim().toLowerCase()))
+            const missing = mapped.filter(([, h]) => !row.cells.has(h)).map(([f]) => [f, entry.columns[f]!] as const)
             // Keyed formats may leave a key out of a row; a header that lacks a column never has it.
             if (missing.length > 0 && !/\.(nd)?json(l)?(\.gz)?$/i.test(file) && entry.format !== 'ndjson' && entry.format !== 'json') {
               throw new InputError('HP_ERR_INPUT_NO_COLUMNS', `conversions '${entry.name}': the header row of '${file}' has no column ${missing.map(([f, h]) => `'${h}' (columns.${f})`).join(', ')}; fix columns: in the config to match the header`, { file, line: 1 })
             }
           }
           const cells: Partial<Record<ConversionField, string>> = {}
-          for (const [f, h] of Object.entries(entry.columns) as Array<[ConversionField, string]>) {
-            const v = row.cells.get(h.trim().toLowerCase())
-            if (v !== undefined) cells[f] = v
+          for (let c = 0; c < mapped.length; c++) {
+            const v = row.cells.get(mapped[c]![1])
+            if (v !== undefined) cells[mapped[c]![0]] = v
           }
           const b = build(cells, referenceTime)
           if (!b.ok) { reject(file, row.line, b.field, b.reason); continue }
-          const key = createHash('sha256').update(`${b.event.event}\u0000${b.event.event_id}`).digest('base64').slice(0, 22)
+          const key = hash('sha256', `${b.event.event}\u0000${b.event.event_id}`, 'base64').slice(0, 22)
           if (seen.has(key)) { r.duplicates++; options.onEvents?.('duplicate', '', 1); continue }
           seen.add(key)
           batch.push(b.event)
