@@ -39,6 +39,9 @@ export interface ConversionResult {
   seconds: number
 }
 
+/** A batch TikTok answered: its ledger index and the events it took. */
+interface Answered { index: number, sent: number }
+
 export interface SendOptions {
   dryRun: boolean
   restart: boolean
@@ -130,7 +133,8 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
   let where: Array<{ file: string, line: number }> = []
   let batchIndex = 0
   let lastProgress = 0
-  let inflight: Promise<void> | undefined
+  /** The batch in flight; it settles when TikTok answered, before the answer is in the ledger. */
+  let inflight: Promise<Answered> | undefined
   const interrupted = (): InterruptedError => new InterruptedError(`interrupted; conversions '${entry.name}' sent ${r.sent} event(s) in this run and resumes when run again`)
 
   const flush = async (): Promise<void> => {
@@ -152,28 +156,41 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
       return
     }
     // One request in flight while the next batch is built: reading and hashing overlap the
-    // send, and a kill still leaves at most one batch sent and unacknowledged. The batch is
-    // marked pending before waiting for the one in flight, so its commit (an fsync) is not in
-    // the gap between an answer and the next request: a batch marked and never sent is just
-    // sent by the rerun, as any pending one.
-    state!.conversions.markPending(runId!, index, events.length, checksum)
+    // send, and a kill leaves at most one batch sent and unacknowledged. The answered batch's
+    // acknowledgement and this batch's pending mark are one commit (one fsync, the ledger's
+    // main-thread cost), made between the answer and the next request.
+    const answered = inflight === undefined ? undefined : await inflight
+    inflight = undefined
+    state!.transaction(() => {
+      if (answered !== undefined) state!.conversions.markAcked(runId!, answered.index, answered.sent)
+      state!.conversions.markPending(runId!, index, events.length, checksum)
+    })
+    if (answered !== undefined) acknowledged(answered)
     crashpoint('conversions-batch-pending')
-    await inflight
     if (options.signal?.aborted === true) throw interrupted()
-    const send = async (): Promise<void> => {
+    const send = async (): Promise<Answered> => {
       const out = await api!.track(entry.eventSourceId, events)
       crashpoint('conversions-batch-sent')
       r.requests += out.requests
       for (const x of out.rejected) reject(at[x.index]!.file, at[x.index]!.line, '', 'tiktok_rejected', x.apiCode)
-      const sent = events.length - out.rejected.length
-      state!.conversions.markAcked(runId!, index, sent)
-      crashpoint('conversions-batch-acked')
-      r.sent += sent
-      options.onEvents?.('sent', '', sent)
+      return { index, sent: events.length - out.rejected.length }
     }
     inflight = send()
     // Awaited by the next flush or at the end; handled here so a failure meanwhile is not unhandled.
     inflight.catch(() => {})
+  }
+  const acknowledged = (a: Answered): void => {
+    crashpoint('conversions-batch-acked')
+    r.sent += a.sent
+    options.onEvents?.('sent', '', a.sent)
+  }
+  /** The last batch's answer, recorded alone; an answer that arrives after a failure is recorded too. */
+  const settle = async (): Promise<void> => {
+    const a = await inflight
+    inflight = undefined
+    if (a === undefined) return
+    state!.conversions.markAcked(runId!, a.index, a.sent)
+    acknowledged(a)
   }
 
   try {
@@ -213,10 +230,10 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
       }
     }
     await flush()
-    await inflight
+    await settle()
   } catch (err) {
     // The batch in flight settles first: an acknowledgement that arrives is recorded.
-    await inflight?.catch(() => {})
+    await settle().catch(() => {})
     if (runId !== undefined && err instanceof HashpipeError) state!.conversions.setError(runId, { code: err.code, message: err.message }, counts(r))
     throw err
   }
