@@ -194,8 +194,7 @@ export class FileWorld {
     if (typeof type !== 'string' || !kCreateTypes.has(type)) throw new FileFail(40002, 'Parameter error: calculate_type')
     const files = this.#files(advertiserId, body['file_paths'], type, 500)
     if (audiencesOf(advertiserId) >= kMaxAudiences) throw new FileFail(40002, `The number of audiences of this advertiser has reached the limit of ${kMaxAudiences}; delete audiences before creating more`)
-    let members = new Map<string, DigestSet>()
-    for (const f of files) members = merge(members, f.members)
+    const members = mergeAll(files)
     if (total(members) < kMinMembers) throw new FileFail(40002, `The audience must contain at least ${kMinMembers} identifiers`)
     const now = Date.now()
     const audienceId = newId()
@@ -216,8 +215,7 @@ export class FileWorld {
       throw new FileFail(40002, 'An unfinished replace operation is already running; we recommend no more than one replace per day')
     }
     const files = this.#files(advertiserId, body['file_paths'], a.calculateType, Number.MAX_SAFE_INTEGER)
-    let given = new Map<string, DigestSet>()
-    for (const f of files) given = merge(given, f.members)
+    const given = mergeAll(files)
     let next: Map<string, DigestSet>
     if (action === 'REPLACE') next = given
     else if (action === 'APPEND') next = merge(a.members, given)
@@ -266,4 +264,11 @@ function merge (a: Map<string, DigestSet>, b: Map<string, DigestSet>): Map<strin
   const out = new Map(a)
   for (const [k, s] of b) out.set(k, (out.get(k) ?? DigestSet.empty()).union(s))
   return out
+}
+
+/** The members of many uploads, by type, each type's sets joined at once. */
+function mergeAll (uploads: Upload[]): Map<string, DigestSet> {
+  const byType = new Map<string, DigestSet[]>()
+  for (const u of uploads) for (const [k, s] of u.members) byType.set(k, [...(byType.get(k) ?? []), s])
+  return new Map([...byType].map(([k, list]) => [k, DigestSet.unionAll(list)]))
 }
