@@ -52,7 +52,8 @@ async function * delimited (chunks: AsyncIterable<Buffer>, delim: string): Async
     if (fields.length === 1 && fields[0]!.trim() === '') return
     if (malformed) { out.push({ line: at, malformed: true }); return }
     const cells = new Map<string, string>()
-    header.forEach((h, i) => { if (fields[i] !== undefined) cells.set(h, fields[i]!) })
+    const n = Math.min(header.length, fields.length)
+    for (let i = 0; i < n; i++) cells.set(header[i]!, fields[i]!)
     out.push({ line: at, cells })
   }
   const drain = (final: boolean): Array<InputRow | MalformedRow> => {

@@ -2,7 +2,7 @@
 // the caller gives the row's mapped cells, the run's reference time and the normalizers.
 // Email and phone go through the same normalizers as `hash` (phones always E.164 with '+',
 // which the Events API requires); only their SHA-256 digests are put in the event.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { createEmailNormalizer, createPhoneCellNormalizer } from './normalize.js'
 import type { NormalizeOptions } from './protocol.js'
 
@@ -63,7 +63,8 @@ const kIso = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9
 const kNumber = /^\d+(?:\.\d+)?$/
 const kCurrencies = new Set(Intl.supportedValuesOf('currency'))
 const kEvents = new Set<string>(OFFLINE_EVENTS)
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex')
+// One-shot hash: no Hash object per call (two or three per event).
+const sha256 = (s: string): string => hash('sha256', s, 'hex')
 
 /** ISO 8601 with a zone, or Unix seconds → Unix seconds; a reason when it is neither. */
 export function parseEventTime (raw: string): number | 'time_missing' | 'time_invalid' | 'time_zone_missing' {

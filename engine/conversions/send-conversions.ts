@@ -2,7 +2,7 @@
 // duplicates (same event_id and event) skipped, the rest cut into batches and sent through an
 // EventsApi, each batch recorded in the state DB before it leaves and when TikTok acknowledges
 // it. A run killed anywhere resumes from its ledger: only batches in flight are sent again.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import type { Readable } from 'node:stream'
 import hyperid from 'hyperid'
@@ -38,6 +38,9 @@ export interface ConversionResult {
   batches: number
   seconds: number
 }
+
+/** A batch TikTok answered: its ledger index and the events it took. */
+interface Answered { index: number, sent: number }
 
 export interface SendOptions {
   dryRun: boolean
@@ -124,11 +127,14 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
   const build = createEventBuilder({ eventSourceId: entry.eventSourceId, defaultEvent: entry.event, lookbackDays: entry.lookbackDays, normalize: config.normalize })
   // Exact in-run dedupe: 16 bytes of SHA-256 per distinct event, about 60 B of heap each.
   const seen = new Set<string>()
+  // The mapped columns' keys, once: a row's cells are looked up, not the mapping rebuilt per row.
+  const mapped = (Object.entries(entry.columns) as Array<[ConversionField, string]>).map(([f, h]) => [f, h.trim().toLowerCase()] as const)
   let batch: TikTokEvent[] = []
   let where: Array<{ file: string, line: number }> = []
   let batchIndex = 0
   let lastProgress = 0
-  let inflight: Promise<void> | undefined
+  /** The batch in flight; it settles when TikTok answered, before the answer is in the ledger. */
+  let inflight: Promise<Answered> | undefined
   const interrupted = (): InterruptedError => new InterruptedError(`interrupted; conversions '${entry.name}' sent ${r.sent} event(s) in this run and resumes when run again`)
 
   const flush = async (): Promise<void> => {
@@ -140,7 +146,7 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
     batch = []
     where = []
     if (options.dryRun) { r.sent += events.length; return }
-    const checksum = createHash('sha256').update(events.map(e => `${e.event}\u0000${e.event_id}`).join('\n')).digest('hex')
+    const checksum = hash('sha256', events.map(e => `${e.event}\u0000${e.event_id}`).join('\n'), 'hex')
     const ledger = state!.conversions.batch(runId!, index)
     if (ledger?.status === 'acked') {
       if (ledger.checksum !== checksum) {
@@ -150,25 +156,41 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
       return
     }
     // One request in flight while the next batch is built: reading and hashing overlap the
-    // send, and a kill still leaves at most one batch pending.
-    await inflight
-    if (options.signal?.aborted === true) throw interrupted()
-    const send = async (): Promise<void> => {
+    // send, and a kill leaves at most one batch sent and unacknowledged. The answered batch's
+    // acknowledgement and this batch's pending mark are one commit (one fsync, the ledger's
+    // main-thread cost), made between the answer and the next request.
+    const answered = inflight === undefined ? undefined : await inflight
+    inflight = undefined
+    state!.transaction(() => {
+      if (answered !== undefined) state!.conversions.markAcked(runId!, answered.index, answered.sent)
       state!.conversions.markPending(runId!, index, events.length, checksum)
-      crashpoint('conversions-batch-pending')
+    })
+    if (answered !== undefined) acknowledged(answered)
+    crashpoint('conversions-batch-pending')
+    if (options.signal?.aborted === true) throw interrupted()
+    const send = async (): Promise<Answered> => {
       const out = await api!.track(entry.eventSourceId, events)
       crashpoint('conversions-batch-sent')
       r.requests += out.requests
       for (const x of out.rejected) reject(at[x.index]!.file, at[x.index]!.line, '', 'tiktok_rejected', x.apiCode)
-      const sent = events.length - out.rejected.length
-      state!.conversions.markAcked(runId!, index, sent)
-      crashpoint('conversions-batch-acked')
-      r.sent += sent
-      options.onEvents?.('sent', '', sent)
+      return { index, sent: events.length - out.rejected.length }
     }
     inflight = send()
     // Awaited by the next flush or at the end; handled here so a failure meanwhile is not unhandled.
     inflight.catch(() => {})
+  }
+  const acknowledged = (a: Answered): void => {
+    crashpoint('conversions-batch-acked')
+    r.sent += a.sent
+    options.onEvents?.('sent', '', a.sent)
+  }
+  /** The last batch's answer, recorded alone; an answer that arrives after a failure is recorded too. */
+  const settle = async (): Promise<void> => {
+    const a = await inflight
+    inflight = undefined
+    if (a === undefined) return
+    state!.conversions.markAcked(runId!, a.index, a.sent)
+    acknowledged(a)
   }
 
   try {
@@ -180,20 +202,20 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
           if ('malformed' in row) { reject(file, row.line, '', 'row_malformed'); continue }
           if (!checked) {
             checked = true
-            const missing = Object.entries(entry.columns).filter(([, h]) => !row.cells.has(h.trim().toLowerCase()))
+            const missing = mapped.filter(([, h]) => !row.cells.has(h)).map(([f]) => [f, entry.columns[f]!] as const)
             // Keyed formats may leave a key out of a row; a header that lacks a column never has it.
             if (missing.length > 0 && !/\.(nd)?json(l)?(\.gz)?$/i.test(file) && entry.format !== 'ndjson' && entry.format !== 'json') {
               throw new InputError('HP_ERR_INPUT_NO_COLUMNS', `conversions '${entry.name}': the header row of '${file}' has no column ${missing.map(([f, h]) => `'${h}' (columns.${f})`).join(', ')}; fix columns: in the config to match the header`, { file, line: 1 })
             }
           }
           const cells: Partial<Record<ConversionField, string>> = {}
-          for (const [f, h] of Object.entries(entry.columns) as Array<[ConversionField, string]>) {
-            const v = row.cells.get(h.trim().toLowerCase())
-            if (v !== undefined) cells[f] = v
+          for (let c = 0; c < mapped.length; c++) {
+            const v = row.cells.get(mapped[c]![1])
+            if (v !== undefined) cells[mapped[c]![0]] = v
           }
           const b = build(cells, referenceTime)
           if (!b.ok) { reject(file, row.line, b.field, b.reason); continue }
-          const key = createHash('sha256').update(`${b.event.event}\u0000${b.event.event_id}`).digest('base64').slice(0, 22)
+          const key = hash('sha256', `${b.event.event}\u0000${b.event.event_id}`, 'base64').slice(0, 22)
           if (seen.has(key)) { r.duplicates++; options.onEvents?.('duplicate', '', 1); continue }
           seen.add(key)
           batch.push(b.event)
@@ -208,10 +230,10 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
       }
     }
     await flush()
-    await inflight
+    await settle()
   } catch (err) {
     // The batch in flight settles first: an acknowledgement that arrives is recorded.
-    await inflight?.catch(() => {})
+    await settle().catch(() => {})
     if (runId !== undefined && err instanceof HashpipeError) state!.conversions.setError(runId, { code: err.code, message: err.message }, counts(r))
     throw err
   }

@@ -61,6 +61,7 @@ const kReplaceEveryMs = 24 * 3_600_000
 /** The header TikTok's MULTIPLE_TYPES files name each id type by; IDFA and AAID are both MAIDs there. */
 const kHeader: Record<IdSchema, string> = { EMAIL_SHA256: 'email_SHA256', PHONE_SHA256: 'phone_SHA256', IDFA_SHA256: 'MAID_SHA256', AAID_SHA256: 'MAID_SHA256' }
 const kLine = 65
+const kHexDigits = Buffer.from('0123456789abcdef', 'latin1')
 const kFileExpired = 40910
 /** A file whose path keeps expiring is not uploaded forever. */
 const kMaxUploads = 4
@@ -163,10 +164,14 @@ async function writeFiles (o: DeliverFilesOptions): Promise<UploadFile[]> {
           }
           const take = Math.min(perFile - file.ids, (chunk.byteLength - at) / 32)
           const lines = Buffer.allocUnsafe(take * kLine)
-          const hex = Buffer.from(chunk.buffer, chunk.byteOffset + at, take * 32).toString('hex')
-          for (let i = 0; i < take; i++) {
-            lines.write(hex.slice(i * 64, i * 64 + 64), i * kLine, 'latin1')
-            lines[i * kLine + 64] = 0x0a
+          // Hex by table straight into the line buffer: no string per chunk or per digest.
+          for (let i = 0, src = at, dst = 0; i < take; i++, dst++) {
+            for (let k = 0; k < 32; k++, src++, dst += 2) {
+              const b = chunk[src]!
+              lines[dst] = kHexDigits[b >> 4]!
+              lines[dst + 1] = kHexDigits[b & 15]!
+            }
+            lines[dst] = 0x0a
           }
           file.md5.update(lines)
           await file.fd.write(lines)
