@@ -75,6 +75,7 @@ t.test('every option a distribute-path message names exists', async t => {
   const connectHelp = (await runCli(['connect', '--help'])).stdout
   const hashHelp = (await runCli(['hash', '--help'])).stdout
   const segmentsHelp = (await runCli(['segments', '--help'])).stdout
+  const resetHelp = (await runCli(['distributions', '--help'])).stdout
   let checked = 0
   for (const file of sources) {
     const text = readFileSync(file, 'utf8')
@@ -83,8 +84,9 @@ t.test('every option a distribute-path message names exists', async t => {
       for (const flag of m[0].matchAll(/--[a-z][a-z-]+/g)) {
         // An option counts for the command the message names before it.
         const before = m[0].slice(0, flag.index)
-        const named = ['distribute', 'connect tiktok', 'hashpipe hash', 'segments clone'].map(c => [c, before.lastIndexOf(c)] as const).sort((a, b) => b[1] - a[1])[0]!
-        const help = named[1] < 0 || named[0] === 'distribute' ? distributeHelp : named[0] === 'connect tiktok' ? connectHelp : named[0] === 'hashpipe hash' ? hashHelp : segmentsHelp
+        // 'distributions reset' first: at the same position as 'distribute', the longer name wins (the sort is stable).
+        const named = ['distributions reset', 'distribute', 'connect tiktok', 'hashpipe hash', 'segments clone'].map(c => [c, before.lastIndexOf(c)] as const).sort((a, b) => b[1] - a[1])[0]!
+        const help = named[1] < 0 || named[0] === 'distribute' ? distributeHelp : named[0] === 'distributions reset' ? resetHelp : named[0] === 'connect tiktok' ? connectHelp : named[0] === 'hashpipe hash' ? hashHelp : segmentsHelp
         const known = help.includes(flag[0])
         t.ok(known, `${flag[0]} (${file.slice(root.length)}) is an option of the command it names`)
         checked++
