@@ -100,6 +100,9 @@ class HashJob {
   readonly #signal: AbortSignal | undefined
   #aborted: Promise<never> | undefined
   readonly #started: number
+  // The main thread's event-loop utilization at the start: its busy share of the run's wall time
+  // is the serial part of the pipeline (read, split, apply, dedupe adds, output writes).
+  readonly #elu = performance.eventLoopUtilization()
   readonly #summary = emptySummary()
   readonly #stages = this.#summary.stages
   readonly #metrics: Metrics | undefined
@@ -110,9 +113,6 @@ class HashJob {
   // Applying is driven by batch completion, so a slow input (a pipe on stdin) still has its
   // finished batches counted and reported while the reader waits.
   readonly #window: OrderedWindow<BatchResult>
-  // Digest buffers of applied results, handed back to workers so batches do not allocate them:
-  // at a GiB of digests per GiB of input, fresh ones keep V8 collecting (external memory).
-  readonly #spareDigests: ArrayBuffer[] = []
   readonly #states: InputState[] = []
   readonly #sources: InputSource[] = []
   // Inputs with a header row: warned about at the end if no data row followed.
@@ -276,8 +276,7 @@ class HashJob {
     if (this.#signal?.aborted === true) throw new InterruptedError(kInterrupted)
     const seq = this.#seq++
     if (ev.kind === 'batch') {
-      const spare = this.#spareDigests.pop()
-      const task: BatchTask = { seq, input, buffer: ev.buffer, byteLength: ev.byteLength, firstByte: ev.firstByte, plan, partition: this.#store !== undefined, ...(spare !== undefined ? { spare } : {}) }
+      const task: BatchTask = { seq, input, buffer: ev.buffer, byteLength: ev.byteLength, firstByte: ev.firstByte, plan, partition: this.#store !== undefined }
       await this.#window.submit(async () => await this.#pool.run(task))
     } else {
       const result = longRecordResult(seq, input, ev.byteOffset, ev.lines)
@@ -314,9 +313,8 @@ class HashJob {
     if (store !== undefined) {
       await this.#timed('dedupe', async () => {
         if (r.partitions !== undefined) {
+          // Kept by the store as it is: the worker grouped it, this thread copies nothing.
           store.addPartitioned(digests, new Uint32Array(r.partitions))
-          // Copied into the store: the buffer goes back to a worker with a later batch.
-          if (this.#spareDigests.length < this.#maxInFlight) this.#spareDigests.push(r.digests)
         } else store.add(digests, new Uint8Array(r.schemas, 0, r.count), r.count)
         if (store.overBudget) {
           // One spill at a time; while it runs, batches keep coming (memory grows past the
@@ -428,6 +426,7 @@ class HashJob {
     for (const stage of ['read', 'split', 'transfer', 'dedupe', 'spill', 'write'] as const) this.#metrics?.stageSeconds.inc({ stage }, this.#stages[stage])
     summary.bytes = this.#bytesRead()
     summary.seconds = (performance.now() - this.#started) / 1000
+    summary.main_thread_busy_share = Math.round(performance.eventLoopUtilization(this.#elu).utilization * 1000) / 1000
     return finishSummary(summary, this.#options.dedupe)
   }
 }
