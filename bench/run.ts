@@ -32,7 +32,7 @@ const bytes = statSync(input).size
   closeSync(fd)
 }
 
-interface Measure { seconds: number, peakMiB: number, identifiers: number, unique: number, stages?: Record<string, number>, note?: string }
+interface Measure { seconds: number, peakMiB: number, identifiers: number, unique: number, stages?: Record<string, number>, busy?: { share: number, cpu: number | null }, note?: string }
 
 async function measure (args: string[], parse: (stdout: string) => Omit<Measure, 'peakMiB' | 'seconds'> & { seconds?: number }): Promise<Measure> {
   const t0 = performance.now()
@@ -54,19 +54,19 @@ const contenders: Array<{ id: string, name: string, run: () => Promise<Measure> 
     id: 'hashpipe',
     name: 'hashpipe',
     run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', join(dir, 'out.csv'), '--no-progress', '--json', '--max-reject-ratio', '1'],
-      out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages } })
+      out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages, busy: { share: s.main_thread_busy_share, cpu: s.main_thread_cpu_seconds } } })
   },
   {
     id: 'threads1',
     name: 'hashpipe --threads 1',
     run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', join(dir, 'out1.csv'), '--threads', '1', '--no-progress', '--json', '--max-reject-ratio', '1'],
-      out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages } })
+      out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages, busy: { share: s.main_thread_busy_share, cpu: s.main_thread_cpu_seconds } } })
   },
   {
     id: 'devnull',
     name: 'hashpipe, unique set to /dev/null',
     run: async () => await measure([join(root, 'dist/engine/cli.js'), 'hash', input, '--out', '/dev/null', '--no-progress', '--json', '--max-reject-ratio', '1'],
-      out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages, note: 'same run without the output file\'s disk writes' } })
+      out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages, busy: { share: s.main_thread_busy_share, cpu: s.main_thread_cpu_seconds }, note: 'same run without the output file\'s disk writes' } })
   },
   {
     id: 'duckdb',
@@ -154,7 +154,7 @@ const lines = [
     : []),
   'hashpipe per-stage seconds (read/split/transfer/dedupe/write: main-thread busy or waiting; spill: wall time of the background spills; parse/hash: summed over workers):',
   '',
-  ...results.filter(r => r.m.stages !== undefined).map(r => `- ${r.name}: ${Object.entries(r.m.stages!).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`),
+  ...results.filter(r => r.m.stages !== undefined).map(r => `- ${r.name}: ${Object.entries(r.m.stages!).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}${r.m.busy !== undefined ? `; main thread busy ${(100 * r.m.busy.share).toFixed(0)}% of wall time${r.m.busy.cpu !== null ? ` (${r.m.busy.cpu.toFixed(2)} s CPU)` : ''}` : ''}`),
   ''
 ]
 const table = lines.join('\n')

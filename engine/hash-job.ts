@@ -10,6 +10,7 @@
 // Backpressure: at most `maxInFlight` batches are outstanding (pipeline/ordered-window.ts); the
 // reader waits for room before reading on, so memory is bounded whatever the input size, and
 // the first failure anywhere (a worker, a sink, a background spill) fails the run.
+import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import { openInput, checkReadable, type InputSource } from '../adapters/file-source.js'
@@ -103,6 +104,7 @@ class HashJob {
   // The main thread's event-loop utilization at the start: its busy share of the run's wall time
   // is the serial part of the pipeline (read, split, apply, dedupe adds, output writes).
   readonly #elu = performance.eventLoopUtilization()
+  readonly #cpu0 = mainThreadCpuSeconds()
   readonly #summary = emptySummary()
   readonly #stages = this.#summary.stages
   readonly #metrics: Metrics | undefined
@@ -427,7 +429,26 @@ class HashJob {
     summary.bytes = this.#bytesRead()
     summary.seconds = (performance.now() - this.#started) / 1000
     summary.main_thread_busy_share = Math.round(performance.eventLoopUtilization(this.#elu).utilization * 1000) / 1000
+    const cpu = mainThreadCpuSeconds()
+    summary.main_thread_cpu_seconds = cpu !== undefined && this.#cpu0 !== undefined ? Math.round((cpu - this.#cpu0) * 100) / 100 : null
     return finishSummary(summary, this.#options.dedupe)
+  }
+}
+
+/**
+ * The main thread's own CPU time (user + system), from its /proc task entry (the main thread's
+ * task id is the process id); undefined where there is no /proc.
+ */
+function mainThreadCpuSeconds (): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    // Fields after the command name, which is in parentheses and may hold spaces: utime and
+    // stime are fields 14 and 15 of the line, in clock ticks (USER_HZ, 100 on Linux).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return Number.isFinite(ticks) ? ticks / 100 : undefined
+  } catch {
+    return undefined
   }
 }
 
