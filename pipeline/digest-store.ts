@@ -8,8 +8,9 @@
 // slice starts), so the final pass holds a few MB per sort whatever the input size.
 //
 // Nothing approximate takes part: a digest is dropped only when all 32 bytes equal another's.
-// Peak memory is the budget plus the sorts in flight (bounded by count and by inFlightBytes)
-// plus the buffers kept for reuse (at most 2 × inFlightBytes).
+// Peak memory is the budget plus what arrives while a spill runs (a spilled generation is
+// released as a whole when its spill ends), plus the sorts in flight (bounded by count and by
+// inFlightBytes), plus the buffers kept for reuse (at most 2 × inFlightBytes).
 import { DIGEST_BYTES, ID_SCHEMAS, type RowFormat, type SortRows } from './protocol.js'
 import { sortUnique } from './sort-unique.js'
 import { formatDigests, maxRowBytes } from './digest-format.js'
