@@ -101,6 +101,7 @@ export class DigestStore {
   #gen = newGeneration()
   readonly #spills: Spill[] = []
   #memoryBytes = 0
+  #spillingBytes = 0
   #added = 0
   #spilledBytes = 0
   readonly #sorter: Sorter
@@ -124,11 +125,12 @@ export class DigestStore {
   }
 
   get added (): number { return this.#added }
-  get memoryBytes (): number { return this.#memoryBytes }
+  /** Bytes held in memory: the generation being filled, plus one a spill still holds. */
+  get memoryBytes (): number { return this.#memoryBytes + this.#spillingBytes }
   get spilledBytes (): number { return this.#spilledBytes }
   get spills (): number { return this.#spills.length }
   /** True when the in-memory part is over budget: the caller should await spill() before adding more. */
-  get overBudget (): boolean { return this.#memoryBytes > this.#budget }
+  get overBudget (): boolean { return this.#memoryBytes + this.#spillingBytes > this.#budget }
 
   /** Adds `count` packed digests (copied: the caller may reuse them); digest i has id schema schemas[i]. */
   add (digests: Uint8Array, schemas: Uint8Array, count: number): void {
@@ -220,9 +222,21 @@ export class DigestStore {
   async spill (): Promise<void> {
     // Batches added from here on go to the next generation; this one is released as a whole
     // once its last partition is sorted (each batch holds every partition).
+    // Its bytes stay counted until the spill ends: the caller then waits for the spill instead
+    // of stacking a new generation on one that is still held.
     const gen = this.#gen
     this.#gen = newGeneration()
+    const held = this.#memoryBytes
     this.#memoryBytes = 0
+    this.#spillingBytes = held
+    try {
+      await this.#spillGeneration(gen)
+    } finally {
+      this.#spillingBytes = 0
+    }
+  }
+
+  async #spillGeneration (gen: Generation): Promise<void> {
     const file = await this.#storage.create()
     const spill: Spill = { file, runs: [] }
     try {
