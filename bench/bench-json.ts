@@ -19,6 +19,8 @@ export interface ContenderFigures {
   stages?: Record<string, number>
   /** `hash --json`'s native status: which hashing path ran. */
   native?: { active: boolean, sha_ni?: boolean, reason?: string } | undefined
+  /** The main thread's busy share of wall time (event-loop utilization) and its CPU seconds. */
+  busy?: { share: number, cpu: number | null } | undefined
   note?: string
   runs: number
 }
@@ -44,6 +46,8 @@ export interface ContenderReport {
   peak_rss_mib: number
   stages: Record<string, number> | null
   native: ContenderFigures['native'] | null
+  main_thread_busy_share: number | null
+  main_thread_cpu_seconds: number | null
   note: string | null
   runs: number
 }
@@ -117,6 +121,8 @@ export function buildReport (input: {
     peak_rss_mib: round(c.peakMiB, 1),
     stages: c.stages ?? null,
     native: c.native ?? null,
+    main_thread_busy_share: c.busy === undefined ? null : round(c.busy.share, 3),
+    main_thread_cpu_seconds: c.busy?.cpu == null ? null : round(c.busy.cpu, 2),
     note: c.note ?? null,
     runs: c.runs
   }))

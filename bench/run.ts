@@ -44,7 +44,7 @@ const bytes = statSync(input).size
   closeSync(fd)
 }
 
-export interface Measure { seconds: number, peakMiB: number, identifiers: number, unique: number, stages?: Record<string, number>, native?: NonNullable<ContenderFigures['native']>, note?: string }
+export interface Measure { seconds: number, peakMiB: number, identifiers: number, unique: number, stages?: Record<string, number>, native?: NonNullable<ContenderFigures['native']>, busy?: { share: number, cpu: number | null }, note?: string }
 
 async function measure (args: string[], parse: (stdout: string) => Omit<Measure, 'peakMiB' | 'seconds'> & { seconds?: number }): Promise<Measure> {
   const t0 = performance.now()
@@ -64,7 +64,7 @@ async function measure (args: string[], parse: (stdout: string) => Omit<Measure,
 /** What `hash --json` reports that the bench keeps. */
 function hashSummary (out: string): Omit<Measure, 'peakMiB' | 'seconds'> {
   const s = JSON.parse(out)
-  return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages, native: s.native }
+  return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages, native: s.native, busy: { share: s.main_thread_busy_share, cpu: s.main_thread_cpu_seconds ?? null } }
 }
 
 const contenders: Array<{ id: string, name: string, run: () => Promise<Measure> }> = [
@@ -172,7 +172,7 @@ const lines = [
     : []),
   'hashpipe per-stage seconds (read/split/transfer/dedupe/write: main-thread busy or waiting; spill: wall time of the background spills; parse/hash: summed over workers):',
   '',
-  ...results.filter(r => r.m.stages !== undefined).map(r => `- ${r.name}: ${Object.entries(r.m.stages!).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`),
+  ...results.filter(r => r.m.stages !== undefined).map(r => `- ${r.name}: ${Object.entries(r.m.stages!).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}${r.m.busy !== undefined ? `; main thread busy ${(100 * r.m.busy.share).toFixed(0)}% of wall time${r.m.busy.cpu !== null ? ` (${r.m.busy.cpu.toFixed(2)} s CPU)` : ''}` : ''}`),
   ''
 ]
 const table = lines.join('\n')

@@ -10,6 +10,7 @@
 // Backpressure: at most `maxInFlight` batches are outstanding (pipeline/ordered-window.ts); the
 // reader waits for room before reading on, so memory is bounded whatever the input size, and
 // the first failure anywhere (a worker, a sink, a background spill) fails the run.
+import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import { openInput, checkReadable, type InputSource } from '../adapters/file-source.js'
@@ -100,6 +101,10 @@ class HashJob {
   readonly #signal: AbortSignal | undefined
   #aborted: Promise<never> | undefined
   readonly #started: number
+  // The main thread's event-loop utilization at the start: its busy share of the run's wall time
+  // is the serial part of the pipeline (read, split, apply, dedupe adds, output writes).
+  readonly #elu = performance.eventLoopUtilization()
+  readonly #cpu0 = mainThreadCpuSeconds()
   readonly #summary = emptySummary()
   readonly #stages = this.#summary.stages
   readonly #metrics: Metrics | undefined
@@ -110,9 +115,6 @@ class HashJob {
   // Applying is driven by batch completion, so a slow input (a pipe on stdin) still has its
   // finished batches counted and reported while the reader waits.
   readonly #window: OrderedWindow<BatchResult>
-  // Digest buffers of applied results, handed back to workers so batches do not allocate them:
-  // at a GiB of digests per GiB of input, fresh ones keep V8 collecting (external memory).
-  readonly #spareDigests: ArrayBuffer[] = []
   readonly #states: InputState[] = []
   readonly #sources: InputSource[] = []
   // Inputs with a header row: warned about at the end if no data row followed.
@@ -276,8 +278,7 @@ class HashJob {
     if (this.#signal?.aborted === true) throw new InterruptedError(kInterrupted)
     const seq = this.#seq++
     if (ev.kind === 'batch') {
-      const spare = this.#spareDigests.pop()
-      const task: BatchTask = { seq, input, buffer: ev.buffer, byteLength: ev.byteLength, firstByte: ev.firstByte, plan, partition: this.#store !== undefined, ...(spare !== undefined ? { spare } : {}) }
+      const task: BatchTask = { seq, input, buffer: ev.buffer, byteLength: ev.byteLength, firstByte: ev.firstByte, plan, partition: this.#store !== undefined }
       await this.#window.submit(async () => await this.#pool.run(task))
     } else {
       const result = longRecordResult(seq, input, ev.byteOffset, ev.lines)
@@ -314,9 +315,8 @@ class HashJob {
     if (store !== undefined) {
       await this.#timed('dedupe', async () => {
         if (r.partitions !== undefined) {
+          // Kept by the store as it is: the worker grouped it, this thread copies nothing.
           store.addPartitioned(digests, new Uint32Array(r.partitions))
-          // Copied into the store: the buffer goes back to a worker with a later batch.
-          if (this.#spareDigests.length < this.#maxInFlight) this.#spareDigests.push(r.digests)
         } else store.add(digests, new Uint8Array(r.schemas, 0, r.count), r.count)
         if (store.overBudget) {
           // One spill at a time; while it runs, batches keep coming (memory grows past the
@@ -428,7 +428,27 @@ class HashJob {
     for (const stage of ['read', 'split', 'transfer', 'dedupe', 'spill', 'write'] as const) this.#metrics?.stageSeconds.inc({ stage }, this.#stages[stage])
     summary.bytes = this.#bytesRead()
     summary.seconds = (performance.now() - this.#started) / 1000
+    summary.main_thread_busy_share = Math.round(performance.eventLoopUtilization(this.#elu).utilization * 1000) / 1000
+    const cpu = mainThreadCpuSeconds()
+    summary.main_thread_cpu_seconds = cpu !== undefined && this.#cpu0 !== undefined ? Math.round((cpu - this.#cpu0) * 100) / 100 : null
     return finishSummary(summary, this.#options.dedupe)
+  }
+}
+
+/**
+ * The main thread's own CPU time (user + system), from its /proc task entry (the main thread's
+ * task id is the process id); undefined where there is no /proc.
+ */
+function mainThreadCpuSeconds (): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    // Fields after the command name, which is in parentheses and may hold spaces: utime and
+    // stime are fields 14 and 15 of the line, in clock ticks (USER_HZ, 100 on Linux).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return Number.isFinite(ticks) ? ticks / 100 : undefined
+  } catch {
+    return undefined
   }
 }
 

@@ -38,6 +38,16 @@ export interface HashSummary {
    * are summed over worker threads (so they can exceed `seconds` with several threads).
    */
   stages: Record<Stage, number>
+  /**
+   * Share of the run's wall time the main thread's event loop was busy (not waiting for I/O or
+   * workers), 0–1: the pipeline's one serial stage, so what bounds how far more threads help.
+   */
+  main_thread_busy_share: number
+  /**
+   * CPU seconds the main thread itself used (Linux: /proc, else null). Unlike the busy share it
+   * does not count time the thread was ready but not scheduled, which a loaded machine inflates.
+   */
+  main_thread_cpu_seconds: number | null
   inputs: InputSummary[]
   warnings: string[]
   /**
@@ -64,6 +74,8 @@ export function emptySummary (): HashSummary {
     seconds: 0,
     identifiers_per_second: 0,
     stages: { read: 0, split: 0, transfer: 0, parse: 0, hash: 0, dedupe: 0, spill: 0, write: 0 },
+    main_thread_busy_share: 0,
+    main_thread_cpu_seconds: null,
     inputs: [],
     warnings: [],
     native: { ...nativeStatus }
@@ -86,7 +98,7 @@ export function formatSummary (s: HashSummary): string {
   const uniq = ID_SCHEMAS.filter(k => (s.unique[k] ?? 0) > 0).map(k => `${k} ${n(s.unique[k])}`)
   lines.push(`unique          ${n(s.unique_total)}${uniq.length > 0 ? `  [${uniq.join(', ')}]` : ''}`)
   lines.push(`input           ${(s.bytes / 1048576).toFixed(1)} MiB in ${s.seconds.toFixed(2)} s, ${n(s.identifiers_per_second)} identifiers/s`)
-  lines.push(`stages          ${STAGES.map(k => `${k} ${s.stages[k].toFixed(2)}s`).join(', ')}`)
+  lines.push(`stages          ${STAGES.map(k => `${k} ${s.stages[k].toFixed(2)}s`).join(', ')}; main thread busy ${(100 * s.main_thread_busy_share).toFixed(0)}%${s.main_thread_cpu_seconds !== null ? `, ${s.main_thread_cpu_seconds.toFixed(2)} s CPU` : ''}`)
   lines.push(`native core     ${describeNativeStatus(s.native)}`)
   for (const w of s.warnings) lines.push(`warning         ${w}`)
   return lines.join('\n') + '\n'

@@ -18,6 +18,9 @@ export class DigestStaging {
   #offsets = new Uint32Array(1)
   #slotOf = new Uint32Array(0)
   #count = 0
+  // Where hashMany puts the digests before they go to their slots, kept across batches: a fresh
+  // one per batch is a megabyte of new pages to fault in (and unmap) every time.
+  #hashed = new Uint8Array(0)
 
   constructor (hashMany: HashMany) {
     this.#hashMany = hashMany
@@ -62,7 +65,8 @@ export class DigestStaging {
     const n = this.#count
     if (n === 0) return
     this.#offsets[n] = this.#end
-    const hashed = new Uint8Array(n * DIGEST_BYTES)
+    if (this.#hashed.length < n * DIGEST_BYTES) this.#hashed = new Uint8Array(Math.ceil(n * 1.25) * DIGEST_BYTES)
+    const hashed = this.#hashed.subarray(0, n * DIGEST_BYTES)
     this.#hashMany(this.#stage, this.#offsets, n, hashed)
     // Word copies into the slots: the digests of pre-hashed values already sit between them.
     const src = new Uint32Array(hashed.buffer, 0, n * 8)

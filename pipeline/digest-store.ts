@@ -1,5 +1,6 @@
 // Exact dedupe in bounded memory. Digests are bucketed by (id schema, first digest byte): 4 × 256
-// partitions. They are held in memory until the budget is reached; then every partition is
+// partitions. Batches are held in memory as the workers grouped them (one buffer per batch, not
+// copied on the main thread) until the budget is reached; then every partition is gathered,
 // sorted, deduplicated and appended to a spill file as one sorted run, and memory is released.
 // At the end each partition (its memory part plus its run from every spill) is loaded alone,
 // sorted and deduplicated again, and emitted in ascending digest order; a partition past
@@ -7,19 +8,20 @@
 // slice starts), so the final pass holds a few MB per sort whatever the input size.
 //
 // Nothing approximate takes part: a digest is dropped only when all 32 bytes equal another's.
-// Peak memory is the budget plus the sorts in flight (bounded by count and by inFlightBytes)
-// plus the buffers kept for reuse (at most 2 × inFlightBytes).
+// Peak memory is the budget plus what arrives while a spill runs (a spilled generation is
+// released as a whole when its spill ends), plus the sorts in flight (bounded by count and by
+// inFlightBytes), plus the buffers kept for reuse (at most 2 × inFlightBytes).
 import { DIGEST_BYTES, ID_SCHEMAS, type RowFormat, type SortRows } from './protocol.js'
 import { sortUnique } from './sort-unique.js'
 import { formatDigests, maxRowBytes } from './digest-format.js'
 import { HashpipeError } from './errors.js'
 import { OrderedWindow } from './ordered-window.js'
+import { nativePartitionDigests, partitionDigestsJs } from './partition.js'
 import type { SpillFile, SpillStorage } from './spill-storage.js'
 
 const kPrefixes = 256
+const kPartitions = ID_SCHEMAS.length * kPrefixes
 const kWords = DIGEST_BYTES / 4
-const kFirstChunkRecords = 512
-const kMaxChunkRecords = 8192
 
 // A spilled run also records where each slice of it starts: records are sorted, so the ones whose
 // second byte falls in slice b (of kSlices, by its top bits) are contiguous. The final pass can
@@ -34,6 +36,12 @@ interface Run { offset: number, count: number, ends: Uint32Array }
 /** Records in memory laid out like a run (offset is a byte offset into records, 0). */
 interface SlicedRecords extends Run { records: Uint8Array }
 interface Spill { file: SpillFile, runs: Run[] }
+/** Batches held in memory, grouped by partition, and the records per partition not yet taken. */
+interface Generation { batches: Array<{ digests: Uint8Array, ends: Uint32Array }>, counts: Float64Array }
+
+function newGeneration (): Generation {
+  return { batches: [], counts: new Float64Array(kPartitions) }
+}
 
 /** One sort job: partition p, or the slices [lo, hi) of it; `load` gives its records (from spills: once read). */
 interface Unit { p: number, bytes: number, load: () => Records | Promise<Records> }
@@ -88,13 +96,12 @@ export interface UniqueRun { schema: number, digests: Uint8Array, count: number,
 export class DigestStore {
   readonly #budget: number
   readonly #storage: SpillStorage
-  // Per partition: full chunks, the chunk being filled, and its fill in records.
-  readonly #full: Uint32Array[][] = []
-  readonly #current: Array<Uint32Array | undefined> = []
-  readonly #fill = new Int32Array(ID_SCHEMAS.length * kPrefixes)
-  readonly #counts = new Float64Array(ID_SCHEMAS.length * kPrefixes)
+  // The in-memory part: batches as the workers grouped them, kept as they came (no copy on this
+  // thread). A spill takes the whole generation and starts a new one.
+  #gen = newGeneration()
   readonly #spills: Spill[] = []
   #memoryBytes = 0
+  #spillingBytes = 0
   #added = 0
   #spilledBytes = 0
   readonly #sorter: Sorter
@@ -115,94 +122,66 @@ export class DigestStore {
     this.#parallel = Math.max(1, options.parallelSorts ?? 4)
     this.#inFlightBytes = options.inFlightBytes ?? 24 << 20
     this.#sliceBytes = options.sliceBytes ?? 4 << 20
-    for (let p = 0; p < ID_SCHEMAS.length * kPrefixes; p++) { this.#full.push([]); this.#current.push(undefined) }
   }
 
   get added (): number { return this.#added }
-  get memoryBytes (): number { return this.#memoryBytes }
+  /** Bytes held in memory: the generation being filled, plus one a spill still holds. */
+  get memoryBytes (): number { return this.#memoryBytes + this.#spillingBytes }
   get spilledBytes (): number { return this.#spilledBytes }
   get spills (): number { return this.#spills.length }
   /** True when the in-memory part is over budget: the caller should await spill() before adding more. */
-  get overBudget (): boolean { return this.#memoryBytes > this.#budget }
+  get overBudget (): boolean { return this.#memoryBytes + this.#spillingBytes > this.#budget }
 
-  /** Adds `count` packed digests; digest i has id schema schemas[i]. */
+  /** Adds `count` packed digests (copied: the caller may reuse them); digest i has id schema schemas[i]. */
   add (digests: Uint8Array, schemas: Uint8Array, count: number): void {
-    // Word copies instead of subarray().set(): no allocation per digest on the main thread.
-    const words = new Uint32Array(digests.buffer, digests.byteOffset, count * kWords)
-    for (let i = 0; i < count; i++) {
-      const p = schemas[i]! * kPrefixes + digests[i * DIGEST_BYTES]!
-      let chunk = this.#current[p]
-      let fill = this.#fill[p]!
-      if (chunk === undefined || fill * kWords === chunk.length) {
-        chunk = this.#newChunk(p, chunk)
-        fill = 0
-      }
-      const src = i * kWords
-      const dst = fill * kWords
-      for (let w = 0; w < kWords; w++) chunk[dst + w] = words[src + w]!
-      this.#fill[p] = fill + 1
-    }
-    this.#added += count
+    const grouped = new Uint8Array(Math.max(count, 1) * DIGEST_BYTES)
+    const ends = new Uint32Array(kPartitions)
+    ;(nativePartitionDigests ?? partitionDigestsJs)(digests, schemas, count, grouped, ends)
+    this.addPartitioned(grouped.subarray(0, count * DIGEST_BYTES), ends)
   }
 
   /**
    * Adds digests already grouped by partition (BatchResult.partitions): partition p's digests
-   * are [ends[p-1], ends[p]). One typed-array copy per partition and chunk, not per digest.
+   * are [ends[p-1], ends[p]). The store keeps `digests` as it is (the caller must not reuse its
+   * buffer): this thread copies nothing here, and each partition is gathered once, for its sort.
    */
   addPartitioned (digests: Uint8Array, ends: Uint32Array): void {
-    const words = new Uint32Array(digests.buffer, digests.byteOffset, (ends[ends.length - 1] ?? 0) * kWords)
+    const gen = this.#gen
+    const counts = gen.counts
     let start = 0
     for (let p = 0; p < ends.length; p++) {
       const end = ends[p]!
-      let at = start
-      while (at < end) {
-        let chunk = this.#current[p]
-        let fill = this.#fill[p]!
-        if (chunk === undefined || fill * kWords === chunk.length) {
-          chunk = this.#newChunk(p, chunk)
-          fill = 0
-        }
-        const take = Math.min(end - at, chunk.length / kWords - fill)
-        chunk.set(words.subarray(at * kWords, (at + take) * kWords), fill * kWords)
-        this.#fill[p] = fill + take
-        at += take
-      }
+      counts[p]! += end - start
       start = end
     }
+    if (start === 0) return
+    gen.batches.push({ digests, ends })
+    // The whole buffer is held, whatever part of it the digests fill.
+    this.#memoryBytes += digests.buffer.byteLength + ends.byteLength
     this.#added += start
-  }
-
-  #newChunk (p: number, previous: Uint32Array | undefined): Uint32Array {
-    if (previous !== undefined) this.#full[p]!.push(previous)
-    const records = previous === undefined ? kFirstChunkRecords : Math.min(kMaxChunkRecords, (previous.length / kWords) * 2)
-    const chunk = new Uint32Array(records * kWords)
-    this.#current[p] = chunk
-    this.#memoryBytes += chunk.byteLength
-    return chunk
   }
 
   /** Digest bytes partition p will load: its memory part plus its run in every spill. */
   #partitionBytes (p: number): number {
-    let records = this.#full[p]!.reduce((n, c) => n + c.length / kWords, 0) + this.#fill[p]!
+    let records = this.#gen.counts[p]!
     for (const sp of this.#spills) records += sp.runs[p]?.count ?? 0
     return records * DIGEST_BYTES
   }
 
-  /** Packs a partition's in-memory records into one buffer and releases its chunks. */
-  #take (p: number): { records: Uint8Array, count: number } {
-    const fill = this.#fill[p]!
-    const full = this.#full[p]!
-    const count = full.reduce((n, c) => n + c.length / kWords, 0) + fill
+  /** Gathers partition p's records of a generation into one buffer of their own. */
+  #take (gen: Generation, p: number): { records: Uint8Array, count: number } {
+    const count = gen.counts[p]!
     const records = new Uint8Array(this.#buffer(count * DIGEST_BYTES), 0, count * DIGEST_BYTES)
     let at = 0
-    for (const c of full) { records.set(new Uint8Array(c.buffer), at); at += c.byteLength }
-    const current = this.#current[p]
-    if (current !== undefined) records.set(new Uint8Array(current.buffer, 0, fill * DIGEST_BYTES), at)
-    for (const c of full) this.#memoryBytes -= c.byteLength
-    if (current !== undefined) this.#memoryBytes -= current.byteLength
-    this.#full[p] = []
-    this.#current[p] = undefined
-    this.#fill[p] = 0
+    for (const b of gen.batches) {
+      const from = p === 0 ? 0 : b.ends[p - 1]!
+      const to = b.ends[p]!
+      if (to > from) {
+        records.set(b.digests.subarray(from * DIGEST_BYTES, to * DIGEST_BYTES), at)
+        at += (to - from) * DIGEST_BYTES
+      }
+    }
+    gen.counts[p] = 0
     return { records, count }
   }
 
@@ -232,19 +211,36 @@ export class DigestStore {
     return { p, ...(await this.#sorter(records, count, 1, rows)) }
   }
 
-  /** Whole partitions, each taken from memory. */
-  * #memoryUnits (): Generator<Unit> {
-    for (let p = 0; p < this.#fill.length; p++) yield { p, bytes: this.#partitionBytes(p), load: () => this.#take(p) }
+  /** Whole partitions of a generation, each taken from memory. */
+  * #memoryUnits (gen: Generation): Generator<Unit> {
+    for (let p = 0; p < kPartitions; p++) yield { p, bytes: gen.counts[p]! * DIGEST_BYTES, load: () => this.#take(gen, p) }
   }
 
   /**
    * Writes every partition as a sorted, deduplicated run to a new spill file and frees memory.
    */
   async spill (): Promise<void> {
+    // Batches added from here on go to the next generation; this one is released as a whole
+    // once its last partition is sorted (each batch holds every partition).
+    // Its bytes stay counted until the spill ends: the caller then waits for the spill instead
+    // of stacking a new generation on one that is still held.
+    const gen = this.#gen
+    this.#gen = newGeneration()
+    const held = this.#memoryBytes
+    this.#memoryBytes = 0
+    this.#spillingBytes = held
+    try {
+      await this.#spillGeneration(gen)
+    } finally {
+      this.#spillingBytes = 0
+    }
+  }
+
+  async #spillGeneration (gen: Generation): Promise<void> {
     const file = await this.#storage.create()
     const spill: Spill = { file, runs: [] }
     try {
-      await this.#sortEach(this.#memoryUnits(), undefined, async unique => {
+      await this.#sortEach(this.#memoryUnits(gen), undefined, async unique => {
         spill.runs[unique.p] = { offset: file.bytes, count: unique.count, ends: sliceEnds(unique.records, unique.count) }
         await file.write(unique.records.subarray(0, unique.count * DIGEST_BYTES))
         this.#recycle(unique.records.buffer)
@@ -293,11 +289,12 @@ export class DigestStore {
    * whatever the input size. Slices partition the digest order, so output stays ascending.
    */
   * #finalUnits (): Generator<Unit> {
-    for (let p = 0; p < this.#fill.length; p++) {
+    const gen = this.#gen
+    for (let p = 0; p < kPartitions; p++) {
       const bytes = this.#partitionBytes(p)
       const k = Math.min(kSlices, Math.max(1, Math.ceil(bytes / this.#sliceBytes)))
       let mem: SlicedRecords | undefined
-      const memory = (): SlicedRecords => (mem ??= k === 1 ? { ...this.#take(p), offset: 0, ends: new Uint32Array(0) } : groupBySlice(this.#take(p)))
+      const memory = (): SlicedRecords => (mem ??= k === 1 ? { ...this.#take(gen, p), offset: 0, ends: new Uint32Array(0) } : groupBySlice(this.#take(gen, p)))
       for (let i = 0; i < k; i++) {
         const lo = Math.floor(i * kSlices / k)
         const hi = Math.floor((i + 1) * kSlices / k)

@@ -1,0 +1,94 @@
+// DigestStore keeps the batches it is given (grouped by partition, as the workers send them)
+// instead of copying them: a spill takes the whole in-memory generation and batches added while
+// it runs start the next one. The result stays the exact distinct set, and the memory it counts
+// is the bytes it holds.
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { DigestStore, type Sorter } from '../../pipeline/digest-store.js'
+import { SpillFiles } from '../../adapters/spill-files.js'
+import { sortUnique } from '../../pipeline/sort-unique.js'
+import { groupByPartition, partitionDigestsJs } from '../../pipeline/partition.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'hp-storegen-'))
+t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+
+/** A batch grouped as a worker groups it: its digests by (schema, first byte), and the ends. */
+function grouped (digests: Uint8Array, schemas: Uint8Array, count: number): { digests: Uint8Array, ends: Uint32Array } {
+  const g = groupByPartition(Buffer.from(digests), schemas, count, undefined, partitionDigestsJs)
+  return { digests: g.grouped.subarray(0, g.count * 32), ends: g.ends }
+}
+
+// A sorter slow enough that batches arrive while a spill is still sorting.
+const slowSorter: Sorter = async (records, n, keyOffset) => {
+  await sleep(1)
+  const sorted = sortUnique(records, n, keyOffset)
+  records.set(sorted.records)
+  return { records: records.subarray(0, sorted.count * 32), count: sorted.count }
+}
+
+t.test('batches added while a spill runs go to the next generation; the result is the exact distinct set', async t => {
+  const pool = randomBytes(5000 * 32)
+  const reference = new Set<string>()
+  const store = new DigestStore({ memoryBudgetBytes: 200 * 1024, storage: new SpillFiles(dir), sorter: slowSorter })
+  let spilling: Promise<void> | undefined
+  let duringSpill = 0
+  let seed = 7
+  const rnd = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+  for (let b = 0; b < 40; b++) {
+    const n = 1500
+    const digests = new Uint8Array(n * 32)
+    const schemas = new Uint8Array(n)
+    for (let i = 0; i < n; i++) {
+      const k = Math.floor(rnd() * 5000)
+      digests.set(pool.subarray(k * 32, k * 32 + 32), i * 32)
+      schemas[i] = k % 2
+      reference.add(`${k % 2}:${pool.subarray(k * 32, k * 32 + 32).toString('hex')}`)
+    }
+    const g = grouped(digests, schemas, n)
+    const before = store.memoryBytes
+    if (spilling !== undefined) duringSpill++
+    store.addPartitioned(g.digests, g.ends)
+    t.equal(store.memoryBytes - before, g.digests.buffer.byteLength + g.ends.byteLength, 'counts the buffers it holds')
+    if (store.overBudget) {
+      // As the hash job does: one spill at a time.
+      if (spilling !== undefined) await spilling
+      const held = store.memoryBytes
+      spilling = store.spill().finally(() => { spilling = undefined })
+      t.equal(store.memoryBytes, held, 'a generation being spilled stays counted until its spill ends')
+    }
+    // Let the spill's sorts interleave with the next batches.
+    await sleep(0)
+  }
+  await spilling
+  t.ok(store.spills >= 2, `spilled ${store.spills} times`)
+  t.ok(duringSpill > 0, `${duringSpill} batches came while a spill ran`)
+  t.equal(store.added, 40 * 1500)
+  const out: string[] = []
+  for await (const r of store.unique()) {
+    for (let i = 0; i < r.count; i++) out.push(`${r.schema}:${Buffer.from(r.digests.subarray(i * 32, i * 32 + 32)).toString('hex')}`)
+  }
+  t.equal(out.length, reference.size, 'no duplicate left, none lost')
+  t.same(new Set(out), reference)
+  const sorted = [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  t.same(out, sorted, 'ascending by schema, then digest')
+  store.close()
+  t.same(readdirSync(dir), [], 'close() removed the spill files')
+})
+
+t.test('add() copies: the caller may reuse its buffer at once', async t => {
+  const digests = randomBytes(300 * 32)
+  const schemas = new Uint8Array(300)
+  const store = new DigestStore({ memoryBudgetBytes: 1 << 30, storage: new SpillFiles(dir) })
+  const expected = new Set<string>()
+  for (let i = 0; i < 300; i++) expected.add(digests.subarray(i * 32, i * 32 + 32).toString('hex'))
+  store.add(digests, schemas, 300)
+  digests.fill(0)
+  const out = new Set<string>()
+  for await (const r of store.unique()) for (let i = 0; i < r.count; i++) out.add(Buffer.from(r.digests.subarray(i * 32, i * 32 + 32)).toString('hex'))
+  t.same(out, expected)
+  store.close()
+})
