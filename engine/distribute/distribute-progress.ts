@@ -72,9 +72,9 @@ function eta (seconds: number): string {
 }
 
 function perSecond (n: number, seconds: number): string {
-  if (seconds <= 0) return '-'
+  if (seconds <= 0 || n <= 0) return '-'
   const r = n / seconds
-  return r >= 1e6 ? `${(r / 1e6).toFixed(2)} M/s` : r >= 1e4 ? `${Math.round(r / 1000)} k/s` : `${Math.round(r)}/s`
+  return r >= 1e6 ? `${(r / 1e6).toFixed(2)} M/s` : r >= 1e4 ? `${Math.round(r / 1000)} k/s` : `${num(r)}/s`
 }
 
 interface Track {
@@ -92,6 +92,8 @@ interface Track {
   /** The failing call: when it was last warned about. */
   failing: { warnedAt: number, lastFailingMs: number } | undefined
   bar: cliProgress.SingleBar | undefined
+  /** The deliver line waits for the first position (the plan's total comes with it). */
+  announce: boolean
 }
 
 export function createDistributeProgress (options: DistributeProgressOptions): DistributeProgress {
@@ -135,7 +137,7 @@ export function createDistributeProgress (options: DistributeProgressOptions): D
           t.retries > 0 ? `${num(t.retries)} retr${t.retries === 1 ? 'y' : 'ies'}` : '',
           t.waits > 0 ? `${num(t.waits)} rate-limit wait${t.waits === 1 ? '' : 's'} (${t.waitSeconds.toFixed(1)} s)` : ''
         ].filter(x => x !== '')
-        return `${t.total === undefined ? `${num(t.done)} sent` : `${num(t.done)} of ${num(t.total)} sent`}${t.note === '' ? '' : `, ${t.note}`}, ${perSecond(moved, seconds)}${t.total === undefined ? '' : `, ETA ${eta(left)}`}${extras.length === 0 ? '' : `, ${extras.join(', ')}`}`
+        return `${t.total === undefined ? `${num(t.done)} sent` : `${num(t.done)} of ${num(t.total)} sent`}${t.note === '' ? '' : `, ${t.note}`}${moved <= 0 ? '' : `, ${perSecond(moved, seconds)}`}${t.total === undefined || t.done >= t.total || moved <= 0 ? '' : `, ETA ${eta(left)}`}${extras.length === 0 ? '' : `, ${extras.join(', ')}`}`
       }
       default: return 'starting'
     }
@@ -178,7 +180,7 @@ export function createDistributeProgress (options: DistributeProgressOptions): D
     track (label) {
       const known = tracks.get(label)
       if (known !== undefined) return known.progress
-      const t: Track = { label, phase: undefined, hash: undefined, done: 0, total: undefined, note: '', deliverFrom: undefined, retries: 0, waits: 0, waitSeconds: 0, failing: undefined, bar: undefined }
+      const t: Track = { label, phase: undefined, hash: undefined, done: 0, total: undefined, note: '', deliverFrom: undefined, retries: 0, waits: 0, waitSeconds: 0, failing: undefined, bar: undefined, announce: false }
       const observer: ApiObserver = {
         onRetry () { t.retries++; render(t) },
         onRateLimitWait ({ seconds }) { t.waits++; t.waitSeconds += seconds; render(t) },
@@ -203,8 +205,9 @@ export function createDistributeProgress (options: DistributeProgressOptions): D
           if (t.phase === phase) return
           if (multi === undefined && (t.phase === 'deliver' || t.phase === 'send')) say(line(t))
           t.phase = phase
-          if (phase === 'deliver' || phase === 'send') t.deliverFrom = undefined
-          if (multi === undefined) say(line(t))
+          t.announce = phase === 'deliver' || phase === 'send'
+          if (t.announce) t.deliverFrom = undefined
+          if (multi === undefined && !t.announce) say(line(t))
           render(t)
         },
         hashed (p) { t.hash = p; render(t) },
@@ -213,6 +216,8 @@ export function createDistributeProgress (options: DistributeProgressOptions): D
           t.done = done
           t.total = total
           t.note = note ?? ''
+          if (t.announce && multi === undefined) say(line(t))
+          t.announce = false
           render(t)
         },
         end () {
