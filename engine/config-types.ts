@@ -121,4 +121,6 @@ export interface ParseConfigOptions {
   env?: Env
   /** Defaults to the extension of `path` (`.json` → json), else yaml. */
   format?: 'yaml' | 'json'
+  /** Commands that never call TikTok with the app secret (status): a missing or unset tiktok.secret is no problem. */
+  secretOptional?: boolean
 }

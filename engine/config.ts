@@ -290,6 +290,7 @@ export function checkConfig (text: string, options: ParseConfigOptions = {}): Ch
   const source = readTree(text, format)
   if (source.problems.length > 0) return { config: undefined, problems: source.problems }
   const interpolated = interpolateTree(source.value, env)
+  if (options.secretOptional === true) withoutSecret(interpolated)
   const failed = new Set(interpolated.problems.map(p => p.path))
   const parsed = configSchema.safeParse(interpolated.value, { error: errorMap })
   const schemaProblems = parsed.success ? [] : zodProblems(parsed.error.issues).filter(p => !failed.has(p.path))
@@ -308,8 +309,18 @@ export function parseConfig (text: string, options: ParseConfigOptions = {}): Re
 }
 
 /** Reads and parses a config file; an unreadable file is a ConfigError too. */
-export async function loadConfig (path: string, env: Env = process.env): Promise<ResolvedConfig> {
-  return parseConfig(await readConfigText(path), { path, env })
+export async function loadConfig (path: string, env: Env = process.env, options: Pick<ParseConfigOptions, 'secretOptional'> = {}): Promise<ResolvedConfig> {
+  return parseConfig(await readConfigText(path), { path, env, ...options })
+}
+
+/** A placeholder for a secret the command does not use; its problems (unset variable, missing key) are dropped. */
+function withoutSecret (interpolated: { value: unknown, problems: ConfigProblem[] }): void {
+  const tiktok = (interpolated.value as { tiktok?: unknown } | null)?.tiktok
+  if (tiktok === null || typeof tiktok !== 'object' || Array.isArray(tiktok)) return
+  const t = tiktok as Record<string, unknown>
+  const failed = interpolated.problems.some(p => p.path === 'tiktok.secret')
+  if (failed || typeof t['secret'] !== 'string' || t['secret'] === '') t['secret'] = 'unused'
+  interpolated.problems = interpolated.problems.filter(p => p.path !== 'tiktok.secret')
 }
 
 /** The config file's text; one over MAX_CONFIG_BYTES is refused (ConfigError) before it is read. */
