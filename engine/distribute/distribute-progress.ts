@@ -129,6 +129,7 @@ export function createDistributeProgress (options: DistributeProgressOptions): D
       case 'commit': return `${num(t.done)} sent; recording the delivered set`
       case 'deliver':
       case 'send': {
+        if (t.announce) return t.phase === 'deliver' ? 'finding the audience' : 'starting'
         const from = t.deliverFrom ?? { done: t.done, at: now() }
         const seconds = (now() - from.at) / 1000
         const moved = t.done - from.done
