@@ -63,13 +63,13 @@ function watchOption (argv: string[]): { args: string[], watch: number | undefin
 
 /** Shows the report every `ms` until interrupted (130) or the reader of stdout goes away (0). */
 async function watchLoop (io: CommandIo, ms: number, render: () => string): Promise<number> {
-  let closed = false
-  const onClose = (): void => { closed = true }
+  const reader = { gone: false }
+  const onClose = (): void => { reader.gone = true }
   io.stdout.on('error', onClose)
   io.stdout.on('close', onClose)
   const tty = io.stdout.isTTY === true
   try {
-    while (!closed && !io.signal.aborted) {
+    while (!reader.gone && !io.signal.aborted) {
       const text = render()
       const head = `status at ${new Date().toISOString()} (every ${ms / 1000} s; Ctrl-C ends)\n`
       // On a terminal the view is redrawn in place; elsewhere each refresh follows the last.
@@ -80,7 +80,7 @@ async function watchLoop (io: CommandIo, ms: number, render: () => string): Prom
     io.stdout.off('error', onClose)
     io.stdout.off('close', onClose)
   }
-  return closed ? ExitCode.OK : ExitCode.INTERRUPTED
+  return reader.gone ? ExitCode.OK : ExitCode.INTERRUPTED
 }
 
 const num = (v: number): string => v.toLocaleString('en-US')
