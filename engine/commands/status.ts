@@ -41,7 +41,7 @@ export default async function status (argv: string[], io: CommandIo): Promise<nu
     io.stdout.write(report(config, options))
     return ExitCode.OK
   }
-  return await watchLoop(io, watch, () => report(config, options))
+  return await watchLoop(io, watch, v.json, () => report(config, options))
 }
 
 /** `--watch`, `--watch 5`, `--watch=5`: the refresh period in ms; the other arguments for parseArgs. */
@@ -62,7 +62,7 @@ function watchOption (argv: string[]): { args: string[], watch: number | undefin
 }
 
 /** Shows the report every `ms` until interrupted (130) or the reader of stdout goes away (0). */
-async function watchLoop (io: CommandIo, ms: number, render: () => string): Promise<number> {
+async function watchLoop (io: CommandIo, ms: number, json: boolean, render: () => string): Promise<number> {
   const reader = { gone: false }
   const onClose = (): void => { reader.gone = true }
   io.stdout.on('error', onClose)
@@ -72,8 +72,9 @@ async function watchLoop (io: CommandIo, ms: number, render: () => string): Prom
     while (!reader.gone && !io.signal.aborted) {
       const text = render()
       const head = `status at ${new Date().toISOString()} (every ${ms / 1000} s; Ctrl-C ends)\n`
-      // On a terminal the view is redrawn in place; elsewhere each refresh follows the last.
-      io.stdout.write(tty ? `\x1b[H\x1b[2J${head}${text}` : `${head}${text}\n`)
+      // On a terminal the view is redrawn in place; elsewhere each refresh follows the last
+      // (with --json one document per line).
+      io.stdout.write(json ? text : tty ? `\x1b[H\x1b[2J${head}${text}` : `${head}${text}\n`)
       await sleep(ms, undefined, { signal: io.signal }).catch(() => {})
     }
   } finally {
@@ -146,7 +147,7 @@ function report (config: ResolvedConfig, o: { config: string, json: boolean, run
           removes: r.counts['delete'] ?? null,
           rejects: state.runs.checkpoint<number>(r.id, 'rejects') ?? null,
           rejects_by_reason: state.runs.checkpoint<Record<string, number>>(r.id, 'rejects_by_reason') ?? null,
-          live: r.outcome === 'running' ? livePosition(state, r.id, writer?.pid ?? null) : null,
+          live: r.outcome === 'running' ? livePosition(state, r.id, writer !== undefined && state.runs.checkpoint<number>(r.id, 'pid') === writer.pid ? writer.pid : null) : null,
           error: r.error
         }))
       })

@@ -173,6 +173,8 @@ async function distribution (config: ResolvedConfig, state: StateStore, api: Aud
     })
   }
   const runId = run.id
+  // status tells the run this process works on from one a crash left behind by this pid and the lock's.
+  state.runs.putCheckpoint(runId, 'pid', process.pid)
   const mode = state.runs.checkpoint<PlanMode>(runId, 'mode') ?? 'normal'
   const log = options.log?.child({ distribution: dist.id, dist_run_id: runId })
   log?.info({ resumed, phase: run.phase, dry_run: options.dryRun, mode }, 'distribution run started')
