@@ -6,7 +6,7 @@ import hyperid from 'hyperid'
 import { loadConfig, type ResolvedConfig, type DestinationConfig, type SegmentConfig } from '../config.js'
 import { StateStore } from '../state/state-store.js'
 import { runDistribution, progressLabel, type DistributionResult, type DistributeOptions } from '../distribute/run-distribution.js'
-import { createDistributeProgress, noProgress } from '../distribute/distribute-progress.js'
+import { createDistributeProgress, noProgress, reasons } from '../distribute/distribute-progress.js'
 import { AtomicFileWriter } from '../../adapters/atomic-file.js'
 import { csvCell } from '../cli-values.js'
 import type { ApiObserver } from '../../adapters/tiktok/tiktok-client.js'
@@ -136,11 +136,6 @@ function formatResult (r: DistributionResult): string {
   if (r.dryRun) return `${head} [dry run]\n  plan: ${adds === '' ? 'nothing to add' : adds}${dels === '' ? '' : `; ${dels}`}\n`
   return `${head}\n  audience ${r.audienceId ?? '-'}: ${n(r.delivered.add)} added, ${n(r.delivered.delete)} deleted${adds === '' && dels === '' ? ' (already up to date)' : ` [${[adds, dels].filter(x => x !== '').join('; ')}]`}` +
     `${r.poisoned > 0 ? `, ${n(r.poisoned)} refused by TikTok` : ''}${r.rejects > 0 ? `, ${n(r.rejects)} input rejects (${reasons(r.rejectsByReason)})` : ''}\n  matched reach: ${r.coverNum === null ? 'unknown' : n(r.coverNum)}\n`
-}
-
-/** Rejects per reason, most frequent first: `phone_invalid 60, email_invalid 9`. */
-export function reasons (byReason: Partial<Record<string, number>>): string {
-  return Object.entries(byReason).filter(([, k]) => (k ?? 0) > 0).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)).map(([k, v]) => `${k} ${n(v ?? 0)}`).join(', ')
 }
 
 function formatFailure (pair: Pair, error: HashpipeError): string {

@@ -9,7 +9,7 @@ import { ExitCode, UsageError } from '../../pipeline/errors.js'
 import type { CommandIo } from '../command.js'
 import { usageObligations } from '../report/obligations.js'
 import { lockHolder } from '../state/state-lock.js'
-import { reasons } from './distribute.js'
+import { reasons } from '../distribute/distribute-progress.js'
 
 const kHelp = `usage: hashpipe status --config FILE [--json] [--runs N] [--watch [SECONDS]]
 

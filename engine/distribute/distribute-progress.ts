@@ -57,6 +57,11 @@ export function noProgress (): DistributeProgress {
 const num = (v: number): string => Math.round(v).toLocaleString('en-US')
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`
 
+/** Rejects per reason, most frequent first: `phone_invalid 60, email_invalid 9`. */
+export function reasons (byReason: Partial<Record<string, number>>): string {
+  return Object.entries(byReason).filter(([, k]) => (k ?? 0) > 0).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)).map(([k, v]) => `${k} ${num(v ?? 0)}`).join(', ')
+}
+
 /** 45 s, 2 min, 1 h 5 min: how long, at the precision a person reads it. */
 export function humanDuration (ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000))
