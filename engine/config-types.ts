@@ -25,6 +25,9 @@ export const MIN_FILE_BYTES = 10_000
 export const DEFAULT_API_BASE_URL = 'https://business-api.tiktok.com/open_api/v1.3'
 export const DEFAULT_AUTH_URL = 'https://business-api.tiktok.com/portal/auth'
 export const DEFAULT_STATE_DIR = '.hashpipe'
+/** tiktok.retry_budget unless the config or --retry-budget says otherwise. */
+export const DEFAULT_RETRY_BUDGET_MS = 10 * 60_000
+export const MAX_RETRY_BUDGET = '24h'
 /** TikTok cuts longer audience names to 67 characters + '...'; keeping segment names within it keeps names aligned. */
 export const MAX_SEGMENT_NAME = 70
 
@@ -93,6 +96,8 @@ export interface TikTokConfig {
   batchSize: number
   /** Customer-file uploads are split at this many bytes. */
   fileMaxBytes: number
+  /** tiktok.retry_budget: how long one TikTok call may keep retrying before the run stops (exit 5, resumable). */
+  retryBudgetMs: number
   phoneHashForm: PhoneHashForm
 }
 
@@ -116,4 +121,6 @@ export interface ParseConfigOptions {
   env?: Env
   /** Defaults to the extension of `path` (`.json` → json), else yaml. */
   format?: 'yaml' | 'json'
+  /** Commands that never call TikTok with the app secret (status): a missing or unset tiktok.secret is no problem. */
+  secretOptional?: boolean
 }

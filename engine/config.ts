@@ -12,10 +12,11 @@ import { formatPath, interpolateTree, type ConfigProblem, type Env } from './con
 import { checkRules, suggestKey } from './config-rules.js'
 import { configError, dedupe, formatProblem, inDocumentOrder, readConfigFile, readTree, scrub } from './config-source.js'
 import {
-  AUDIENCE_TYPES, DATA_TYPES, DEFAULT_API_BASE_URL, DEFAULT_EVENTS_RATE_LIMIT, DEFAULT_LOOKBACK_DAYS, MAX_EVENTS_PER_REQUEST, DEFAULT_AUTH_URL, DEFAULT_STATE_DIR, INTEGRATIONS, MAX_BATCH_SIZE, MAX_FILE_BYTES, MAX_SEGMENT_NAME, MIN_FILE_BYTES,
+  AUDIENCE_TYPES, DATA_TYPES, DEFAULT_API_BASE_URL, DEFAULT_EVENTS_RATE_LIMIT, DEFAULT_LOOKBACK_DAYS, MAX_EVENTS_PER_REQUEST, DEFAULT_AUTH_URL, DEFAULT_STATE_DIR, INTEGRATIONS, MAX_BATCH_SIZE, MAX_FILE_BYTES, MAX_SEGMENT_NAME, MIN_FILE_BYTES, DEFAULT_RETRY_BUDGET_MS, MAX_RETRY_BUDGET,
   type ParseConfigOptions, type ResolvedConfig
 } from './config-types.js'
 import { CONNECTION_NAME } from './state/records.js'
+import { parseDuration } from './distribute/duration.js'
 import { INPUT_FORMATS, type InputFormat } from '../pipeline/column-plan.js'
 import { ID_TYPES, type IdType } from '../pipeline/protocol.js'
 import { CONVERSION_FIELDS, OFFLINE_EVENTS, type ConversionField } from '../pipeline/conversion-event.js'
@@ -115,6 +116,13 @@ const columns = z.record(z.string(), z.unknown()).transform((v, ctx) => {
   return out
 })
 
+const retryBudget = z.preprocess(v => typeof v === 'bigint' ? String(v) : v, z.string({ error: `must be a duration such as 90s, 10m or 1h (at least 1s, at most ${MAX_RETRY_BUDGET})` })
+  .transform((v, ctx) => {
+    const ms = parseDuration(v)
+    if (ms === undefined || ms < 1000 || ms > parseDuration(MAX_RETRY_BUDGET)!) { ctx.addIssue({ code: 'custom', message: `must be a duration such as 90s, 10m or 1h (at least 1s, at most ${MAX_RETRY_BUDGET})` }); return z.NEVER }
+    return ms
+  })).default(DEFAULT_RETRY_BUDGET_MS) as z.ZodType<number>
+
 const pathString = z.string().min(1, { error: 'must not be empty' }).refine(s => !s.includes('\0'), { error: 'must not contain NUL' })
 
 const tiktokSchema = z.strictObject({
@@ -137,6 +145,7 @@ const tiktokSchema = z.strictObject({
   }).default(DEFAULT_EVENTS_RATE_LIMIT),
   batch_size: wholeNumber(1, MAX_BATCH_SIZE).default(MAX_BATCH_SIZE),
   file_max_bytes: wholeNumber(MIN_FILE_BYTES, MAX_FILE_BYTES).default(MAX_FILE_BYTES),
+  retry_budget: retryBudget,
   phone_hash_form: z.enum(['e164', 'digits']).default('e164')
 })
 
@@ -281,6 +290,7 @@ export function checkConfig (text: string, options: ParseConfigOptions = {}): Ch
   const source = readTree(text, format)
   if (source.problems.length > 0) return { config: undefined, problems: source.problems }
   const interpolated = interpolateTree(source.value, env)
+  if (options.secretOptional === true) withoutSecret(interpolated)
   const failed = new Set(interpolated.problems.map(p => p.path))
   const parsed = configSchema.safeParse(interpolated.value, { error: errorMap })
   const schemaProblems = parsed.success ? [] : zodProblems(parsed.error.issues).filter(p => !failed.has(p.path))
@@ -299,8 +309,18 @@ export function parseConfig (text: string, options: ParseConfigOptions = {}): Re
 }
 
 /** Reads and parses a config file; an unreadable file is a ConfigError too. */
-export async function loadConfig (path: string, env: Env = process.env): Promise<ResolvedConfig> {
-  return parseConfig(await readConfigText(path), { path, env })
+export async function loadConfig (path: string, env: Env = process.env, options: Pick<ParseConfigOptions, 'secretOptional'> = {}): Promise<ResolvedConfig> {
+  return parseConfig(await readConfigText(path), { path, env, ...options })
+}
+
+/** A placeholder for a secret the command does not use; its problems (unset variable, missing key) are dropped. */
+function withoutSecret (interpolated: { value: unknown, problems: ConfigProblem[] }): void {
+  const tiktok = (interpolated.value as { tiktok?: unknown } | null)?.tiktok
+  if (tiktok === null || typeof tiktok !== 'object' || Array.isArray(tiktok)) return
+  const t = tiktok as Record<string, unknown>
+  const failed = interpolated.problems.some(p => p.path === 'tiktok.secret')
+  if (failed || typeof t['secret'] !== 'string' || t['secret'] === '') t['secret'] = 'unused'
+  interpolated.problems = interpolated.problems.filter(p => p.path !== 'tiktok.secret')
 }
 
 /** The config file's text; one over MAX_CONFIG_BYTES is refused (ConfigError) before it is read. */
@@ -324,6 +344,7 @@ function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): 
       eventsRateLimit: { qps: t.events_rate_limit.qps, qpm: t.events_rate_limit.qpm },
       batchSize: t.batch_size,
       fileMaxBytes: t.file_max_bytes,
+      retryBudgetMs: t.retry_budget,
       phoneHashForm: t.phone_hash_form
     },
     normalize: {

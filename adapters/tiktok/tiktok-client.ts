@@ -19,6 +19,12 @@ export interface ApiObserver {
   onRateLimitWait?: (e: { scope: string, seconds: number }) => void
   /** The adaptive rate of a scope changed (requests per second). */
   onRateChange?: (e: { scope: string, qps: number }) => void
+  /**
+   * A call keeps failing and is about to be retried: what TikTok answered last (an HTTP status,
+   * an API code or a transport error code; never a body), since when it fails, and how much of
+   * the retry budget is left. Rate-limit answers are not failures (onRateLimitWait).
+   */
+  onFailing?: (e: { endpoint: string, answer: string, failingMs: number, budgetLeftMs: number, attempts: number }) => void
 }
 
 export interface TikTokClientOptions {
@@ -111,11 +117,16 @@ export class TikTokClient {
         wait = Math.round(raw * (0.5 + Math.random() / 2))
         this.#o.observer?.onRetry?.({ endpoint, reason: outcome.codeClass === 'network' ? 'network' : outcome.codeClass === 'invalid_response' ? 'invalid_response' : 'server_error' })
       }
-      if (Date.now() - started + wait > this.#o.retryBudgetMs) {
+      const failingMs = Date.now() - started
+      if (failingMs + wait > this.#o.retryBudgetMs) {
         throw new ApiError('HP_ERR_API_UNAVAILABLE', `TikTok ${endpoint} still failing after ${attempt} attempt(s) over ${Math.round((Date.now() - started) / 1000)} s (last: ${what}); the run is resumable — run the command again later`, details)
       }
       // Rate-limit pauses are waited out inside the limiter; other retries wait here.
-      if (outcome.verdict !== 'rate_limited') await sleep(wait)
+      if (outcome.verdict !== 'rate_limited') {
+        const answer = r.transportError !== undefined ? r.transportError.split(':')[0]! : r.status !== undefined && r.status !== 200 ? String(r.status) : `code ${r.envelope?.code ?? '-'}`
+        this.#o.observer?.onFailing?.({ endpoint, answer, failingMs, budgetLeftMs: this.#o.retryBudgetMs - failingMs, attempts: attempt })
+        await sleep(wait)
+      }
     }
   }
 

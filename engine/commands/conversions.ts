@@ -5,12 +5,15 @@ import { parseArgs } from 'node:util'
 import { loadConfig, type ConversionConfig, type ResolvedConfig } from '../config.js'
 import { StateStore } from '../state/state-store.js'
 import { sendConversions, RejectsFile, type ConversionResult, type EventsApi } from '../conversions/send-conversions.js'
-import { TikTokClient } from '../../adapters/tiktok/tiktok-client.js'
 import { trackEvents } from '../../adapters/tiktok/events.js'
 import { ExitCode, HashpipeError, UsageError } from '../../pipeline/errors.js'
 import { apiObserver, createMetrics, type Metrics } from '../metrics.js'
 import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
 import { mostSevereExitCode } from './distribute.js'
+import { createDistributeProgress, noProgress } from '../distribute/distribute-progress.js'
+import { bothObservers } from '../distribute/tiktok-audience-api.js'
+import { parseRetryBudget } from '../distribute/duration.js'
+import { TikTokClient, type ApiObserver } from '../../adapters/tiktok/tiktok-client.js'
 import type { CommandIo } from '../command.js'
 
 const kHelp = `usage: hashpipe conversions send --config FILE [options]
@@ -28,6 +31,8 @@ it is sent. A run that was interrupted resumes where it stopped.
   --rejects FILE         write rejected rows as CSV: file, line, field, reason, api_code (never a value)
   --restart              discard an interrupted run and send the current input from the start
   --max-reject-ratio R   exit 3 when rejected/read exceeds R (default 0.1)
+  --retry-budget D       how long one TikTok call may keep retrying before the run stops, resumable,
+                         with exit 5 (e.g. 90s, 30m; default: tiktok.retry_budget, 10m)
   --metrics-port P       serve Prometheus metrics on 127.0.0.1:P while running
   -h, --help
 
@@ -44,6 +49,7 @@ const kOptions = {
   rejects: { type: 'string' },
   restart: { type: 'boolean', default: false },
   'max-reject-ratio': { type: 'string', default: '0.1' },
+  'retry-budget': { type: 'string' },
   'metrics-port': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } as const
@@ -76,7 +82,7 @@ export function resultJson (r: ConversionResult): Record<string, unknown> {
   }
 }
 
-function eventsApiFor (config: ResolvedConfig, state: StateStore, entry: ConversionConfig, metrics: Metrics | undefined): EventsApi & { close: () => Promise<void> } {
+function eventsApiFor (config: ResolvedConfig, state: StateStore, entry: ConversionConfig, metrics: Metrics | undefined, progress: ApiObserver): EventsApi & { close: () => Promise<void> } {
   if (state.catalog.connection(entry.connection) === undefined) {
     throw new HashpipeError('HP_ERR_API_REAUTHORIZE', `conversions '${entry.name}' uses connection '${entry.connection}', which does not exist yet; run: hashpipe connect tiktok --config ${config.file ?? 'FILE'} --name ${entry.connection}`, ExitCode.REAUTHORIZE)
   }
@@ -84,7 +90,8 @@ function eventsApiFor (config: ResolvedConfig, state: StateStore, entry: Convers
     apiBaseUrl: config.tiktok.apiBaseUrl,
     accessToken: state.tokens.read(entry.connection).reveal(),
     rateLimit: config.tiktok.eventsRateLimit,
-    ...(metrics !== undefined ? { observer: apiObserver(metrics) } : {})
+    retryBudgetMs: config.tiktok.retryBudgetMs,
+    observer: bothObservers(metrics === undefined ? undefined : apiObserver(metrics), progress)!
   })
   return { track: async (id, events) => await trackEvents(client, id, events), close: async () => { await client.close() } }
 }
@@ -107,7 +114,9 @@ export default async function conversions (argv: string[], io: CommandIo): Promi
   const metricsPort = v['metrics-port'] === undefined ? undefined : Number(v['metrics-port'])
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new UsageError(`--metrics-port must be a port number, not '${v['metrics-port']}'`)
 
+  const retryBudgetMs = parseRetryBudget(v['retry-budget'])
   const config = await loadConfig(v.config, io.env)
+  if (retryBudgetMs !== undefined) config.tiktok.retryBudgetMs = retryBudgetMs
   for (const name of v.name ?? []) {
     if (!config.conversions.some(c => c.name === name)) throw new UsageError(`--name '${name}' is not a conversions entry of the config (entries: ${config.conversions.map(c => c.name).join(', ') || 'none'})`)
   }
@@ -126,19 +135,22 @@ export default async function conversions (argv: string[], io: CommandIo): Promi
   const rejects = v.rejects === undefined ? undefined : new RejectsFile(v.rejects)
   const outcomes: Array<{ entry: ConversionConfig, result?: ConversionResult, error?: HashpipeError }> = []
   let code: number = ExitCode.OK
+  const progress = v.json ? noProgress() : createDistributeProgress({ stream: io.stderr })
   try {
     for (const entry of entries) {
       if (io.signal.aborted) break
       let api: (EventsApi & { close: () => Promise<void> }) | undefined
+      const shown = progress.track(`conversions ${entry.name}`)
       try {
-        if (state !== undefined) api = eventsApiFor(config, state, entry, metrics)
+        shown.phase('send')
+        if (state !== undefined) api = eventsApiFor(config, state, entry, metrics, shown.observer)
         const result = await sendConversions(config, state, api, entry, {
           dryRun: v['dry-run'],
           restart: v.restart,
           stdin: io.stdin,
           signal: io.signal,
           ...(rejects !== undefined ? { rejects } : {}),
-          onProgress: p => { io.stderr.write(`hashpipe: conversions ${p.name}: ${n(p.read)} read, ${n(p.sent)} sent, ${n(p.rejectedTotal)} rejected\n`) },
+          onProgress: p => { shown.sent(p.sent, undefined, `${n(p.read)} read, ${n(p.rejectedTotal)} rejected`) },
           ...(metrics !== undefined ? { onEvents: (outcome, reason, k) => { metrics!.conversionEvents.inc({ outcome, reason: reason === '' ? 'none' : reason }, k) } } : {})
         })
         outcomes.push({ entry, result })
@@ -148,6 +160,7 @@ export default async function conversions (argv: string[], io: CommandIo): Promi
         outcomes.push({ entry, error: err })
         if (!v.json) io.stdout.write(`${entry.name} → event set ${entry.eventSourceId}\n  FAILED ${err.code}: ${err.message}\n`)
       } finally {
+        shown.end()
         await api?.close()
       }
     }
@@ -159,6 +172,7 @@ export default async function conversions (argv: string[], io: CommandIo): Promi
     if (io.signal.aborted || outcomes.some(o => o.error?.exitCode === ExitCode.INTERRUPTED)) code = ExitCode.INTERRUPTED
     if (code === ExitCode.REJECTS_OVER_LIMIT) io.stderr.write(`hashpipe: rejects over --max-reject-ratio ${ratio}${v.rejects === undefined ? '; --rejects FILE lists them' : `; see ${v.rejects}`}\n`)
   } finally {
+    progress.stop()
     await rejects?.close()
     state?.close()
     timer?.end(code)

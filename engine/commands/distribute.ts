@@ -5,7 +5,11 @@ import { parseArgs } from 'node:util'
 import hyperid from 'hyperid'
 import { loadConfig, type ResolvedConfig, type DestinationConfig, type SegmentConfig } from '../config.js'
 import { StateStore } from '../state/state-store.js'
-import { runDistribution, type DistributionResult } from '../distribute/run-distribution.js'
+import { runDistribution, progressLabel, type DistributionResult, type DistributeOptions } from '../distribute/run-distribution.js'
+import { createDistributeProgress, noProgress, reasons } from '../distribute/distribute-progress.js'
+import { AtomicFileWriter } from '../../adapters/atomic-file.js'
+import { csvCell } from '../cli-values.js'
+import type { ApiObserver } from '../../adapters/tiktok/tiktok-client.js'
 import { createTikTokAudienceApi } from '../distribute/tiktok-audience-api.js'
 import { HashpipeError, ExitCode, UsageError } from '../../pipeline/errors.js'
 import { createMetrics, type Metrics } from '../metrics.js'
@@ -17,7 +21,7 @@ import { commandLogger } from '../command-logger.js'
 import { checkHashNumber } from '../hash-options.js'
 import { createIds } from '../../pipeline/ids.js'
 import { assertAudienceType } from '../distribute/audience-type.js'
-import { parseDuration } from '../distribute/duration.js'
+import { parseDuration, parseRetryBudget } from '../distribute/duration.js'
 
 const kHelp = `usage: hashpipe distribute --config FILE [options]
 
@@ -45,7 +49,11 @@ was interrupted (crash, kill, TikTok unavailable) resumes where it stopped.
   --allow-mass-delete    let Record Sync delete more than --max-delete-share of an audience
   --max-delete-share R   Record Sync guard (default 0.5)
   --threads N            hash worker threads (default: all cores; at most 4 × the cores)
-  --json                 results as JSON on stdout
+  --rejects FILE         input rejects of the hash pass as CSV: segment,file,line,byte_offset,field,reason
+                         (never a value; a run resumed after its hash pass adds none)
+  --retry-budget D       how long one TikTok call may keep retrying before the run stops, resumable,
+                         with exit 5 (e.g. 90s, 30m; default: tiktok.retry_budget, 10m)
+  --json                 results as JSON on stdout (no progress on stderr)
   --metrics-port P       serve Prometheus metrics on 127.0.0.1:P while running
   --metrics-host H       bind the metrics server elsewhere (explicit: exposes it)
   --pushgateway URL      push final metrics to a Prometheus Pushgateway (batch runs)
@@ -72,6 +80,8 @@ const kOptions = {
   'wait-processing': { type: 'string', default: '0' },
   'max-delete-share': { type: 'string', default: '0.5' },
   threads: { type: 'string' },
+  rejects: { type: 'string' },
+  'retry-budget': { type: 'string' },
   json: { type: 'boolean', default: false },
   'metrics-port': { type: 'string' },
   'metrics-host': { type: 'string', default: '127.0.0.1' },
@@ -100,7 +110,7 @@ function selectPairs (config: ResolvedConfig, segments: string[] | undefined, de
 }
 
 /** The connection must exist, hold a token and reach the advertiser before anything is sent. */
-function audienceApiFor (config: ResolvedConfig, state: StateStore, destination: DestinationConfig, metrics: Metrics | undefined): AudienceApi & { close: () => Promise<void> } {
+function audienceApiFor (config: ResolvedConfig, state: StateStore, destination: DestinationConfig, metrics: Metrics | undefined, observer?: ApiObserver): AudienceApi & { close: () => Promise<void> } {
   const connection = state.catalog.connection(destination.connection)
   if (connection === undefined) {
     throw new HashpipeError('HP_ERR_API_REAUTHORIZE', `destination '${destination.name}' uses connection '${destination.connection}', which does not exist yet; run: hashpipe connect tiktok --config ${config.file ?? 'FILE'} --name ${destination.connection}`, ExitCode.REAUTHORIZE)
@@ -113,7 +123,7 @@ function audienceApiFor (config: ResolvedConfig, state: StateStore, destination:
     throw new HashpipeError('HP_ERR_API_REAUTHORIZE', `destination '${destination.name}' is not activated${recorded?.role === 'ANALYST' ? ' (the authorizing user is an Analyst; Ad Account Admin or Operator is needed)' : ''}; run: hashpipe connect tiktok --config ${config.file ?? 'FILE'} --name ${destination.connection}`, ExitCode.REAUTHORIZE)
   }
   const token = state.tokens.read(destination.connection)
-  return createTikTokAudienceApi(config.tiktok, token.reveal(), metrics)
+  return createTikTokAudienceApi(config.tiktok, token.reveal(), metrics, observer)
 }
 
 function n (v: number): string { return v.toLocaleString('en-US') }
@@ -125,7 +135,7 @@ function formatResult (r: DistributionResult): string {
   const head = `${r.segment} → ${r.destination} (advertiser ${r.advertiserId})${r.resumed ? ' [resumed]' : ''}`
   if (r.dryRun) return `${head} [dry run]\n  plan: ${adds === '' ? 'nothing to add' : adds}${dels === '' ? '' : `; ${dels}`}\n`
   return `${head}\n  audience ${r.audienceId ?? '-'}: ${n(r.delivered.add)} added, ${n(r.delivered.delete)} deleted${adds === '' && dels === '' ? ' (already up to date)' : ` [${[adds, dels].filter(x => x !== '').join('; ')}]`}` +
-    `${r.poisoned > 0 ? `, ${n(r.poisoned)} refused by TikTok` : ''}${r.rejects > 0 ? `, ${n(r.rejects)} input rejects` : ''}\n  matched reach: ${r.coverNum === null ? 'unknown' : n(r.coverNum)}\n`
+    `${r.poisoned > 0 ? `, ${n(r.poisoned)} refused by TikTok` : ''}${r.rejects > 0 ? `, ${n(r.rejects)} input rejects (${reasons(r.rejectsByReason)})` : ''}\n  matched reach: ${r.coverNum === null ? 'unknown' : n(r.coverNum)}\n`
 }
 
 function formatFailure (pair: Pair, error: HashpipeError): string {
@@ -145,6 +155,7 @@ function resultJson (r: DistributionResult): Record<string, unknown> {
     delivered: r.delivered,
     poisoned: r.poisoned,
     rejects: r.rejects,
+    rejects_by_reason: r.rejectsByReason,
     cover_num: r.coverNum
   }
 }
@@ -191,10 +202,12 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
   const metricsPort = v['metrics-port'] === undefined ? undefined : Number(v['metrics-port'])
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new UsageError(`--metrics-port must be a port number, not '${v['metrics-port']}'`)
 
+  const retryBudgetMs = parseRetryBudget(v['retry-budget'])
   const waitProcessingMs = parseDuration(v['wait-processing'])
   if (waitProcessingMs === undefined) throw new UsageError(`--wait-processing must be a duration such as 0, 90s, 30m or 2h, not '${v['wait-processing']}'`)
 
   const config = await loadConfig(v.config, io.env)
+  if (retryBudgetMs !== undefined) config.tiktok.retryBudgetMs = retryBudgetMs
   const pairs = selectPairs(config, v.segment, v.destination)
   if (pairs.length === 0) {
     io.stderr.write('hashpipe: no segment with a destination matches; nothing to distribute\n')
@@ -215,7 +228,10 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
   const outcomes: Array<{ pair: Pair, result: DistributionResult } | { pair: Pair, error: HashpipeError }> = []
   const clients: Array<{ close: () => Promise<void> }> = []
   let code: number = ExitCode.OK
+  const progress = v.json ? noProgress() : createDistributeProgress({ stream: io.stderr })
+  let rejects: AtomicFileWriter | undefined
   try {
+    rejects = await openRejects(v.rejects, io)
     for (const pair of pairs) {
       // An interrupt stops the run: the distributions not started are left for the next one.
       if (io.signal?.aborted === true) break
@@ -225,7 +241,7 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
         assertAudienceType(dist, destination)
         let api: AudienceApi = refuseWrites()
         if (!v['dry-run']) {
-          const client = audienceApiFor(config, state, destination, metrics)
+          const client = audienceApiFor(config, state, destination, metrics, progress.observer(progressLabel(segment.name, destination.name)))
           clients.push(client)
           api = client
         }
@@ -244,6 +260,8 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
           signal: io.signal,
           log,
           batchId: idGen.batchId,
+          progress,
+          ...(rejects !== undefined ? { reject: rejectRow(rejects) } : {}),
           ...(metrics !== undefined ? { metrics } : {})
         }, () => ids())
         outcomes.push({ pair, result: r })
@@ -272,6 +290,9 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
     code = (err as HashpipeError).exitCode ?? ExitCode.FAILED
     throw err
   } finally {
+    progress.stop()
+    // The rejects of every distribution hashed so far, also when a later one failed.
+    await rejects?.commit().catch((err: unknown) => { io.stderr.write(`hashpipe: warning: --rejects ${v.rejects ?? ''}: ${(err as Error).message}\n`) })
     for (const c of clients) await c.close()
     state.close()
     timer?.end(code)
@@ -294,6 +315,17 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
     }
   }
   return code
+}
+
+async function openRejects (path: string | undefined, io: CommandIo): Promise<AtomicFileWriter | undefined> {
+  if (path === undefined) return undefined
+  const w = await AtomicFileWriter.create(path, io.stdout)
+  await w.write('segment,file,line,byte_offset,field,reason\n')
+  return w
+}
+
+function rejectRow (w: AtomicFileWriter): NonNullable<DistributeOptions['reject']> {
+  return async (segment, file, r) => { await w.write(`${csvCell(segment)},${csvCell(file)},${r.line},${r.byteOffset < 0 ? '' : r.byteOffset},${csvCell(r.field)},${r.reason}\n`) }
 }
 
 /** For --dry-run: any write call is a bug, and fails loudly rather than touching TikTok. */

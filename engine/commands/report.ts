@@ -3,6 +3,7 @@
 // written atomically, and the month recorded as reported for each destination it covers.
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
+import { parseRetryBudget } from '../distribute/duration.js'
 import { StateStore } from '../state/state-store.js'
 import { AtomicFileWriter } from '../../adapters/atomic-file.js'
 import { ExitCode, UsageError } from '../../pipeline/errors.js'
@@ -24,6 +25,7 @@ time zone, a total per advertiser and currency, and the destination's reporting 
   --destination NAME     only this destination (default: every data-marketplace-3pd one)
   --format csv|json      default csv
   --out FILE             write here, atomically (default: stdout)
+  --retry-budget D       how long one TikTok call may keep retrying (default: tiktok.retry_budget, 10m)
   -h, --help
 
 Exit codes: 0 written, 2 usage (including a month not reportable yet, with the reason),
@@ -70,7 +72,7 @@ export async function reportUsage (argv: string[], io: CommandIo, overrides: Par
   try {
     v = parseArgs({
       args: argv,
-      options: { config: { type: 'string' }, month: { type: 'string' }, destination: { type: 'string' }, format: { type: 'string', default: 'csv' }, out: { type: 'string', default: '-' }, help: { type: 'boolean', short: 'h', default: false } },
+      options: { config: { type: 'string' }, month: { type: 'string' }, destination: { type: 'string' }, format: { type: 'string', default: 'csv' }, out: { type: 'string', default: '-' }, 'retry-budget': { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
       strict: true
     }).values
   } catch (err) {
@@ -81,7 +83,9 @@ export async function reportUsage (argv: string[], io: CommandIo, overrides: Par
   if (v.month === undefined) throw new UsageError('--month YYYY-MM is required (see hashpipe report usage --help)')
   if (v.format !== 'csv' && v.format !== 'json') throw new UsageError(`--format must be csv or json, not '${v.format}'`)
   const month = parseMonth(v.month)
+  const retryBudgetMs = parseRetryBudget(v['retry-budget'])
   const config = await loadConfig(v.config, io.env)
+  if (retryBudgetMs !== undefined) config.tiktok.retryBudgetMs = retryBudgetMs
   const state = StateStore.open(config.stateDir)
   try {
     // Opened first, so an unwritable --out fails before any TikTok call; nothing shows until commit.

@@ -49,6 +49,8 @@ export interface DeliverFilesOptions {
   metrics?: Metrics
   log?: Logger
   signal?: AbortSignal
+  /** Identifiers in applied files of all the run's files, after each create or update. */
+  onApplied?: (applied: number, total: number) => void
 }
 
 export interface FilesOutcome { audienceId: string, delivered: { add: number, delete: number } }
@@ -90,6 +92,11 @@ export async function deliverFiles (o: DeliverFilesOptions): Promise<FilesOutcom
     const info = await api.info(advertiserId, audienceId).catch(() => undefined)
     if (info?.isValid === true) state.distributions.setProcessing(o.distId, null)
   }
+  const applied = (): void => {
+    const all = state.uploads.list(runId)
+    o.onApplied?.(sumIds(all, f => f.status === 'applied'), sumIds(all, () => true))
+  }
+  applied()
   for (;;) {
     files = state.uploads.list(runId)
     const pending = files.filter(f => f.status !== 'applied')
@@ -107,6 +114,7 @@ export async function deliverFiles (o: DeliverFilesOptions): Promise<FilesOutcom
       if (action === 'REPLACE') state.distributions.setReplaced(o.distId)
     })
     o.log?.info({ action, files: group.length }, 'customer-file update applied')
+    applied()
     crashpoint('between-updates')
   }
   files = state.uploads.list(runId)

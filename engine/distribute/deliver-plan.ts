@@ -32,6 +32,8 @@ export interface DeliverPlanOptions {
   signal?: AbortSignal
   log?: Logger
   batchId?: () => string
+  /** Identifiers TikTok acknowledged in this run (earlier attempts included) of the plan's total, after each batch. */
+  onSent?: (acked: number, total: number) => void
 }
 
 export interface DeliveryOutcome { delivered: { add: number, delete: number }, poisoned: number }
@@ -49,6 +51,11 @@ export async function deliverPlan (o: DeliverPlanOptions): Promise<DeliveryOutco
   // Identifiers sent but not yet acknowledged: what a crash right now would send again.
   let unacked = 0
   const window: Array<Promise<void>> = []
+  // The plan's size, kept with the run: status shows a running delivery's position against it.
+  const total = o.plans.reduce((n, [, plan]) => n + (plan === undefined ? 0 : ID_SCHEMAS.reduce((m, s) => m + plan.count(s), 0)), 0)
+  state.runs.putCheckpoint(runId, 'deliver_total', total)
+  let acked = state.ledger.totals(runId).reduce((n, t) => n + t.ackedIdentifiers, 0)
+  o.onSent?.(acked, total)
 
   const send = async (action: MappingAction, idSchema: IdSchema, batchIndex: number, bytes: Uint8Array): Promise<void> => {
     const count = bytes.byteLength / DIGEST_BYTES
@@ -61,6 +68,7 @@ export async function deliverPlan (o: DeliverPlanOptions): Promise<DeliveryOutco
     crashpoint('after-batch-sent')
     state.ledger.acked(key, { key: 'progress', value: { idSchema, action, batchIndex } })
     o.metrics?.checkpointLag.set(unacked -= count)
+    o.onSent?.(acked += count, total)
     if (o.log !== undefined) forBatch(o.log, { batchId: o.batchId?.() ?? `${idSchema}-${action}-${batchIndex}`, seq: batchIndex }).debug({ id_schema: idSchema, action, count, poisoned: r.poisoned.length }, 'batch acknowledged')
     crashpoint('after-batch-ack')
     poisoned += r.poisoned.length

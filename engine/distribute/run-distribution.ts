@@ -39,6 +39,8 @@ import { deliverFiles } from './deliver-files.js'
 import { crashpoint } from './crashpoint.js'
 import type { AudienceApi } from './audience-api.js'
 import type { Json } from '../state/records.js'
+import type { DistributeProgress, RunProgress } from './distribute-progress.js'
+import type { RejectReason, RejectRecord } from '../../pipeline/protocol.js'
 
 export interface DistributeOptions {
   dryRun: boolean
@@ -63,6 +65,15 @@ export interface DistributeOptions {
   replace?: boolean
   /** customer_file: how long to wait for TikTok's processing before an update (default 0: exit 5). */
   waitProcessingMs?: number
+  /** Live progress (phases, hash bar, delivery position); tracked under progressLabel(). */
+  progress?: DistributeProgress
+  /** Each input reject of the hash pass (`--rejects FILE`): position and reason, never the value. */
+  reject?: (segment: string, file: string, reject: RejectRecord) => Promise<void>
+}
+
+/** The label a distribution's progress lines carry. */
+export function progressLabel (segment: string, destination: string): string {
+  return `${segment} → ${destination}`
 }
 
 /** How a run plans: from the delivered set, from nothing (rebuild), or from nothing into a new audience (recreate). */
@@ -85,6 +96,8 @@ export interface DistributionResult {
   delivered: { add: number, delete: number }
   poisoned: number
   rejects: number
+  /** Input rejects per reason (only reasons that occurred). */
+  rejectsByReason: Partial<Record<RejectReason, number>>
   coverNum: number | null
 }
 
@@ -100,6 +113,15 @@ function shellWord (s: string): string {
 }
 
 export async function runDistribution (config: ResolvedConfig, state: StateStore, api: AudienceApi, segment: SegmentConfig, destination: DestinationConfig, options: DistributeOptions, newRunId: () => string): Promise<DistributionResult> {
+  const progress = options.progress?.track(progressLabel(segment.name, destination.name))
+  try {
+    return await distribution(config, state, api, segment, destination, options, newRunId, progress)
+  } finally {
+    progress?.end()
+  }
+}
+
+async function distribution (config: ResolvedConfig, state: StateStore, api: AudienceApi, segment: SegmentConfig, destination: DestinationConfig, options: DistributeOptions, newRunId: () => string, progress: RunProgress | undefined): Promise<DistributionResult> {
   // Checked before any state changes; the snapshot must be deduped and never holds raw values.
   const hashOptions = hashOptionsFor(config, segment, options.threads)
   const recordSync = destination.integration === 'first-party-record-sync'
@@ -151,6 +173,8 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
     })
   }
   const runId = run.id
+  // status tells the run this process works on from one a crash left behind by this pid and the lock's.
+  state.runs.putCheckpoint(runId, 'pid', process.pid)
   const mode = state.runs.checkpoint<PlanMode>(runId, 'mode') ?? 'normal'
   const log = options.log?.child({ distribution: dist.id, dist_run_id: runId })
   log?.info({ resumed, phase: run.phase, dry_run: options.dryRun, mode }, 'distribution run started')
@@ -166,6 +190,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   const addsDir = join(runDir, 'adds')
   const removesDir = join(runDir, 'removes')
   let rejects = state.runs.checkpoint<number>(runId, 'rejects') ?? 0
+  let rejectsByReason = state.runs.checkpoint<Partial<Record<RejectReason, number>>>(runId, 'rejects_by_reason') ?? {}
   let content: Array<string | null> = []
   let phase = run.phase
 
@@ -198,6 +223,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
 
   const prepare = async (): Promise<void> => {
     state.runs.setPhase(runId, phase = 'prepare')
+    progress?.phase('prepare')
     await mkdir(runDir, { recursive: true, mode: 0o700 })
     const writer = await SnapshotWriter.create(snapshotDir)
     try {
@@ -207,7 +233,11 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
         tmpDir: await exists(spool) ? spool : hashOptions.tmpDir,
         ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
         contentDigests: true
-      }, { digests: async (digests, count, schema) => { await writer.write(schema as number, digests, count) } }, options.stdin, options.signal)
+      }, {
+        digests: async (digests, count, schema) => { await writer.write(schema as number, digests, count) },
+        ...(progress !== undefined ? { progress: progress.hashed } : {}),
+        ...(options.reject !== undefined ? { reject: async (file: string, r: RejectRecord) => { await options.reject!(segment.name, file, r) } } : {})
+      }, options.stdin, options.signal)
       // An empty snapshot would make Record Sync delete the whole audience: inputs that gave
       // nothing but rejects (a wrong encoding, the wrong columns) stop here instead.
       if (summary.valid === 0 && summary.rejected_total > 0) {
@@ -215,12 +245,14 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
       }
       await writer.commit()
       rejects = summary.rejected_total
+      rejectsByReason = Object.fromEntries(Object.entries(summary.rejected).filter(([, k]) => k > 0))
       content = segment.inputs.map(input => summary.inputs.find(x => x.file === input)?.content_sha256 ?? null)
     } catch (err) {
       await writer.abort()
       throw err
     }
     state.runs.putCheckpoint(runId, 'rejects', rejects)
+    state.runs.putCheckpoint(runId, 'rejects_by_reason', rejectsByReason)
     state.runs.putCheckpoint(runId, 'content', content)
     state.runs.setPhase(runId, phase = 'prepared')
     log?.info({ rejects }, 'snapshot prepared')
@@ -228,6 +260,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   }
 
   const writePlan = async (): Promise<void> => {
+    progress?.phase('plan')
     const snapshot = await Snapshot.open(snapshotDir)
     const adds = await SnapshotWriter.create(addsDir)
     const removes = await SnapshotWriter.create(removesDir)
@@ -344,6 +377,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
     delivered: { add: 0, delete: 0 },
     poisoned: 0,
     rejects,
+    rejectsByReason,
     coverNum: null
   }
   for (const s of ID_SCHEMAS) {
@@ -365,6 +399,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   }
   if (phase !== 'committing' && destination.audienceType === 'customer_file') {
     state.runs.setPhase(runId, phase = 'delivering')
+    progress?.phase('deliver')
     const files = await deliverFiles({
       state,
       api,
@@ -382,7 +417,8 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
       resumeCommand: command(),
       ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
       ...(log !== undefined ? { log } : {}),
-      ...(options.signal !== undefined ? { signal: options.signal } : {})
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(progress !== undefined ? { onApplied: (done: number, total: number) => { progress.sent(done, total) } } : {})
     })
     result.audienceId = files.audienceId
     result.delivered = files.delivered
@@ -390,6 +426,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
   }
   if (phase !== 'committing') {
     state.runs.setPhase(runId, phase = 'delivering')
+    progress?.phase('deliver')
     const replaced = await swapAudience(state, api, dist.id, runId, destination.advertiserId, segment.name, mode === 'recreate', log)
     const audienceId = await ensureAudience(state, api, dist.id, segment.name, destination.advertiserId, replaced)
     result.audienceId = audienceId
@@ -408,7 +445,8 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
           ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
           ...(options.signal !== undefined ? { signal: options.signal } : {}),
           ...(log !== undefined ? { log } : {}),
-          ...(options.batchId !== undefined ? { batchId: options.batchId } : {})
+          ...(options.batchId !== undefined ? { batchId: options.batchId } : {}),
+          ...(progress !== undefined ? { onSent: (done: number, total: number) => { progress.sent(done, total) } } : {})
         })
         result.delivered = delivery.delivered
         result.poisoned = delivery.poisoned
@@ -427,6 +465,7 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
 
   // commit: move the snapshot to its delivered place, then point the database at it.
   const target = join(spool, `delivered-${runId}`)
+  progress?.phase('commit')
   crashpoint('before-commit')
   if (await exists(snapshotDir)) await rename(snapshotDir, target)
   crashpoint('after-commit-rename')

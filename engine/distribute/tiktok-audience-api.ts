@@ -1,6 +1,6 @@
 // AudienceApi over the real (or emulated) TikTok API: the TikTok client with the config's rate
 // limits, wired to the metrics observer when metrics are on.
-import { TikTokClient } from '../../adapters/tiktok/tiktok-client.js'
+import { TikTokClient, type ApiObserver } from '../../adapters/tiktok/tiktok-client.js'
 import { createAudience, deleteAudience, getAudiences, findPartnerAudiences, listAudiences, mapping, type IdSchemaName } from '../../adapters/tiktok/audiences.js'
 import { apiObserver, type Metrics } from '../metrics.js'
 import type { TikTokConfig } from '../config.js'
@@ -17,12 +17,14 @@ function fileAudienceApi (client: TikTokClient): FileAudienceApi {
   }
 }
 
-export function createTikTokAudienceApi (config: TikTokConfig, accessToken: string, metrics?: Metrics): AudienceApi & { close: () => Promise<void> } {
+export function createTikTokAudienceApi (config: TikTokConfig, accessToken: string, metrics?: Metrics, progress?: ApiObserver): AudienceApi & { close: () => Promise<void> } {
+  const observer = bothObservers(metrics === undefined ? undefined : apiObserver(metrics), progress)
   const client = new TikTokClient({
     apiBaseUrl: config.apiBaseUrl,
     accessToken,
     rateLimit: config.rateLimit,
-    ...(metrics !== undefined ? { observer: apiObserver(metrics) } : {})
+    retryBudgetMs: config.retryBudgetMs,
+    ...(observer !== undefined ? { observer } : {})
   })
   return {
     createAudience: async (advertiserId, name) => await createAudience(client, advertiserId, name),
@@ -34,4 +36,11 @@ export function createTikTokAudienceApi (config: TikTokConfig, accessToken: stri
     files: fileAudienceApi(client),
     close: async () => { await client.close() }
   }
+}
+
+/** Metrics and progress both see the client's events. */
+export function bothObservers (a: ApiObserver | undefined, b: ApiObserver | undefined): ApiObserver | undefined {
+  if (a === undefined || b === undefined) return a ?? b
+  const keys = ['onRequest', 'onRetry', 'onRateLimitWait', 'onRateChange', 'onFailing'] as const
+  return Object.fromEntries(keys.map(k => [k, (e: never) => { (a[k] as ((e: never) => void) | undefined)?.(e); (b[k] as ((e: never) => void) | undefined)?.(e) }])) as ApiObserver
 }

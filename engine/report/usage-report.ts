@@ -108,7 +108,7 @@ export async function buildUsageReport (config: ResolvedConfig, state: StateStor
     const ours = new Set([...audiences.values()].filter(a => names.has(a.destination)).map(a => a.audienceId))
     // Nothing delivered to this account: nothing used, nothing to ask TikTok (nor a token to need).
     if (ours.size === 0) continue
-    const client = new TikTokClient({ apiBaseUrl: config.tiktok.apiBaseUrl, accessToken: tokenFor(config, state, dests[0]!), rateLimit: config.tiktok.rateLimit, ...options.client })
+    const client = new TikTokClient({ apiBaseUrl: config.tiktok.apiBaseUrl, accessToken: tokenFor(config, state, dests[0]!), rateLimit: config.tiktok.rateLimit, retryBudgetMs: config.tiktok.retryBudgetMs, ...options.client })
     try {
       const account = await advertiserAccount(client, advertiserId)
       if (!knownZone(account.timezone)) throw new HashpipeError('HP_ERR_API_PROTOCOL', `TikTok gives advertiser ${advertiserId} the time zone '${account.timezone}', which this Node.js does not know; update Node.js (its ICU data) and run the report again`)

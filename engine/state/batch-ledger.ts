@@ -62,6 +62,7 @@ export class BatchLedger {
       list: db.prepare('SELECT * FROM batches WHERE run_id = ? ORDER BY id_schema, action, batch_index'),
       acked: db.prepare("SELECT batch_index FROM batches WHERE run_id = ? AND id_schema = ? AND action = ? AND status = 'acked'"),
       pending: db.prepare("SELECT * FROM batches WHERE run_id = ? AND status = 'pending' ORDER BY id_schema, action, batch_index"),
+      lastAck: db.prepare("SELECT max(acked_at) AS at FROM batches WHERE run_id = ? AND status = 'acked'"),
       totals: db.prepare(`SELECT id_schema, action, count(*) AS batches, sum(status = 'acked') AS acked, sum(CASE WHEN status = 'acked' THEN count ELSE 0 END) AS ids
         FROM batches WHERE run_id = ? GROUP BY id_schema, action ORDER BY id_schema, action`)
     }
@@ -119,6 +120,11 @@ export class BatchLedger {
   /** Batches sent but not acknowledged: the ones in flight when the run stopped. */
   inFlight (runId: string): BatchRecord[] {
     return (this.#q['pending']!.all(runId) as BatchRow[]).map(batchOf)
+  }
+
+  /** When TikTok last acknowledged a batch of the run (null: none yet). */
+  lastAckAt (runId: string): string | null {
+    return (this.#q['lastAck']!.get(runId) as { at: string | null }).at
   }
 
   totals (runId: string): LedgerTotals[] {

@@ -106,6 +106,12 @@ export class ConversionStore {
   markAcked (runId: string, index: number, sent: number): void {
     this.#db.transaction(() => { this.#q['ack']!.run(sent, this.#now(), runId, index) }).immediate()
   }
+
+  /** Events TikTok acknowledged so far in a run, and when last (status of a running or interrupted run). */
+  acknowledged (runId: string): { sent: number, lastAckAt: string | null } {
+    const row = this.#db.prepare("SELECT coalesce(sum(sent), 0) AS sent, max(acked_at) AS at FROM conversion_batches WHERE run_id = ? AND status = 'acked'").get(runId) as { sent: number, at: string | null }
+    return { sent: row.sent, lastAckAt: row.at }
+  }
 }
 
 const runOf = (r: RunRow): ConversionRun => ({

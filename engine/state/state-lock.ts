@@ -52,6 +52,18 @@ export function acquireStateLock (stateDir: string): StateLock {
   throw new StateError('HP_ERR_STATE_LOCKED', `could not take the lock on state directory '${stateDir}': other processes keep contending for it; try again`)
 }
 
+/** The live process holding the lock (status shows a run as running now), if any; never takes or changes it. */
+export function lockHolder (stateDir: string): { pid: number, host: string } | undefined {
+  let holder: Read
+  try {
+    holder = readHolder(join(stateDir, LOCK_FILE))
+  } catch {
+    return undefined
+  }
+  if (holder === 'gone' || holder === 'empty') return undefined
+  return isStale(join(stateDir, LOCK_FILE), holder) ? undefined : { pid: holder.pid, host: holder.host }
+}
+
 function held (path: string, me: Holder): StateLock {
   let released = false
   const release = (): void => {

@@ -101,6 +101,50 @@ export class StateStore {
     }
   }
 
+  /**
+   * Opens the state for reading only, beside a writer that may be running (status): no lock, a
+   * read-only connection (WAL readers never block the writer nor wait for it), no migration, and
+   * nothing created. Where there is no state yet, `missing` is true and the store is an empty
+   * one in memory, so the caller shows "nothing yet" the same way. A database older than this
+   * hashpipe is migrated through open() when no writer holds it.
+   */
+  static openReadOnly (stateDir: string, options: StateStoreOptions = {}): StateStore & { missing: boolean } {
+    const dir = resolve(stateDir)
+    const file = join(dir, DB_FILE)
+    const clock = options.now ?? (() => new Date())
+    const now = (): string => clock().toISOString()
+    const migrations = options.migrations ?? MIGRATIONS
+    const noLock: StateLock = { path: join(dir, 'lock'), release () {} }
+    if (!existsSync(file)) {
+      const db = new Database(':memory:')
+      migrate(db, migrations, now)
+      return Object.assign(new StateStore(dir, db, noLock, [], now), { missing: true })
+    }
+    let db: Database.Database | undefined
+    try {
+      db = new Database(file, { readonly: true, fileMustExist: true })
+      db.pragma('busy_timeout = 5000')
+      const problems = integrityProblems(db, 'open')
+      if (problems.length > 0) throw stateCorrupt(file, problems)
+      const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0)
+      const hasTable = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'").get() !== undefined
+      const version = hasTable ? schemaVersion(db) : 0
+      if (version < latest) {
+        db.close()
+        db = undefined
+        // An older database: migrated by an ordinary open, unless a writer (an older hashpipe) has it.
+        return Object.assign(StateStore.open(dir, options), { missing: false })
+      }
+      if (version > latest) throw new StateError('HP_ERR_STATE_VERSION', `the state database has schema version ${version}, newer than this hashpipe understands (${latest}); upgrade hashpipe`)
+      return Object.assign(new StateStore(dir, db, noLock, [], now), { missing: false })
+    } catch (err) {
+      db?.close()
+      if (err instanceof HashpipeError) throw err
+      if (isCorruptionError(err)) throw stateCorrupt(file, [(err as Error).message], err)
+      throw new StateError('HP_ERR_STATE_IO', `cannot read the state database in '${dir}': ${(err as Error).message}`, { cause: err })
+    }
+  }
+
   get schemaVersion (): number {
     return schemaVersion(this.#db)
   }
