@@ -10,7 +10,7 @@ import { AtomicFileWriter } from '../../adapters/atomic-file.js'
 import type { InputFormat } from '../../pipeline/column-plan.js'
 import { formatDigests, outputHeader, type OutFormat } from '../../pipeline/digest-format.js'
 import { ID_TYPES, type IdType, type PhoneHashForm, type RejectRecord } from '../../pipeline/protocol.js'
-import { parseColumns, parseSize, csvCell } from '../cli-values.js'
+import { assertDistinctFiles, parseColumns, parseSize, csvCell } from '../cli-values.js'
 import type { CommandIo } from '../command.js'
 import { createMetrics, type Metrics } from '../metrics.js'
 import { commandLogger } from '../command-logger.js'
@@ -167,6 +167,11 @@ export default async function hash (argv: string[], io: CommandIo): Promise<numb
   }
   if (parsed.values.help) { io.stdout.write(kHelp); return ExitCode.OK }
   const opts = resolve(parsed.values, parsed.positionals)
+  await assertDistinctFiles([
+    { option: '--out', path: opts.out },
+    ...(opts.rejects !== undefined ? [{ option: '--rejects', path: opts.rejects }] : []),
+    ...(opts.logFile !== undefined ? [{ option: '--log-file', path: opts.logFile }] : [])
+  ], opts.inputs.map(path => ({ option: '<input...>', path })))
   let metrics: Metrics | undefined
   let server: MetricsServer | undefined
   if (opts.metricsPort !== undefined || opts.pushgateway !== undefined) {
@@ -233,11 +238,11 @@ async function runHash (opts: HashCommandOptions, io: CommandIo, log: Logger): P
     throw err
   }
   summary.warnings = warnings
+  // The logger prints each as a human line on stderr too (command-logger.ts).
   for (const w of warnings) log.warn(w)
   const { inputs: _inputs, warnings: _w, ...counts } = summary
   log.info({ summary: counts }, 'hash run finished')
   const summaryStream = opts.out === '-' ? io.stderr : io.stdout
-  for (const w of warnings) io.stderr.write(`hashpipe: warning: ${w}\n`)
   summaryStream.write(opts.json ? JSON.stringify(summary) + '\n' : formatSummary(summary))
   const verdict = rejectVerdict(summary, opts.maxRejectRatio)
   if (verdict !== undefined) {

@@ -6,6 +6,7 @@ import { loadConfig } from '../config.js'
 import { StateStore } from '../state/state-store.js'
 import { ExitCode, UsageError } from '../../pipeline/errors.js'
 import type { CommandIo } from '../command.js'
+import { parsePositiveInteger } from '../cli-values.js'
 import { usageObligations } from '../report/obligations.js'
 
 export default async function status (argv: string[], io: CommandIo): Promise<number> {
@@ -20,6 +21,7 @@ export default async function status (argv: string[], io: CommandIo): Promise<nu
     return ExitCode.OK
   }
   if (v.config === undefined) throw new UsageError('--config FILE is required')
+  const runLimit = parsePositiveInteger('runs', v.runs)
   const config = await loadConfig(v.config, io.env)
   const state = StateStore.open(config.stateDir)
   try {
@@ -29,7 +31,7 @@ export default async function status (argv: string[], io: CommandIo): Promise<nu
       const destination = config.destinations.find(d => d.name === segment.destination)!
       const d = state.distributions.find(segment.name, destination.name)
       const recorded = state.catalog.destination(destination.name)
-      const runs = d === undefined ? [] : state.runs.history(d.id, Number(v.runs))
+      const runs = d === undefined ? [] : state.runs.history(d.id, runLimit)
       out.push({
         segment: segment.name,
         destination: destination.name,
@@ -52,7 +54,7 @@ export default async function status (argv: string[], io: CommandIo): Promise<nu
     const conversions = config.conversions.map(c => ({
       name: c.name,
       event_source_id: c.eventSourceId,
-      runs: state.conversions.history(c.name, Number(v.runs)).map(r => ({ id: r.id, started_at: r.startedAt, finished_at: r.finishedAt, outcome: r.outcome, counts: r.counts, error: r.error }))
+      runs: state.conversions.history(c.name, runLimit).map(r => ({ id: r.id, started_at: r.startedAt, finished_at: r.finishedAt, outcome: r.outcome, counts: r.counts, error: r.error }))
     }))
     if (v.json) {
       io.stdout.write(JSON.stringify({ distributions: out, conversions, usage_reports: usage.map(u => ({ destination: u.destination, month: u.month, reported: u.reported, reported_at: u.reportedAt, command: u.command })) }) + '\n')
