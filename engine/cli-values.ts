@@ -37,6 +37,14 @@ export function parseRatio (option: string, value: string, { above = false }: { 
   return r
 }
 
+/** An http(s) URL (the Pushgateway), checked before the run rather than after it. */
+export function parseHttpUrl (option: string, value: string): string {
+  let url: URL | undefined
+  try { url = new URL(value) } catch {}
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new UsageError(`--${option} must be an http:// or https:// URL, not '${value}'`)
+  return value
+}
+
 /** "email=Email,phone=Phone" → { email: 'Email', phone: 'Phone' }. */
 export function parseColumns (value: string): Partial<Record<IdType, string>> {
   const out: Partial<Record<IdType, string>> = {}
