@@ -54,6 +54,8 @@ export interface FilledHashOptions {
   normalize: NormalizeOptions
   includeValues: boolean
   dedupe: boolean
+  /** How the caller names columns and type, for the column planner's messages. */
+  optionNames?: { columns: string, type: string }
 }
 
 export interface Bound { readonly min: number, readonly max: number }
@@ -242,6 +244,7 @@ export function fillHashOptions (options: HashOptions, source: OptionSource = {}
       stripPlusTag: flag('normalize.stripPlusTag', n.stripPlusTag, d.stripPlusTag)
     },
     includeValues: flag('includeValues', options.includeValues, kHashDefaults.includeValues),
-    dedupe: flag('dedupe', options.dedupe, kHashDefaults.dedupe)
+    dedupe: flag('dedupe', options.dedupe, kHashDefaults.dedupe),
+    optionNames: { columns: name('columns'), type: name('type') }
   }
 }
