@@ -245,6 +245,6 @@ export function fillHashOptions (options: HashOptions, source: OptionSource = {}
     },
     includeValues: flag('includeValues', options.includeValues, kHashDefaults.includeValues),
     dedupe: flag('dedupe', options.dedupe, kHashDefaults.dedupe),
-    optionNames: { columns: name('columns'), type: name('type') }
+    ...(source.names?.columns !== undefined || source.names?.type !== undefined ? { optionNames: { columns: name('columns'), type: name('type') } } : {})
   }
 }
