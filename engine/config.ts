@@ -17,6 +17,7 @@ import {
 } from './config-types.js'
 import { CONNECTION_NAME } from './state/records.js'
 import { parseDuration } from './distribute/duration.js'
+import { isPhoneCountry } from './hash-options.js'
 import { INPUT_FORMATS, type InputFormat } from '../pipeline/column-plan.js'
 import { ID_TYPES, type IdType } from '../pipeline/protocol.js'
 import { CONVERSION_FIELDS, OFFLINE_EVENTS, type ConversionField } from '../pipeline/conversion-event.js'
@@ -150,7 +151,7 @@ const tiktokSchema = z.strictObject({
 })
 
 const hashingSchema = z.strictObject({
-  default_country: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, { error: 'must be a two-letter ISO 3166 country code such as US or GB' }).default('US'),
+  default_country: z.string().trim().toUpperCase().refine(isPhoneCountry, { error: 'must be an ISO 3166 alpha-2 country code that phone numbering knows, such as US or GB' }).default('US'),
   email_canonicalize: z.enum(['none', 'gmail']).default('none'),
   strip_plus_tag: z.preprocess(toBoolean, z.boolean()).default(false)
 })

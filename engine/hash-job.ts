@@ -37,6 +37,8 @@ export interface HashJobOptions {
   format?: InputFormat
   type?: IdType
   columns?: Partial<Record<IdType, string>>
+  /** How the caller names columns and type in messages (hash-options.ts fills it in). */
+  optionNames?: { columns: string, type: string }
   threads: number
   batchBytes: number
   maxRecordBytes: number
@@ -250,7 +252,8 @@ class HashJob {
       firstRecord: first.fields,
       bareValues: first.bare,
       ...(options.columns !== undefined ? { columns: options.columns } : {}),
-      ...(options.type !== undefined ? { type: options.type } : {})
+      ...(options.type !== undefined ? { type: options.type } : {}),
+      ...(options.optionNames !== undefined ? { names: options.optionNames } : {})
     })
     let skip = 0
     if (decision.headerRow) {
@@ -543,4 +546,38 @@ function firstRecord (file: string, head: Buffer, format: RecordFormat, maxRecor
     throw new InputError('HP_ERR_INPUT_FORMAT', `the first element of '${file}' is neither an object nor a string; each element must be an object of identifier fields or one identifier string`, { file, line: 1 })
   }
   return { fields: Object.keys(value), bare: false, bytes, lines: 1 }
+}
+
+/**
+ * What a run would decide about one input's columns, from its first record only (gzip
+ * included): throws the run's own HP_ERR_INPUT_NO_COLUMNS / HP_ERR_INPUT_FORMAT error, or
+ * returns the planned fields; undefined for an empty input. For `hashpipe validate`.
+ */
+export async function planInputColumns (name: string, options: Pick<HashJobOptions, 'format' | 'type' | 'columns' | 'optionNames' | 'maxRecordBytes'>): Promise<Array<{ name: string, type: IdType }> | undefined> {
+  const source = await openInput(name, process.stdin)
+  const chunks = source.chunks[Symbol.asyncIterator]()
+  try {
+    let { head } = await readHead(chunks, options.maxRecordBytes)
+    if (head.length === 0) return undefined
+    let format = detectFormat(name, head, options.format)
+    if (format === 'json') {
+      const lines = jsonArrayAsLines(name, prepend(head, chunks))[Symbol.asyncIterator]()
+      format = 'ndjson'
+      head = (await readHead(lines, options.maxRecordBytes)).head
+      if (head.length === 0) return undefined
+    }
+    const first = firstRecord(name, head, format, options.maxRecordBytes)
+    const { plan } = planColumns({
+      file: name,
+      format,
+      firstRecord: first.fields,
+      bareValues: first.bare,
+      ...(options.columns !== undefined ? { columns: options.columns } : {}),
+      ...(options.type !== undefined ? { type: options.type } : {}),
+      ...(options.optionNames !== undefined ? { names: options.optionNames } : {})
+    })
+    return plan.fields.map(f => ({ name: f.name, type: f.type }))
+  } finally {
+    await chunks.return?.()
+  }
 }

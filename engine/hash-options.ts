@@ -7,6 +7,7 @@
 // Errors name the option the way the caller spelled it: `--batch-bytes` on the command line,
 // `hashing.default_country` in a config, `options.batchBytes` in the API (the default).
 import { availableParallelism, tmpdir, totalmem } from 'node:os'
+import { getCountries } from 'libphonenumber-js/max'
 import { UsageError } from '../pipeline/errors.js'
 import { INPUT_FORMATS, type InputFormat } from '../pipeline/column-plan.js'
 import { ID_TYPES, type IdType, type NormalizeOptions } from '../pipeline/protocol.js'
@@ -53,6 +54,8 @@ export interface FilledHashOptions {
   normalize: NormalizeOptions
   includeValues: boolean
   dedupe: boolean
+  /** How the caller names columns and type, for the column planner's messages. */
+  optionNames?: { columns: string, type: string }
 }
 
 export interface Bound { readonly min: number, readonly max: number }
@@ -97,6 +100,19 @@ export const kHashDefaults = Object.freeze({
   includeValues: false,
   dedupe: true
 })
+
+// The countries libphonenumber-js has numbering plans for: any other code would make every
+// phone without a country code phone_invalid.
+const kCountries: ReadonlySet<string> = new Set(getCountries())
+// Codes people type for a country whose ISO code differs, and a few alpha-3 codes.
+const kCountryAliases: Readonly<Record<string, string>> = Object.freeze({
+  UK: 'GB', EL: 'GR', EN: 'GB', USA: 'US', GBR: 'GB', DEU: 'DE', FRA: 'FR', ESP: 'ES', ITA: 'IT', CAN: 'CA', AUS: 'AU', MEX: 'MX', BRA: 'BR', JPN: 'JP', IND: 'IN', NLD: 'NL'
+})
+
+/** True for an ISO 3166 alpha-2 code libphonenumber-js has a numbering plan for. */
+export function isPhoneCountry (code: string): boolean {
+  return kCountries.has(code)
+}
 
 /** Every option fillHashOptions checks, by its API path. */
 export type HashOptionKey =
@@ -193,7 +209,10 @@ export function fillHashOptions (options: HashOptions, source: OptionSource = {}
   const n = options.normalize ?? {}
   const d = kHashDefaults.normalize
   const country = n.defaultCountry ?? d.defaultCountry
-  if (typeof country !== 'string' || !/^[A-Za-z]{2}$/.test(country)) fail(source, 'normalize.defaultCountry', 'must be a two-letter ISO 3166 code such as US or GB', country)
+  if (typeof country !== 'string' || !kCountries.has(country.toUpperCase())) {
+    const alias = typeof country === 'string' ? kCountryAliases[country.toUpperCase()] : undefined
+    fail(source, 'normalize.defaultCountry', `must be an ISO 3166 alpha-2 country code that phone numbering knows, such as US or GB${alias === undefined ? '' : ` (for ${String(country).toUpperCase()} use ${alias})`}`, country)
+  }
 
   let columns: Partial<Record<IdType, string>> | undefined
   if (options.columns !== undefined) {
@@ -225,6 +244,7 @@ export function fillHashOptions (options: HashOptions, source: OptionSource = {}
       stripPlusTag: flag('normalize.stripPlusTag', n.stripPlusTag, d.stripPlusTag)
     },
     includeValues: flag('includeValues', options.includeValues, kHashDefaults.includeValues),
-    dedupe: flag('dedupe', options.dedupe, kHashDefaults.dedupe)
+    dedupe: flag('dedupe', options.dedupe, kHashDefaults.dedupe),
+    ...(source.names?.columns !== undefined || source.names?.type !== undefined ? { optionNames: { columns: name('columns'), type: name('type') } } : {})
   }
 }

@@ -4,9 +4,11 @@
 // to an allowlist of fields, and message text is scrubbed of email, E.164, MAID and digest shapes.
 import { pino } from 'pino'
 import type { Logger as PinoLogger } from 'pino'
-import { ConfigError } from '../pipeline/errors.js'
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { ConfigError, UsageError } from '../pipeline/errors.js'
 import { scrub } from '../pipeline/scrub.js'
-import { asDiskFull } from '../pipeline/disk-full.js'
+import { asDiskFull, isDiskFull } from '../pipeline/disk-full.js'
 
 export type Logger = PinoLogger
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -21,6 +23,8 @@ export interface LoggerOptions {
   file?: string
   /** Default process.stderr: stdout carries data and summaries, never logs. */
   stream?: NodeJS.WritableStream
+  /** With `file`: a second destination for the lines from its level up (a terminal's warnings). */
+  also?: { level: LogLevel, stream: NodeJS.WritableStream }
 }
 
 const kSecretKeys = [
@@ -86,12 +90,16 @@ export function resolveLevel (level: string | undefined, env: NodeJS.ProcessEnv)
 
 export function createLogger (options: LoggerOptions = {}): Logger {
   const level = resolveLevel(options.level, options.env ?? process.env)
-  const destination = options.file !== undefined
-    ? logFile(options.file)
-    : options.stream ?? process.stderr
+  const also = options.also
+  const file = options.file !== undefined ? logFile(options.file) : undefined
+  const destination = file !== undefined && also !== undefined && level !== 'silent'
+    ? pino.multistream([{ level, stream: file }, { level: also.level, stream: also.stream }])
+    : file ?? options.stream ?? process.stderr
+  // The logger passes on what either destination takes; each destination filters to its own.
+  const lowest = also !== undefined && file !== undefined && level !== 'silent' && pino.levels.values[also.level]! < pino.levels.values[level]! ? also.level : level
   return pino({
     name: 'hashpipe',
-    level,
+    level: lowest,
     redact: { paths: [...REDACT_PATHS], censor: '***' },
     serializers: { err: serializeError, error: serializeError },
     formatters: { log: obj => scrubObject(obj, 0) as Record<string, unknown> },
@@ -116,7 +124,8 @@ export function createLogger (options: LoggerOptions = {}): Logger {
 
 /** The log file, written synchronously; a full disk under it is HP_ERR_DISK_FULL naming it. */
 function logFile (file: string): ReturnType<typeof pino.destination> {
-  const destination = pino.destination({ dest: file, sync: true, mkdir: true })
+  openLogFile(file)
+  const destination = pino.destination({ dest: file, sync: true })
   const write = destination.write.bind(destination)
   destination.write = (data: string): boolean => {
     try {
@@ -126,6 +135,24 @@ function logFile (file: string): ReturnType<typeof pino.destination> {
     }
   }
   return destination
+}
+
+/**
+ * Creates the log file's directories and opens it once, so a path that cannot hold a log file is
+ * one usage error naming it before the run starts. The directories one by one: Node 20's
+ * recursive mkdirSync spins forever where mkdir keeps failing with ENOENT (under /proc).
+ */
+function openLogFile (file: string): void {
+  const missing: string[] = []
+  for (let dir = dirname(resolve(file)); !existsSync(dir) && dirname(dir) !== dir; dir = dirname(dir)) missing.unshift(dir)
+  try {
+    for (const dir of missing) mkdirSync(dir)
+    closeSync(openSync(file, 'a'))
+  } catch (err) {
+    if (isDiskFull(err)) throw asDiskFull(err, { path: file, doing: `cannot create the log file ${file}`, elsewhere: 'point --log-file elsewhere' })
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new UsageError(`--log-file '${file}' cannot be created: ${code}; name a file in a writable directory`)
+  }
 }
 
 export interface RunBindings { runId: string, command: string }

@@ -1,4 +1,4 @@
-// Decides an input's format and where its identifiers are: explicit `--columns`, a header row
+// Decides an input's format and where its identifiers are: explicit columns (`--columns`), a header row
 // recognised by name, or `--type` for one-column files. Runs once per input on the main thread.
 //
 // A first row that is not a recognised header is data: its values are identifiers, so they are
@@ -64,6 +64,8 @@ export interface PlanRequest {
   bareValues?: boolean
   columns?: Partial<Record<IdType, string>>
   type?: IdType
+  /** How the caller names the columns and type settings in messages (default `--columns`, `--type`; a config's `segments[0].columns`). */
+  names?: { columns: string, type: string }
 }
 
 export interface PlanDecision { plan: ColumnPlan, headerRow: boolean }
@@ -72,11 +74,15 @@ export function planColumns (req: PlanRequest): PlanDecision {
   const { file, format, firstRecord } = req
   const keyed = format === 'ndjson'
   const where = { file }
+  const columnsName = req.names?.columns ?? '--columns'
+  const typeName = req.names?.type ?? '--type'
+  // A flag takes `email=Email`; a config key is a mapping (`segments[0].columns.email: Email`).
+  const flag = columnsName.startsWith('--')
   if (req.bareValues === true || format === 'lines') {
     const recognised = format === 'lines' && firstRecord.length === 1 ? idTypeForHeader(firstRecord[0]!) : undefined
     const type = req.type ?? (req.columns !== undefined ? Object.keys(req.columns)[0] as IdType : undefined) ?? recognised
     if (type === undefined) {
-      throw new InputError('HP_ERR_INPUT_NO_COLUMNS', `cannot tell which identifier '${file}' holds: it has one value per ${format === 'lines' ? 'line' : 'element'} and no recognised header; pass --type email|phone|maid|idfa|gaid|email_sha256|phone_sha256`, where)
+      throw new InputError('HP_ERR_INPUT_NO_COLUMNS', `cannot tell which identifier '${file}' holds: it has one value per ${format === 'lines' ? 'line' : 'element'} and no recognised header; ${flag ? 'pass' : 'set'} ${typeName} ${flag ? '' : 'to '}email|phone|maid|idfa|gaid|email_sha256|phone_sha256`, where)
     }
     // A lines file may open with a header naming its type ("email"): skip it rather than reject it.
     const headerRow = format === 'lines' && recognised !== undefined
@@ -88,12 +94,12 @@ export function planColumns (req: PlanRequest): PlanDecision {
     const missing: string[] = []
     for (const [type, header] of Object.entries(req.columns) as Array<[IdType, string]>) {
       const index = lower.indexOf(header.trim().toLowerCase())
-      if (index === -1) missing.push(`${type}=${header}`)
+      if (index === -1) missing.push(flag ? `${type}=${header}` : `${columnsName}.${type} '${header}'`)
       else fields.push({ index, key: firstRecord[index]!, name: firstRecord[index]!.trim(), type })
     }
     if (missing.length > 0) {
       const known = firstRecord.filter(h => idTypeForHeader(h) !== undefined || h.length < 40)
-      throw new InputError('HP_ERR_INPUT_NO_COLUMNS', `--columns ${missing.join(',')}: no such ${keyed ? 'key in the first object' : 'column in the header row'} of '${file}' (${known.length} ${keyed ? 'keys' : 'columns'}); check the spelling against the ${keyed ? 'keys' : 'header'}`, where)
+      throw new InputError('HP_ERR_INPUT_NO_COLUMNS', `${flag ? `${columnsName} ${missing.join(',')}` : missing.join(', ')}: no such ${keyed ? 'key in the first object' : 'column in the header row'} of '${file}' (${known.length} ${keyed ? 'keys' : 'columns'}); check the spelling against the ${keyed ? 'keys' : 'header'}`, where)
     }
     return { plan: { format, fields }, headerRow: !keyed }
   }
@@ -107,5 +113,5 @@ export function planColumns (req: PlanRequest): PlanDecision {
     return { plan: { format, fields: [{ index: 0, key: '', name: req.type, type: req.type }] }, headerRow: false }
   }
   const what = keyed ? `no key of the first object of '${file}' names an identifier` : `the first row of '${file}' (${firstRecord.length} fields) is not a header naming an identifier column`
-  throw new InputError('HP_ERR_INPUT_NO_COLUMNS', `${what}; map columns with --columns email=<name>,phone=<name>,maid=<name>${keyed ? '' : ', or pass --type for a one-column file without header'}`, where)
+  throw new InputError('HP_ERR_INPUT_NO_COLUMNS', `${what}; ${flag ? `map columns with ${columnsName} email=<name>,phone=<name>,maid=<name>` : `map columns with ${columnsName} (email: <name>, phone: <name>, maid: <name>)`}${keyed ? '' : `, or ${flag ? 'pass' : 'set'} ${typeName} for a one-column file without header`}`, where)
 }

@@ -51,7 +51,9 @@ export const kDefaultExitCodes = {
   HP_ERR_REFUSED: ExitCode.FAILED,
   HP_ERR_ABORTED: ExitCode.INTERRUPTED,
   HP_ERR_METRICS_SERVER: ExitCode.FAILED,
-  HP_ERR_METRICS_PUSH: ExitCode.FAILED
+  HP_ERR_METRICS_PUSH: ExitCode.FAILED,
+  // A failure no check named (a bug): the CLI wraps it so even a bug prints one coded line.
+  HP_ERR_INTERNAL: ExitCode.FAILED
 } as const satisfies Record<string, ExitCodeValue>
 
 export type ErrorCode = keyof typeof kDefaultExitCodes

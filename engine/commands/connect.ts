@@ -14,6 +14,7 @@ import { StateStore } from '../state/state-store.js'
 import { TikTokClient } from '../../adapters/tiktok/tiktok-client.js'
 import { authorizationUrl, exchangeAuthCode, authorizedAdvertisers, advertiserRole, type TokenGrant } from '../../adapters/tiktok/oauth.js'
 import { HashpipeError, InterruptedError, ExitCode, UsageError } from '../../pipeline/errors.js'
+import { parsePort, parsePositiveInteger } from '../cli-values.js'
 import { CONNECTION_NAME } from '../state/records.js'
 import type { CommandIo } from '../command.js'
 
@@ -85,20 +86,25 @@ export default async function connect (argv: string[], io: CommandIo): Promise<n
   if (parsed.positionals[0] !== 'tiktok' || parsed.positionals.length !== 1) throw new UsageError('usage: hashpipe connect tiktok --config FILE --name NAME')
   if (v.config === undefined || v.name === undefined) throw new UsageError('--config and --name are required (see hashpipe connect tiktok --help)')
   if (!CONNECTION_NAME.test(v.name)) throw new UsageError(`--name '${v.name}' must be letters, digits, '.', '_' or '-' (it names a token file)`)
+  const port = parsePort('port', v.port)
+  const timeoutSeconds = parsePositiveInteger('timeout', v.timeout, 86_400)
   const config = await loadConfig(v.config, io.env)
   const client = new TikTokClient({ apiBaseUrl: config.tiktok.apiBaseUrl, rateLimit: config.tiktok.rateLimit, retryBudgetMs: 60_000 })
   const state = StateStore.open(config.stateDir)
   try {
     let grant: TokenGrant
     if (v['access-token-file'] !== undefined) {
-      const token = (await readFile(v['access-token-file'], 'utf8')).trim()
+      const file = v['access-token-file']
+      const token = (await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        throw new UsageError(`--access-token-file '${file}' cannot be read: ${err.code ?? err.message}; check the path and its permissions`)
+      })).trim()
       if (token === '' || /\s/.test(token)) throw new UsageError(`--access-token-file ${v['access-token-file']} must hold one access token on one line`)
       client.setAccessToken(token)
       const advertisers = await authorizedAdvertisers(client, config.tiktok.appId, config.tiktok.secret.reveal())
       // A token made elsewhere does not tell its scopes; activation then relies on the first write.
       grant = { accessToken: token, advertiserIds: advertisers.map(a => a.advertiserId), scopes: [] }
     } else {
-      grant = await oauthFlow(config, client, Number(v.port), Number(v.timeout) * 1000, io)
+      grant = await oauthFlow(config, client, port, timeoutSeconds * 1000, io)
       client.setAccessToken(grant.accessToken)
     }
     state.tokens.write(v.name, grant.accessToken)

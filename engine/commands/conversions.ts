@@ -14,6 +14,7 @@ import { createDistributeProgress, noProgress } from '../distribute/distribute-p
 import { bothObservers } from '../distribute/tiktok-audience-api.js'
 import { parseRetryBudget } from '../distribute/duration.js'
 import { TikTokClient, type ApiObserver } from '../../adapters/tiktok/tiktok-client.js'
+import { assertDistinctFiles, parsePort, parseRatio } from '../cli-values.js'
 import type { CommandIo } from '../command.js'
 
 const kHelp = `usage: hashpipe conversions send --config FILE [options]
@@ -98,7 +99,7 @@ function eventsApiFor (config: ResolvedConfig, state: StateStore, entry: Convers
 
 export default async function conversions (argv: string[], io: CommandIo): Promise<number> {
   const [sub, ...rest] = argv
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') { io.stdout.write(kHelp); return sub === undefined ? ExitCode.USAGE : ExitCode.OK }
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') { (sub === undefined ? io.stderr : io.stdout).write(kHelp); return sub === undefined ? ExitCode.USAGE : ExitCode.OK }
   if (sub !== 'send') throw new UsageError(`unknown conversions subcommand '${sub}'; use: hashpipe conversions send --config FILE (see hashpipe conversions --help)`)
   let parsed
   try {
@@ -109,10 +110,8 @@ export default async function conversions (argv: string[], io: CommandIo): Promi
   const v = parsed.values
   if (v.help) { io.stdout.write(kHelp); return ExitCode.OK }
   if (v.config === undefined) throw new UsageError('--config FILE is required (see hashpipe conversions --help)')
-  const ratio = Number(v['max-reject-ratio'])
-  if (!(ratio >= 0 && ratio <= 1)) throw new UsageError(`--max-reject-ratio must be a number from 0 to 1, not '${v['max-reject-ratio']}'`)
-  const metricsPort = v['metrics-port'] === undefined ? undefined : Number(v['metrics-port'])
-  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new UsageError(`--metrics-port must be a port number, not '${v['metrics-port']}'`)
+  const ratio = parseRatio('max-reject-ratio', v['max-reject-ratio'])
+  const metricsPort = v['metrics-port'] === undefined ? undefined : parsePort('metrics-port', v['metrics-port'])
 
   const retryBudgetMs = parseRetryBudget(v['retry-budget'])
   const config = await loadConfig(v.config, io.env)
@@ -121,6 +120,12 @@ export default async function conversions (argv: string[], io: CommandIo): Promi
     if (!config.conversions.some(c => c.name === name)) throw new UsageError(`--name '${name}' is not a conversions entry of the config (entries: ${config.conversions.map(c => c.name).join(', ') || 'none'})`)
   }
   const entries = config.conversions.filter(c => v.name === undefined || v.name.includes(c.name))
+  if (v.rejects !== undefined) {
+    await assertDistinctFiles([{ option: '--rejects', path: v.rejects }], [
+      { option: '--config', path: v.config },
+      ...config.conversions.flatMap((c, i) => c.inputs.map((path, j) => ({ option: `conversions[${i}].inputs[${j}]`, path })))
+    ])
+  }
   if (entries.length === 0) { io.stderr.write('hashpipe: the config has no conversions entries; nothing to send\n'); return ExitCode.OK }
 
   let metrics: Metrics | undefined

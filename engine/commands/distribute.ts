@@ -15,6 +15,7 @@ import { HashpipeError, ExitCode, UsageError } from '../../pipeline/errors.js'
 import { createMetrics, type Metrics } from '../metrics.js'
 import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
 import { pushMetrics } from '../../adapters/pushgateway.js'
+import { parseHttpUrl, parsePort, parseRatio } from '../cli-values.js'
 import type { CommandIo } from '../command.js'
 import type { AudienceApi } from '../distribute/audience-api.js'
 import { commandLogger } from '../command-logger.js'
@@ -195,12 +196,11 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
   const v = parsed.values
   if (v.help) { io.stdout.write(kHelp); return ExitCode.OK }
   if (v.config === undefined) throw new UsageError('--config FILE is required (see hashpipe distribute --help)')
-  const share = Number(v['max-delete-share'])
-  if (!(share > 0 && share <= 1)) throw new UsageError(`--max-delete-share must be a number above 0 and at most 1, not '${v['max-delete-share']}'`)
+  const share = parseRatio('max-delete-share', v['max-delete-share'], { above: true })
   const threads = v.threads === undefined ? undefined : Number(v.threads)
   if (threads !== undefined) checkHashNumber('threads', threads, { names: { threads: '--threads' }, given: { threads: `'${v.threads}'` } })
-  const metricsPort = v['metrics-port'] === undefined ? undefined : Number(v['metrics-port'])
-  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new UsageError(`--metrics-port must be a port number, not '${v['metrics-port']}'`)
+  const metricsPort = v['metrics-port'] === undefined ? undefined : parsePort('metrics-port', v['metrics-port'])
+  if (v.pushgateway !== undefined) parseHttpUrl('pushgateway', v.pushgateway)
 
   const retryBudgetMs = parseRetryBudget(v['retry-budget'])
   const waitProcessingMs = parseDuration(v['wait-processing'])

@@ -10,7 +10,7 @@ import { AtomicFileWriter } from '../../adapters/atomic-file.js'
 import type { InputFormat } from '../../pipeline/column-plan.js'
 import { formatDigests, outputHeader, type OutFormat } from '../../pipeline/digest-format.js'
 import { ID_TYPES, type IdType, type PhoneHashForm, type RejectRecord } from '../../pipeline/protocol.js'
-import { parseColumns, parseSize, csvCell } from '../cli-values.js'
+import { assertDistinctFiles, parseColumns, parseHttpUrl, parsePort, parseRatio, parseSize, csvCell } from '../cli-values.js'
 import type { CommandIo } from '../command.js'
 import { createMetrics, type Metrics } from '../metrics.js'
 import { commandLogger } from '../command-logger.js'
@@ -111,12 +111,9 @@ interface HashCommandOptions extends HashJobOptions {
 function resolve (values: Values, inputs: string[]): HashCommandOptions {
   if (inputs.length === 0) throw new UsageError('no input given; name one or more files, or - for stdin (see hashpipe hash --help)')
   if (inputs.filter(i => i === '-').length > 1) throw new UsageError('stdin (-) can be named only once')
-  const ratio = Number(values['max-reject-ratio'])
-  if (!(ratio >= 0 && ratio <= 1)) throw new UsageError(`--max-reject-ratio must be a number from 0 to 1, not '${values['max-reject-ratio']}'`)
-  const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port'])
-  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) {
-    throw new UsageError(`--metrics-port must be a port number from 0 to 65535, not '${values['metrics-port']}'`)
-  }
+  const ratio = parseRatio('max-reject-ratio', values['max-reject-ratio'])
+  const metricsPort = values['metrics-port'] === undefined ? undefined : parsePort('metrics-port', values['metrics-port'])
+  if (values.pushgateway !== undefined) parseHttpUrl('pushgateway', values.pushgateway)
   const size = (option: 'batch-bytes' | 'max-line-bytes' | 'memory-budget'): number | undefined => values[option] === undefined ? undefined : parseSize(option, values[option])
   // What the user typed, so a bound error quotes it ("got 100GiB") rather than a byte count.
   const given: Partial<Record<HashOptionKey, string>> = {}
@@ -167,6 +164,11 @@ export default async function hash (argv: string[], io: CommandIo): Promise<numb
   }
   if (parsed.values.help) { io.stdout.write(kHelp); return ExitCode.OK }
   const opts = resolve(parsed.values, parsed.positionals)
+  await assertDistinctFiles([
+    { option: '--out', path: opts.out },
+    ...(opts.rejects !== undefined ? [{ option: '--rejects', path: opts.rejects }] : []),
+    ...(opts.logFile !== undefined ? [{ option: '--log-file', path: opts.logFile }] : [])
+  ], opts.inputs.map(path => ({ option: '<input...>', path })))
   let metrics: Metrics | undefined
   let server: MetricsServer | undefined
   if (opts.metricsPort !== undefined || opts.pushgateway !== undefined) {
@@ -233,11 +235,11 @@ async function runHash (opts: HashCommandOptions, io: CommandIo, log: Logger): P
     throw err
   }
   summary.warnings = warnings
+  // The logger prints each as a human line on stderr too (command-logger.ts).
   for (const w of warnings) log.warn(w)
   const { inputs: _inputs, warnings: _w, ...counts } = summary
   log.info({ summary: counts }, 'hash run finished')
   const summaryStream = opts.out === '-' ? io.stderr : io.stdout
-  for (const w of warnings) io.stderr.write(`hashpipe: warning: ${w}\n`)
   summaryStream.write(opts.json ? JSON.stringify(summary) + '\n' : formatSummary(summary))
   const verdict = rejectVerdict(summary, opts.maxRejectRatio)
   if (verdict !== undefined) {

@@ -7,7 +7,7 @@ import { parseRetryBudget } from '../distribute/duration.js'
 import { StateStore } from '../state/state-store.js'
 import { AtomicFileWriter } from '../../adapters/atomic-file.js'
 import { ExitCode, UsageError } from '../../pipeline/errors.js'
-import { csvCell } from '../cli-values.js'
+import { assertDistinctFiles, csvCell } from '../cli-values.js'
 import { parseMonth } from '../report/month.js'
 import { buildUsageReport, type UsageReport, type UsageReportOptions } from '../report/usage-report.js'
 import type { CommandIo } from '../command.js'
@@ -83,6 +83,7 @@ export async function reportUsage (argv: string[], io: CommandIo, overrides: Par
   if (v.month === undefined) throw new UsageError('--month YYYY-MM is required (see hashpipe report usage --help)')
   if (v.format !== 'csv' && v.format !== 'json') throw new UsageError(`--format must be csv or json, not '${v.format}'`)
   const month = parseMonth(v.month)
+  await assertDistinctFiles([{ option: '--out', path: v.out }], [{ option: '--config', path: v.config }])
   const retryBudgetMs = parseRetryBudget(v['retry-budget'])
   const config = await loadConfig(v.config, io.env)
   if (retryBudgetMs !== undefined) config.tiktok.retryBudgetMs = retryBudgetMs
@@ -113,7 +114,8 @@ export default async function report (argv: string[], io: CommandIo): Promise<nu
   const [sub, ...rest] = argv
   if (sub === 'usage') return await reportUsage(rest, io)
   if (sub === undefined || sub === '--help' || sub === '-h') {
-    io.stdout.write('usage: hashpipe report usage --config FILE --month YYYY-MM [--destination NAME] [--format csv|json] [--out FILE]\n\nRun \'hashpipe report usage --help\' for details.\n')
+    // Without its subcommand the command line is incomplete: usage on stderr, as for any usage error.
+    ;(sub === undefined ? io.stderr : io.stdout).write('usage: hashpipe report usage --config FILE --month YYYY-MM [--destination NAME] [--format csv|json] [--out FILE]\n\nRun \'hashpipe report usage --help\' for details.\n')
     return sub === undefined ? ExitCode.USAGE : ExitCode.OK
   }
   throw new UsageError(`unknown report '${sub}'; the one report is: usage (see hashpipe report --help)`)

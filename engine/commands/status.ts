@@ -7,6 +7,7 @@ import { loadConfig, type ResolvedConfig } from '../config.js'
 import { StateStore } from '../state/state-store.js'
 import { ExitCode, UsageError } from '../../pipeline/errors.js'
 import type { CommandIo } from '../command.js'
+import { parsePositiveInteger } from '../cli-values.js'
 import { usageObligations } from '../report/obligations.js'
 import { lockHolder } from '../state/state-lock.js'
 import { reasons } from '../distribute/distribute-progress.js'
@@ -36,7 +37,7 @@ export default async function status (argv: string[], io: CommandIo): Promise<nu
   }
   if (v.config === undefined) throw new UsageError('--config FILE is required')
   const config = await loadConfig(v.config, io.env, { secretOptional: true })
-  const options = { config: v.config, json: v.json, runs: Number(v.runs) }
+  const options = { config: v.config, json: v.json, runs: parsePositiveInteger('runs', v.runs) }
   if (watch === undefined) {
     io.stdout.write(report(config, options))
     return ExitCode.OK

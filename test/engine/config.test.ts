@@ -172,7 +172,7 @@ t.test('every schema rule, by key path', async t => {
     ['qpm fraction', c => { c.tiktok.rate_limit = { qpm: 1.5 } }, 'tiktok.rate_limit.qpm: must be a whole number'],
     ['batch over TikTok max', c => { c.tiktok.batch_size = 1001 }, 'tiktok.batch_size: must be at most 1000'],
     ['phone form', c => { c.tiktok.phone_hash_form = 'national' }, 'tiktok.phone_hash_form: must be one of e164, digits'],
-    ['country', c => { c.hashing = { default_country: 'USA' } }, /hashing\.default_country: must be a two-letter ISO 3166/],
+    ['country', c => { c.hashing = { default_country: 'USA' } }, /hashing\.default_country: must be an ISO 3166 alpha-2 country code/],
     ['canonicalize', c => { c.hashing = { email_canonicalize: 'all' } }, 'hashing.email_canonicalize: must be one of none, gmail'],
     ['strip flag', c => { c.hashing = { strip_plus_tag: 'yes' } }, 'hashing.strip_plus_tag: must be true or false'],
     ['destinations type', c => { c.destinations = { name: 'x' } }, 'destinations: must be a list'],

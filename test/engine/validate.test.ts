@@ -1,10 +1,10 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { TokenStore } from '../../engine/state/token-store.js'
+import { StateStore } from '../../engine/state/state-store.js'
 import { CANARY_SECRETS, assertNoCanary } from '../helpers/canary.js'
 
 const kCli = fileURLToPath(new URL('../../engine/cli.js', import.meta.url))
@@ -48,6 +48,19 @@ function setup (): { dir: string, config: string } {
   return { dir, config }
 }
 
+/** What `connect` records: the token, the connection and (unless told otherwise) the activated destination. */
+function connectAndActivate (stateDir: string, { activate = true }: { activate?: boolean } = {}): void {
+  const state = StateStore.open(stateDir)
+  try {
+    state.tokens.write('acme', CANARY_SECRETS[0]!.plain)
+    state.catalog.putConnection({ name: 'acme', advertiserIds: ['7123456789012345678'], scopes: [] })
+    state.catalog.putDestination({ name: 'Acme US', advertiserId: '7123456789012345678', integration: 'first-party', connection: 'acme', region: 'US' })
+    if (activate) state.catalog.activateDestination('Acme US', 'ADMIN')
+  } finally {
+    state.close()
+  }
+}
+
 t.test('--help and usage errors', async t => {
   const help = await cli(['validate', '--help'])
   t.equal(help.code, 0)
@@ -65,8 +78,9 @@ t.test('a valid config: exit 0 and the summary line', async t => {
   const r = await cli(['validate', '--config', config])
   t.equal(r.code, 0, r.stderr)
   t.equal(r.stdout, 'config OK: 1 destination, 1 segment\n')
-  t.match(r.stderr, `note: connection 'acme' is not made yet; run: hashpipe connect tiktok --config ${config} --name acme`)
-  new TokenStore(join(dir, '.hashpipe')).write('acme', CANARY_SECRETS[0]!.plain)
+  t.match(r.stderr, `note: connection 'acme' is not connected yet; run: hashpipe connect tiktok --config ${config} --name acme`)
+  t.notOk(existsSync(join(dir, '.hashpipe')), 'validate creates no state directory')
+  connectAndActivate(join(dir, '.hashpipe'))
   const connected = await cli(['validate', '--config', config])
   t.equal(connected.code, 0)
   t.equal(connected.stderr, '', 'no note once the connection exists')
@@ -88,7 +102,7 @@ t.test('an invalid config: exit 78 listing every problem, secret never shown', a
   t.equal(r.code, 78)
   t.equal(r.stdout, '')
   const lines = r.stderr.trimEnd().split('\n')
-  t.equal(lines[0], `hashpipe: config '${config}' is invalid (4 problems):`)
+  t.equal(lines[0], `hashpipe: HP_ERR_CONFIG_INVALID: config '${config}' is invalid (4 problems):`)
   t.match(lines.slice(1), [
     /^ {2}tiktok\.app_id: must not contain spaces$/,
     /^ {2}destinations\[0\]\.integration: must be one of first-party, first-party-record-sync, data-marketplace-3pd$/,
