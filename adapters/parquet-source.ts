@@ -10,9 +10,7 @@
 // naming the file, before anything of it is counted as read.
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { extname } from 'node:path'
-import { parquetMetadataAsync, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet'
-// Not re-exported from the package root; the package exports its src/*.js modules.
-import { parquetReadColumn } from 'hyparquet/src/read.js'
+import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type ColumnData, type FileMetaData } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
 import { InputError } from '../pipeline/errors.js'
 import type { InputSource } from './file-source.js'
@@ -124,7 +122,7 @@ function source (name: string, file: FileBuffer, metadata: FileMetaData, groups:
         const values: ArrayLike<unknown>[] = []
         for (const column of wanted) {
           try {
-            values.push(await parquetReadColumn({ file, metadata, columns: [column], rowStart, rowEnd, compressors }))
+            values.push(await readColumn(file, metadata, column, rowStart, rowEnd))
           } catch (err) {
             throw corrupt(name, `row group ${g + 1} of ${groups.length}, column '${column}', cannot be decoded`, err)
           }
@@ -145,6 +143,20 @@ function source (name: string, file: FileBuffer, metadata: FileMetaData, groups:
     bytesRead: () => file.bytesRead,
     recycle: () => {}
   }
+}
+
+/** One column of rows [rowStart, rowEnd): the decoded chunks, cut to the range (a chunk may hold rows around it). */
+async function readColumn (file: AsyncBuffer, metadata: FileMetaData, column: string, rowStart: number, rowEnd: number): Promise<unknown[]> {
+  const out: unknown[] = new Array(rowEnd - rowStart).fill(null)
+  const onChunk = (chunk: ColumnData): void => {
+    if (chunk.columnName !== column) return
+    const from = Math.max(rowStart, chunk.rowStart)
+    const to = Math.min(rowEnd, chunk.rowEnd)
+    const data = chunk.columnData
+    for (let r = from; r < to; r++) out[r - rowStart] = data[r - chunk.rowStart]
+  }
+  await parquetRead({ file, metadata, columns: [column], rowStart, rowEnd, compressors, onChunk })
+  return out
 }
 
 /** CSV records of one row group: rows × the mapped columns, in pieces of about kChunkBytes. */

@@ -113,7 +113,6 @@ const kPlans: Array<{ name: string, plan: ColumnPlan, columns: string[] }> = [
   { name: 'csv with skipped and reordered columns', columns: ['maid', 'email', 'email_sha256', 'phone'], plan: { format: 'csv', fields: [{ index: 3, key: '', name: 'tel', type: 'phone' }, { index: 0, key: '', name: 'ifa', type: 'gaid' }, { index: 2, key: '', name: 'h', type: 'email_sha256' }] } },
   { name: 'csv delimited by ;', columns: ['phone', 'email', 'maid'], plan: { format: 'csv', delimiter: 59, fields: [{ index: 0, key: '', name: 'p', type: 'phone' }, { index: 1, key: '', name: 'e', type: 'email' }, { index: 2, key: '', name: 'm', type: 'maid' }] } },
   { name: 'csv delimited by tab, quoted cells', columns: ['email', 'maid', 'phone'], plan: { format: 'csv', delimiter: 9, fields: [{ index: 0, key: '', name: 'e', type: 'email' }, { index: 2, key: '', name: 'p', type: 'phone' }] } },
-  { name: 'csv delimited by |', columns: ['maid', 'email'], plan: { format: 'csv', delimiter: 124, fields: [{ index: 1, key: '', name: 'e', type: 'email' }] } },
   { name: 'tsv', columns: ['phone', 'email', 'maid'], plan: { format: 'tsv', fields: [{ index: 0, key: '', name: 'p', type: 'phone' }, { index: 1, key: '', name: 'e', type: 'email' }, { index: 2, key: '', name: 'm', type: 'idfa' }] } },
   { name: 'lines of emails', columns: ['email'], plan: { format: 'lines', fields: [{ index: 0, key: '', name: 'email', type: 'email' }] } },
   { name: 'lines of phones', columns: ['phone'], plan: { format: 'lines', fields: [{ index: 0, key: '', name: 'phone', type: 'phone' }] } },
