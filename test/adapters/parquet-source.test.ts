@@ -21,12 +21,12 @@ t.test('string, dictionary, delta, byte array, INT64 and null columns as CSV rec
   const file = join(dir, 'types.parquet')
   const emails = ['a@x.com', null, 'quote"d@x.com', 'comma,@x.com', 'é@x.com']
   writeParquet(file, [
-      { name: 'email', data: emails, type: 'STRING', nullable: true },
-      { name: 'phone', data: [2025550100n, 2025550101n, null, 2025550103n, 2025550104n], type: 'INT64', nullable: true },
-      // Five rows, two distinct values: the writer keeps the dictionary it halves the size with.
-      { name: 'maid', data: Array.from({ length: 5 }, (_, i) => i % 2 === 0 ? '6d92078a-8246-4ba4-ae5b-76104861e7dc' : 'ad3b9c1f-0d4c-4ef4-9a6a-3a1f2b2c3d4e'), type: 'STRING', encoding: 'RLE_DICTIONARY' },
-      { name: 'email_delta', data: ['d1@x.com', 'd2@x.com', null, 'd4@x.com', 'd5@x.com'], type: 'STRING', nullable: true, encoding: 'DELTA_LENGTH_BYTE_ARRAY' },
-      { name: 'raw', data: emails.map(e => e === null ? null : new TextEncoder().encode(e)), type: 'BYTE_ARRAY', nullable: true }
+    { name: 'email', data: emails, type: 'STRING', nullable: true },
+    { name: 'phone', data: [2025550100n, 2025550101n, null, 2025550103n, 2025550104n], type: 'INT64', nullable: true },
+    // Five rows, two distinct values: the writer keeps the dictionary it halves the size with.
+    { name: 'maid', data: Array.from({ length: 5 }, (_, i) => i % 2 === 0 ? '6d92078a-8246-4ba4-ae5b-76104861e7dc' : 'ad3b9c1f-0d4c-4ef4-9a6a-3a1f2b2c3d4e'), type: 'STRING', encoding: 'RLE_DICTIONARY' },
+    { name: 'email_delta', data: ['d1@x.com', 'd2@x.com', null, 'd4@x.com', 'd5@x.com'], type: 'STRING', nullable: true, encoding: 'DELTA_LENGTH_BYTE_ARRAY' },
+    { name: 'raw', data: emails.map(e => e === null ? null : new TextEncoder().encode(e)), type: 'BYTE_ARRAY', nullable: true }
   ])
   const p = await openParquet(file)
   t.teardown(p.close)
