@@ -3,7 +3,7 @@
 // writes a markdown table with ratios to the naive baseline run in the same session, the
 // openssl SHA-256 ceiling, and hashpipe's per-stage seconds.
 //   SIZE=1GiB RUNS=3 BENCH_ONLY=hashpipe,devnull npm run bench
-// BENCH_ONLY takes contender ids: hashpipe, threads1, devnull, duckdb, naive.
+// BENCH_ONLY takes contender ids: hashpipe, threads1, devnull, duckdb, naive, parquet, duckdb-parquet.
 import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync, statSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateFile, parseBytes } from './generate.js'
 import { SequentialWriter } from '../adapters/sequential-writer.js'
+import { parquetContenders } from './parquet-contender.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const size = process.env['SIZE'] ?? '1GiB'
@@ -84,6 +85,8 @@ const contenders: Array<{ id: string, name: string, run: () => Promise<Measure> 
       out => { const s = JSON.parse(out); return { identifiers: s.identifiers, unique: s.unique, ...(s.died !== undefined ? { note: `died: ${s.died}` } : {}) } })
   }
 ]
+
+contenders.push(...parquetContenders({ root, dir, csv: input, measure, installBaselines }))
 
 /** bench/'s own dependencies (DuckDB), from its lockfile, on first use. */
 function installBaselines (): void {
