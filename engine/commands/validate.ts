@@ -10,6 +10,7 @@ import { TokenStore } from '../state/token-store.js'
 import { ExitCode, HashpipeError, UsageError } from '../../pipeline/errors.js'
 import type { CommandIo } from '../command.js'
 import { audienceTypeProblems } from '../distribute/audience-type.js'
+import { expandInputs } from '../../adapters/input-paths.js'
 
 const kHelp = `usage: hashpipe validate --config FILE [--json] [--no-environment]
 
@@ -93,17 +94,31 @@ async function checkEnvironment (config: ResolvedConfig): Promise<ConfigProblem[
     ...config.segments.flatMap((s, i) => s.inputs.map((input, j) => ({ input, path: `segments[${i}].inputs[${j}]` }))),
     ...config.conversions.flatMap((c, i) => c.inputs.map((input, j) => ({ input, path: `conversions[${i}].inputs[${j}]` })).filter(x => x.input !== '-'))
   ]
-  for (const { input, path } of inputs) {
+  for (const { input: given, path } of inputs) {
+    // A directory or glob is checked as the files it names now.
+    let files: string[]
     try {
-      const st = await stat(input)
-      if (!st.isFile() && !st.isFIFO()) { problems.push({ path, message: `'${input}' is not a file` }); continue }
-      await access(input, constants.R_OK)
+      files = await expandInputs([given], path)
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      problems.push({ path, message: code === 'ENOENT' ? `input file '${input}' does not exist (paths are relative to the config file's directory)` : `input file '${input}' can't be read: ${code ?? (err as Error).message}` })
+      problems.push({ path, message: (err as Error).message })
+      continue
     }
+    for (const input of files) problems.push(...await checkFile(input, path))
   }
   return problems
+}
+
+/** One input file's problem, if any. */
+async function checkFile (input: string, path: string): Promise<ConfigProblem[]> {
+  try {
+    const st = await stat(input)
+    if (!st.isFile() && !st.isFIFO()) return [{ path, message: `'${input}' is not a file` }]
+    await access(input, constants.R_OK)
+    return []
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    return [{ path, message: code === 'ENOENT' ? `input file '${input}' does not exist (paths are relative to the config file's directory)` : `input file '${input}' can't be read: ${code ?? (err as Error).message}` }]
+  }
 }
 
 function connectionNotes (config: ResolvedConfig, file: string): string[] {
