@@ -278,6 +278,7 @@ class HashJob {
    */
   async #openParquet (i: number, name: string): Promise<PlannedInput | undefined> {
     const options = this.#options
+    if (name === '-') throw new InputError('HP_ERR_INPUT_FORMAT', 'stdin cannot be read as Parquet (its footer is read first, so it needs a file); save it to a file and name that', { file: name })
     const inputSummary: InputSummary = { file: name, format: 'parquet', gzip: false, rows: 0 }
     this.#summary.inputs.push(inputSummary)
     // Rejects name the row (line = row number); a byte offset means nothing in a Parquet file.
