@@ -1,10 +1,12 @@
 // Conversions inputs read one row at a time on the main thread: a row is an event with several
 // columns, not a column of identifiers, so the hash worker pool's splitting does not fit. Memory
 // stays bounded by one decoded chunk plus the longest record. CSV/TSV (RFC 4180, header row),
-// NDJSON and JSON arrays of objects, gzip or not, stdin as '-'.
+// NDJSON and JSON arrays of objects, gzip or not, stdin as '-'; Parquet as CSV records of every
+// column under a header of the column names (adapters/parquet-source.ts, a row group at a time).
 import type { Readable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
 import { openInput } from './file-source.js'
+import { hasParquetMagic, isParquetName, openParquet } from './parquet-source.js'
 import { detectFormat, type InputFormat } from '../pipeline/column-plan.js'
 import { parseRecord } from '../pipeline/csv-record.js'
 import { jsonArrayAsLines } from '../pipeline/json-elements.js'
@@ -21,7 +23,14 @@ export interface InputRow {
 export interface MalformedRow { line: number, malformed: true }
 
 /** Rows in blocks (one per decoded chunk): a promise per block, not per row. */
-export async function * readRows (name: string, stdin: Readable, format?: InputFormat): AsyncGenerator<Array<InputRow | MalformedRow>> {
+export async function * readRows (name: string, stdin: Readable, format?: InputFormat, delimiter?: number): AsyncGenerator<Array<InputRow | MalformedRow>> {
+  if (format === 'parquet' || (format === undefined && (isParquetName(name) || await hasParquetMagic(name)))) {
+    const parquet = await openParquet(name)
+    const header = parquet.columns.map(c => /[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c).join(',') + '\n'
+    const records = parquet.records(parquet.columns).chunks
+    yield * delimited((async function * () { yield Buffer.from(header); yield * records })(), ',')
+    return
+  }
   const source = await openInput(name, stdin)
   const iterator = source.chunks[Symbol.asyncIterator]()
   const first = await iterator.next()
@@ -31,11 +40,11 @@ export async function * readRows (name: string, stdin: Readable, format?: InputF
     yield head
     for (let r = await iterator.next(); r.done !== true; r = await iterator.next()) yield r.value
   }
-  const fmt = detectFormat(name, head, format)
+  const fmt = detectFormat(name, head, format ?? (delimiter !== undefined ? 'csv' : undefined))
   if (fmt === 'lines') {
     throw new InputError('HP_ERR_INPUT_FORMAT', `'${name}' is not CSV, TSV, NDJSON or JSON (no delimiter in its first line); conversions need a header row or keyed objects — set format: in the conversions entry`, { file: name })
   }
-  if (fmt === 'csv' || fmt === 'tsv') yield * delimited(all(), fmt === 'csv' ? ',' : '\t')
+  if (fmt === 'csv' || fmt === 'tsv') yield * delimited(all(), fmt === 'csv' ? String.fromCharCode(delimiter ?? 44) : '\t')
   else yield * ndjson(fmt === 'json' ? jsonArrayAsLines(name, all()) : all())
 }
 

@@ -1,5 +1,5 @@
 // DuckDB baseline of issue 3 (plain ESM so the root TypeScript build needs no DuckDB types).
-//   node bench/duckdb-baseline.mjs FILE [threads]
+//   node bench/duckdb-baseline.mjs FILE [threads]     (FILE.parquet: read_parquet instead of read_csv)
 // read_csv + lower/trim + regex checks + sha256 + COUNT(DISTINCT), as a data engineer would
 // write it in SQL. Its phone rule (strip non-digits, 10 digits or 1 + 10) is more lenient than
 // libphonenumber-js, so its unique count is a little higher than hashpipe's: it does less work.
@@ -21,7 +21,7 @@ const conn = await instance.connect()
 const path = file.replaceAll("'", "''")
 const sql = `
 WITH src AS (
-  SELECT * FROM read_csv('${path}', header = true, all_varchar = true, quote = '"', escape = '"', ignore_errors = true)
+  SELECT * FROM ${file.endsWith('.parquet') ? `read_parquet('${path}')` : `read_csv('${path}', header = true, all_varchar = true, quote = '"', escape = '"', ignore_errors = true)`}
 ), ids AS (
   SELECT 'E' AS t, e <> '' AS present,
     CASE WHEN regexp_full_match(e, '[0-9a-f]{64}') THEN e

@@ -3,7 +3,7 @@
 // writes a markdown table with ratios to the naive baseline run in the same session, the
 // openssl SHA-256 ceiling, and hashpipe's per-stage seconds.
 //   SIZE=1GiB RUNS=3 BENCH_ONLY=hashpipe,devnull npm run bench
-// BENCH_ONLY takes contender ids: hashpipe, threads1, devnull, duckdb, naive.
+// BENCH_ONLY takes contender ids: hashpipe, threads1, devnull, duckdb, naive, parquet, duckdb-parquet.
 // For CI (README, "Benchmarks in CI"): BENCH_JSON=FILE writes the report (bench/bench-json.ts),
 // BENCH_CI_JSON=FILE the customBiggerIsBetter entries, BENCH_COMPARE=BASELINE.json gates on the
 // in-run ratios (bench/compare.ts, BENCH_MAX_REGRESSION, default 0.10) and exits 1 on a
@@ -19,6 +19,7 @@ import { buildReport, ciEntries, machineFacts, type ContenderFigures } from './b
 import { parseMaxRegression, runCompare } from './compare.js'
 import { measureInstructions } from './instructions.js'
 import { SequentialWriter } from '../adapters/sequential-writer.js'
+import { parquetContenders } from './parquet-contender.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const size = process.env['SIZE'] ?? '1GiB'
@@ -102,6 +103,8 @@ const contenders: Array<{ id: string, name: string, run: () => Promise<Measure> 
       out => { const s = JSON.parse(out); return { identifiers: s.identifiers, unique: s.unique, ...(s.died !== undefined ? { note: `died: ${s.died}` } : {}) } })
   }
 ]
+
+contenders.push(...parquetContenders({ root, dir, csv: input, measure, installBaselines }))
 
 /** bench/'s own dependencies (DuckDB), from its lockfile, on first use. */
 function installBaselines (): void {

@@ -55,11 +55,13 @@ export interface DestinationConfig {
 
 export interface SegmentConfig {
   name: string
-  /** Absolute paths (resolved against the config file's directory). */
+  /** Absolute paths (resolved against the config file's directory): files, directories or globs, expanded when read. */
   inputs: string[]
   columns?: Partial<Record<IdType, string>>
   type?: IdType
   format?: InputFormat
+  /** csv: the field delimiter's byte (`delimiter:` key); ',' when absent. */
+  delimiter?: number
   /** Absent for a segment not (yet) distributed, e.g. a fresh clone. */
   destination?: string
   dataType: DataType
@@ -84,6 +86,8 @@ export interface ConversionConfig {
   lookbackDays: number
   batchSize: number
   format?: InputFormat
+  /** csv: the field delimiter's byte; ',' when absent. */
+  delimiter?: number
 }
 
 export interface TikTokConfig {

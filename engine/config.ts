@@ -18,7 +18,7 @@ import {
 import { CONNECTION_NAME } from './state/records.js'
 import { parseDuration } from './distribute/duration.js'
 import { isPhoneCountry } from './hash-options.js'
-import { INPUT_FORMATS, type InputFormat } from '../pipeline/column-plan.js'
+import { INPUT_FORMATS, parseDelimiter, type InputFormat } from '../pipeline/column-plan.js'
 import { ID_TYPES, type IdType } from '../pipeline/protocol.js'
 import { CONVERSION_FIELDS, OFFLINE_EVENTS, type ConversionField } from '../pipeline/conversion-event.js'
 
@@ -170,17 +170,24 @@ const destinationSchema = z.strictObject({
   data_cost_percent: percent.optional()
 })
 
+// `delimiter: ';'` (or ',', '|', tab: "\t" or tab); csv only, so a format other than csv refuses it.
+const delimiter = z.string().refine(v => parseDelimiter(v) !== undefined, { error: "must be one of ',' ';' '|' tab (quote it: delimiter: ';')" })
+const delimiterNeedsCsv = (v: { format?: string | undefined, delimiter?: string | undefined }, ctx: z.RefinementCtx): void => {
+  if (v.delimiter !== undefined && v.format !== undefined && v.format !== 'csv') ctx.addIssue({ code: 'custom', path: ['delimiter'], message: `applies to format csv only (format is ${v.format})` })
+}
+
 const segmentSchema = z.strictObject({
   name: text(`at most ${MAX_SEGMENT_NAME} characters (TikTok cuts longer audience names)`, MAX_SEGMENT_NAME),
   inputs: z.preprocess(v => typeof v === 'string' ? [v] : v, z.array(pathString).min(1, { error: 'must list at least one input file' })),
   columns: columns.optional(),
   type: z.enum(ID_TYPES).optional(),
   format: z.enum(INPUT_FORMATS as [InputFormat, ...InputFormat[]]).optional(),
+  delimiter: delimiter.optional(),
   destination: z.union([z.string().trim().min(1, { error: 'must not be empty' }), z.array(z.string().trim())]).optional(),
   // Checked by the rules (refused with the integration's workaround); accepted here so the message is that one.
   destinations: z.unknown().optional(),
   data_type: z.enum(DATA_TYPES).default('first-party')
-})
+}).superRefine(delimiterNeedsCsv)
 
 const conversionColumns = z.record(z.string(), z.unknown()).transform((v, ctx) => {
   const out: Partial<Record<ConversionField, string>> = {}
@@ -211,8 +218,9 @@ const conversionSchema = z.strictObject({
   event: z.string().trim().refine(s => (OFFLINE_EVENTS as readonly string[]).includes(s), { error: `must be a TikTok standard event: ${OFFLINE_EVENTS.join(', ')}` }).optional(),
   lookback_days: wholeNumber(1, 28).default(DEFAULT_LOOKBACK_DAYS),
   batch_size: wholeNumber(1, MAX_EVENTS_PER_REQUEST).default(MAX_EVENTS_PER_REQUEST),
-  format: z.enum(['csv', 'tsv', 'ndjson', 'json']).optional()
-})
+  format: z.enum(['csv', 'tsv', 'ndjson', 'json', 'parquet']).optional(),
+  delimiter: delimiter.optional()
+}).superRefine(delimiterNeedsCsv)
 
 const configSchema = z.strictObject({
   state_dir: pathString.default(DEFAULT_STATE_DIR),
@@ -373,6 +381,7 @@ function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): 
         ...(s.columns !== undefined && Object.keys(s.columns).length > 0 ? { columns: s.columns } : {}),
         ...(s.type !== undefined ? { type: s.type } : {}),
         ...(s.format !== undefined ? { format: s.format } : {}),
+        ...(s.delimiter !== undefined ? { delimiter: parseDelimiter(s.delimiter)! } : {}),
         ...(destination !== undefined && destination !== '' ? { destination } : {}),
         dataType: s.data_type
       }
@@ -386,7 +395,8 @@ function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): 
       event: c.event,
       lookbackDays: c.lookback_days,
       batchSize: c.batch_size,
-      ...(c.format !== undefined ? { format: c.format } : {})
+      ...(c.format !== undefined ? { format: c.format } : {}),
+      ...(c.delimiter !== undefined ? { delimiter: parseDelimiter(c.delimiter)! } : {})
     }))
   }
 }

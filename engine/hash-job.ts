@@ -14,6 +14,8 @@ import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import { openInput, checkReadable, type InputSource } from '../adapters/file-source.js'
+import { expandInputs } from '../adapters/input-paths.js'
+import { hasParquetMagic, isParquetName, openParquet } from '../adapters/parquet-source.js'
 import { SpillFiles } from '../adapters/spill-files.js'
 import { InputError, InterruptedError } from '../pipeline/errors.js'
 import { HashPool } from '../pipeline/hash-pool.js'
@@ -21,7 +23,7 @@ import { RecordSplitter, type SplitEvent } from '../pipeline/record-splitter.js'
 import { DigestStore } from '../pipeline/digest-store.js'
 import { OrderedWindow } from '../pipeline/ordered-window.js'
 import { parseRecord } from '../pipeline/csv-record.js'
-import { detectFormat, planColumns, type InputFormat } from '../pipeline/column-plan.js'
+import { delimiterHint, detectFormat, encodingProblem, planColumns, type InputFormat, type PlanRequest } from '../pipeline/column-plan.js'
 import { jsonArrayAsLines } from '../pipeline/json-elements.js'
 import {
   DIGEST_BYTES, ID_SCHEMAS, ID_TYPES, REJECT_REASONS,
@@ -33,8 +35,13 @@ import { emptySummary, type HashSummary, type InputSummary } from './hash-summar
 export interface HashJobOptions {
   /** Take each regular input's content digest while reading it (summary.inputs[i].content_sha256). */
   contentDigests?: boolean
+  /** Files, directories and globs (expanded by runHashJob, adapters/input-paths.ts), or '-'. */
   inputs: string[]
+  /** How errors name the inputs list (`segments[0].inputs`); "the inputs" when absent. */
+  inputsKey?: string
   format?: InputFormat
+  /** csv: the field delimiter's byte (pipeline/protocol.ts DELIMITERS); ',' when absent. */
+  delimiter?: number
   type?: IdType
   columns?: Partial<Record<IdType, string>>
   /** How the caller names columns and type in messages (hash-options.ts fills it in). */
@@ -74,8 +81,9 @@ const kBom = Buffer.from([0xef, 0xbb, 0xbf])
 
 export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, stdin: Readable, signal?: AbortSignal): Promise<HashSummary> {
   const started = performance.now()
-  for (const name of options.inputs) await checkReadable(name)
-  return await new HashJob(options, sinks, stdin, signal, started).run()
+  const inputs = await expandInputs(options.inputs, options.inputsKey)
+  for (const name of inputs) await checkReadable(name)
+  return await new HashJob({ ...options, inputs }, sinks, stdin, signal, started).run()
 }
 
 const kInterrupted = 'interrupted; nothing was written: run the command again'
@@ -182,7 +190,7 @@ class HashJob {
     const split = this.#splitter = new RecordSplitter({
       capacity: Math.max(this.#options.batchBytes, this.#options.maxRecordBytes + 2),
       quotes: input.format === 'csv',
-      delimiter: input.format === 'tsv' ? 9 : 44,
+      delimiter: input.format === 'tsv' ? 9 : plan.delimiter ?? 44,
       startOffset: input.startOffset
     })
     for (const ev of await this.#timed('split', () => split.push(head))) await this.#submit(i, plan, ev)
@@ -205,6 +213,7 @@ class HashJob {
   async #openInput (i: number): Promise<PlannedInput | undefined> {
     const options = this.#options
     const name = options.inputs[i]!
+    if (options.format === 'parquet' || (options.format === undefined && (isParquetName(name) || await hasParquetMagic(name)))) return await this.#openParquet(i, name)
     const source = await openInput(name, this.#stdin, { digest: options.contentDigests === true })
     this.#sources.push(source)
     const inputSummary: InputSummary = { file: name, format: 'csv', gzip: source.gzip, rows: 0 }
@@ -217,7 +226,10 @@ class HashJob {
       this.#sinks.warn?.(`input '${name}' is empty: nothing to hash`)
       return undefined
     }
-    let format = detectFormat(name, head, options.format)
+    const encoding = encodingProblem(name, head, offset)
+    if (encoding !== undefined) throw new InputError('HP_ERR_INPUT_ENCODING', encoding.message, { file: name, byteOffset: encoding.byteOffset })
+    let format = detectFormat(name, head, options.format ?? (options.delimiter !== undefined ? 'csv' : undefined))
+    if (format === 'parquet') throw new InputError('HP_ERR_INPUT_FORMAT', `input '${name}' is not a Parquet file (no PAR1 magic at its start); set the right format`, { file: name })
     inputSummary.format = format
     if (format === 'json') {
       // Re-encode the array as NDJSON and plan from its first element.
@@ -245,8 +257,9 @@ class HashJob {
       }
       if (head.length === 0) return undefined
     }
-    const first = firstRecord(name, head, format, options.maxRecordBytes)
-    const decision = planColumns({
+    const delimiter = format === 'csv' ? options.delimiter ?? 44 : 9
+    const first = firstRecord(name, head, format, options.maxRecordBytes, delimiter)
+    const decision = planWithHint({
       file: name,
       format,
       firstRecord: first.fields,
@@ -254,13 +267,57 @@ class HashJob {
       ...(options.columns !== undefined ? { columns: options.columns } : {}),
       ...(options.type !== undefined ? { type: options.type } : {}),
       ...(options.optionNames !== undefined ? { names: options.optionNames } : {})
-    })
+    }, format === 'csv' || format === 'tsv' ? head : undefined, delimiter)
+    if (format === 'csv' && delimiter !== 44) decision.plan.delimiter = delimiter
     let skip = 0
     if (decision.headerRow) {
       skip = first.bytes
       state.lineBase += first.lines
     }
     return { source, chunks, head: head.subarray(skip), startOffset: offset + skip, format, plan: decision.plan, headerRow: decision.headerRow }
+  }
+
+  /**
+   * A Parquet input: columns planned from its schema's names (as a header row), and its rows as
+   * CSV records of the mapped columns, one row group at a time (adapters/parquet-source.ts).
+   */
+  async #openParquet (i: number, name: string): Promise<PlannedInput | undefined> {
+    const options = this.#options
+    if (name === '-') throw new InputError('HP_ERR_INPUT_FORMAT', 'stdin cannot be read as Parquet (its footer is read first, so it needs a file); save it to a file and name that', { file: name })
+    const inputSummary: InputSummary = { file: name, format: 'parquet', gzip: false, rows: 0 }
+    this.#summary.inputs.push(inputSummary)
+    // Rejects name the row (line = row number); a byte offset means nothing in a Parquet file.
+    this.#states.push({ name, lineBase: 1, json: true, summary: inputSummary })
+    const parquet = await openParquet(name)
+    let decision
+    try {
+      decision = planColumns({
+        file: name,
+        format: 'csv',
+        firstRecord: parquet.columns,
+        ...(options.columns !== undefined ? { columns: options.columns } : {}),
+        ...(options.type !== undefined ? { type: options.type } : {})
+      })
+    } catch (err) {
+      await parquet.close()
+      throw err
+    }
+    // Only the mapped columns are read, in field order; the plan indexes them as read.
+    const wanted: string[] = []
+    const fields = decision.plan.fields.map(f => {
+      const column = parquet.columns[f.index]!
+      let index = wanted.indexOf(column)
+      if (index === -1) index = wanted.push(column) - 1
+      return { ...f, index }
+    })
+    const source = parquet.records(wanted)
+    this.#sources.push(source)
+    if (parquet.rows === 0) {
+      await parquet.close()
+      this.#sinks.warn?.(`input '${name}' has no rows: nothing to hash`)
+      return undefined
+    }
+    return { source, chunks: source.chunks[Symbol.asyncIterator](), head: Buffer.alloc(0), startOffset: 0, format: 'csv', plan: { format: 'csv', fields }, headerRow: false }
   }
 
   /** Reads past the line `head` starts with; returns its length and what follows it. */
@@ -525,10 +582,26 @@ async function * prepend (head: Buffer, rest: AsyncIterator<Buffer>): AsyncGener
   for (let r = await rest.next(); r.done !== true; r = await rest.next()) yield r.value
 }
 
-function firstRecord (file: string, head: Buffer, format: RecordFormat, maxRecordBytes: number): { fields: string[], bare: boolean, bytes: number, lines: number } {
+/**
+ * planColumns, with a hint naming another delimiter when the first row (csv/tsv `head`) gave no
+ * identifier column but splits on that delimiter.
+ */
+function planWithHint (req: PlanRequest, head: Buffer | undefined, delimiter: number): ReturnType<typeof planColumns> {
+  try {
+    return planColumns(req)
+  } catch (err) {
+    if (head === undefined || !(err instanceof InputError) || err.code !== 'HP_ERR_INPUT_NO_COLUMNS') throw err
+    const nl = head.indexOf(10)
+    const hint = delimiterHint(head.toString('utf8', 0, nl === -1 ? Math.min(head.length, 65536) : Math.min(nl, 65536)).replace(/\r$/, ''), delimiter)
+    if (hint === undefined) throw err
+    throw new InputError('HP_ERR_INPUT_NO_COLUMNS', `${err.message}; ${hint}`, { file: err.file }, { cause: err })
+  }
+}
+
+function firstRecord (file: string, head: Buffer, format: RecordFormat, maxRecordBytes: number, delimiter: number): { fields: string[], bare: boolean, bytes: number, lines: number } {
   const text = head.toString('utf8', 0, Math.min(head.length, maxRecordBytes))
   if (format === 'csv' || format === 'tsv') {
-    const rec = parseRecord(text, 0, format === 'tsv' ? '\t' : ',')
+    const rec = parseRecord(text, 0, String.fromCharCode(delimiter))
     return { fields: rec.fields, bare: false, bytes: Buffer.byteLength(text.slice(0, rec.next)), lines: 1 + rec.newlines }
   }
   const nl = text.indexOf('\n')
@@ -553,29 +626,33 @@ function firstRecord (file: string, head: Buffer, format: RecordFormat, maxRecor
  * included): throws the run's own HP_ERR_INPUT_NO_COLUMNS / HP_ERR_INPUT_FORMAT error, or
  * returns the planned fields; undefined for an empty input. For `hashpipe validate`.
  */
-export async function planInputColumns (name: string, options: Pick<HashJobOptions, 'format' | 'type' | 'columns' | 'optionNames' | 'maxRecordBytes'>): Promise<Array<{ name: string, type: IdType }> | undefined> {
+export async function planInputColumns (name: string, options: Pick<HashJobOptions, 'format' | 'delimiter' | 'type' | 'columns' | 'optionNames' | 'maxRecordBytes'>): Promise<Array<{ name: string, type: IdType }> | undefined> {
+  const request = { ...(options.columns !== undefined ? { columns: options.columns } : {}), ...(options.type !== undefined ? { type: options.type } : {}), ...(options.optionNames !== undefined ? { names: options.optionNames } : {}) }
+  if (options.format === 'parquet' || (options.format === undefined && (isParquetName(name) || await hasParquetMagic(name)))) {
+    // The schema's column names stand for the header row, as the job plans them.
+    const parquet = await openParquet(name)
+    try {
+      return planColumns({ file: name, format: 'csv', firstRecord: parquet.columns, ...request }).plan.fields.map(f => ({ name: f.name, type: f.type }))
+    } finally {
+      await parquet.close()
+    }
+  }
   const source = await openInput(name, process.stdin)
   const chunks = source.chunks[Symbol.asyncIterator]()
   try {
     let { head } = await readHead(chunks, options.maxRecordBytes)
     if (head.length === 0) return undefined
-    let format = detectFormat(name, head, options.format)
+    let format = detectFormat(name, head, options.format ?? (options.delimiter !== undefined ? 'csv' : undefined))
     if (format === 'json') {
       const lines = jsonArrayAsLines(name, prepend(head, chunks))[Symbol.asyncIterator]()
       format = 'ndjson'
       head = (await readHead(lines, options.maxRecordBytes)).head
       if (head.length === 0) return undefined
     }
-    const first = firstRecord(name, head, format, options.maxRecordBytes)
-    const { plan } = planColumns({
-      file: name,
-      format,
-      firstRecord: first.fields,
-      bareValues: first.bare,
-      ...(options.columns !== undefined ? { columns: options.columns } : {}),
-      ...(options.type !== undefined ? { type: options.type } : {}),
-      ...(options.optionNames !== undefined ? { names: options.optionNames } : {})
-    })
+    if (format === 'parquet') return undefined
+    const delimiter = format === 'csv' ? options.delimiter ?? 44 : 9
+    const first = firstRecord(name, head, format, options.maxRecordBytes, delimiter)
+    const { plan } = planWithHint({ file: name, format, firstRecord: first.fields, bareValues: first.bare, ...request }, format === 'csv' || format === 'tsv' ? head : undefined, delimiter)
     return plan.fields.map(f => ({ name: f.name, type: f.type }))
   } finally {
     await chunks.return?.()

@@ -9,7 +9,7 @@
 import { availableParallelism, tmpdir, totalmem } from 'node:os'
 import { getCountries } from 'libphonenumber-js/max'
 import { UsageError } from '../pipeline/errors.js'
-import { INPUT_FORMATS, type InputFormat } from '../pipeline/column-plan.js'
+import { INPUT_FORMATS, parseDelimiter, type InputFormat } from '../pipeline/column-plan.js'
 import { ID_TYPES, type IdType, type NormalizeOptions } from '../pipeline/protocol.js'
 
 const KiB = 1024
@@ -24,6 +24,8 @@ export interface HashOptions {
   /** Files to read, or '-' (once) for stdin. */
   inputs: string[]
   format?: InputFormat | undefined
+  /** csv field delimiter: ',' ';' '|' or 'tab' (a format other than csv refuses it). */
+  delimiter?: string | undefined
   /** Identifier type of a one-column file without header. */
   type?: IdType | undefined
   /** Header name per identifier type. */
@@ -44,6 +46,8 @@ export interface HashOptions {
 export interface FilledHashOptions {
   inputs: string[]
   format?: InputFormat
+  /** csv: the delimiter's byte. */
+  delimiter?: number
   type?: IdType
   columns?: Partial<Record<IdType, string>>
   threads: number
@@ -116,7 +120,7 @@ export function isPhoneCountry (code: string): boolean {
 
 /** Every option fillHashOptions checks, by its API path. */
 export type HashOptionKey =
-  | 'inputs' | 'format' | 'type' | 'columns'
+  | 'inputs' | 'format' | 'delimiter' | 'type' | 'columns'
   | 'threads' | 'batchBytes' | 'maxRecordBytes' | 'memoryBudgetBytes' | 'tmpDir'
   | 'normalize.defaultCountry' | 'normalize.phoneHashForm' | 'normalize.emailCanonicalize' | 'normalize.stripPlusTag'
   | 'includeValues' | 'dedupe'
@@ -132,6 +136,7 @@ export interface OptionSource {
 export const kCliNames: Readonly<Partial<Record<HashOptionKey, string>>> = Object.freeze({
   inputs: '<input...>',
   format: '--format',
+  delimiter: '--delimiter',
   type: '--type',
   columns: '--columns',
   threads: '--threads',
@@ -224,12 +229,19 @@ export function fillHashOptions (options: HashOptions, source: OptionSource = {}
       columns[type as IdType] = header
     }
   }
+  let delimiter: number | undefined
+  if (options.delimiter !== undefined) {
+    delimiter = typeof options.delimiter === 'string' ? parseDelimiter(options.delimiter) : undefined
+    if (delimiter === undefined) fail(source, 'delimiter', "must be one of ',' ';' '|' tab", options.delimiter)
+    if (options.format !== undefined && options.format !== 'csv') fail(source, 'delimiter', `applies to csv only (the format is ${String(options.format)})`, options.delimiter)
+  }
   const tmpDir = options.tmpDir ?? kHashDefaults.tmpDir
   if (typeof tmpDir !== 'string' || tmpDir === '') fail(source, 'tmpDir', 'must be a directory path', tmpDir)
 
   return {
     inputs: [...inputs as string[]],
     ...(options.format !== undefined ? { format: oneOf<InputFormat>('format', options.format, INPUT_FORMATS) } : {}),
+    ...(delimiter !== undefined ? { delimiter } : {}),
     ...(options.type !== undefined ? { type: oneOf<IdType>('type', options.type, ID_TYPES) } : {}),
     ...(columns !== undefined ? { columns } : {}),
     threads: number('threads', options.threads),

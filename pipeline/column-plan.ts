@@ -7,8 +7,8 @@ import { extname } from 'node:path'
 import { InputError } from './errors.js'
 import type { ColumnPlan, IdType, RecordFormat } from './protocol.js'
 
-export type InputFormat = RecordFormat | 'json'
-export const INPUT_FORMATS: readonly InputFormat[] = ['csv', 'tsv', 'lines', 'ndjson', 'json']
+export type InputFormat = RecordFormat | 'json' | 'parquet'
+export const INPUT_FORMATS: readonly InputFormat[] = ['csv', 'tsv', 'lines', 'ndjson', 'json', 'parquet']
 
 const kHeaderNames: Record<IdType, string[]> = {
   email: ['email', 'emails', 'emailaddress', 'mail', 'eml'],
@@ -43,6 +43,7 @@ export function detectFormat (name: string, head: Buffer, override?: InputFormat
   if (ext === '.tsv' || ext === '.tab') return 'tsv'
   if (ext === '.ndjson' || ext === '.jsonl') return 'ndjson'
   if (ext === '.json') return 'json'
+  if (ext === '.parquet') return 'parquet'
   if (ext === '.txt' || ext === '.lst' || ext === '.lines') return 'lines'
   let i = 0
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09 || head[i] === 0xef || head[i] === 0xbb || head[i] === 0xbf)) i++
@@ -114,4 +115,102 @@ export function planColumns (req: PlanRequest): PlanDecision {
   }
   const what = keyed ? `no key of the first object of '${file}' names an identifier` : `the first row of '${file}' (${firstRecord.length} fields) is not a header naming an identifier column`
   throw new InputError('HP_ERR_INPUT_NO_COLUMNS', `${what}; ${flag ? `map columns with ${columnsName} email=<name>,phone=<name>,maid=<name>` : `map columns with ${columnsName} (email: <name>, phone: <name>, maid: <name>)`}${keyed ? '' : `, or ${flag ? 'pass' : 'set'} ${typeName} for a one-column file without header`}`, where)
+}
+
+const kDelimiterNames: Record<number, string> = { 44: "','", 59: "';'", 124: "'|'", 9: 'tab' }
+
+/** A delimiter as written in a config or on the command line (`;`, `|`, `,`, `tab` or a tab) to its byte. */
+export function parseDelimiter (value: string): number | undefined {
+  if (value === 'tab' || value === '\t' || value === '\\t') return 9
+  if (value.length === 1 && [44, 59, 124].includes(value.charCodeAt(0))) return value.charCodeAt(0)
+  return undefined
+}
+
+/**
+ * For a first row that gave no identifier column: the delimiter (other than `used`) it splits on
+ * into the most fields, in words, or undefined. Counts only: the row may be data.
+ */
+export function delimiterHint (firstLine: string, used: number): string | undefined {
+  let best: number | undefined
+  let bestFields = 1
+  for (const d of [44, 59, 124, 9]) {
+    if (d === used) continue
+    const fields = firstLine.split(String.fromCharCode(d)).length
+    if (fields > bestFields) { best = d; bestFields = fields }
+  }
+  if (best === undefined) return undefined
+  const name = kDelimiterNames[best]!
+  return `the first row splits into ${bestFields} fields on ${name}: set delimiter: ${name} (--delimiter ${name})`
+}
+
+export interface EncodingProblem { message: string, byteOffset: number }
+
+/**
+ * Where the start of an input shows it is not UTF-8, in words with the fix, or undefined.
+ * UTF-16 is told by its byte-order mark or by NULs in every other byte (ASCII text in UTF-16).
+ * Other bytes invalid as UTF-8 (Latin-1, Windows-1252) make the input an encoding error when
+ * they are in its first line or in at least half of the lines of `head`: a few bad records in a
+ * UTF-8 file stay invalid_utf8 rejects. A sequence cut at the end of `head` is not counted.
+ */
+export function encodingProblem (file: string, head: Uint8Array, baseOffset = 0): EncodingProblem | undefined {
+  const fix16 = `convert it first: iconv -f UTF-16 -t UTF-8 '${file}' > '${file}.utf8'`
+  if (head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff))) {
+    return { byteOffset: baseOffset, message: `input '${file}' is UTF-16 (${head[0] === 0xff ? 'little' : 'big'}-endian, by its byte-order mark), not UTF-8; ${fix16}` }
+  }
+  const probe = Math.min(head.length, 4096)
+  let evenNul = 0
+  let oddNul = 0
+  for (let i = 0; i < probe; i++) if (head[i] === 0) { if (i % 2 === 0) evenNul++; else oddNul++ }
+  const pairs = Math.floor(probe / 2)
+  if (pairs >= 2 && (evenNul >= pairs * 0.4 || oddNul >= pairs * 0.4)) {
+    return { byteOffset: baseOffset, message: `input '${file}' looks like UTF-16 ${oddNul > evenNul ? 'little' : 'big'}-endian without a byte-order mark (a NUL in every other byte), not UTF-8; ${fix16}` }
+  }
+  let lines = 0
+  let bad = 0
+  let first = -1
+  let firstLine = 0
+  for (let pos = 0; pos < head.length;) {
+    let nl = head.indexOf(10, pos)
+    if (nl === -1) nl = head.length
+    const at = firstInvalidUtf8(head.subarray(pos, nl))
+    lines++
+    if (at !== -1) {
+      bad++
+      if (first === -1) { first = pos + at; firstLine = lines }
+    }
+    pos = nl + 1
+  }
+  if (first === -1 || (firstLine !== 1 && bad * 2 < lines)) return undefined
+  const byte = head[first]!.toString(16).toUpperCase().padStart(2, '0')
+  return {
+    byteOffset: baseOffset + first,
+    message: `input '${file}' is not UTF-8: byte 0x${byte} at byte offset ${baseOffset + first} (line ${firstLine}${bad > 1 ? `, and ${bad - 1} more of the first ${lines} lines` : ''}) is invalid UTF-8 — likely Latin-1 or Windows-1252; convert it first: iconv -f LATIN1 -t UTF-8 '${file}' > '${file}.utf8' (or -f WINDOWS-1252)`
+  }
+}
+
+/** Offset of the first byte that cannot start or continue a UTF-8 sequence, or -1. */
+function firstInvalidUtf8 (b: Uint8Array): number {
+  const n = b.length
+  let i = 0
+  while (i < n) {
+    const c = b[i]!
+    if (c < 0x80) { i++; continue }
+    let need: number
+    let min: number
+    if (c >= 0xc2 && c <= 0xdf) { need = 1; min = 0x80 } else if (c >= 0xe0 && c <= 0xef) { need = 2; min = 0x800 } else if (c >= 0xf0 && c <= 0xf4) { need = 3; min = 0x10000 } else return i
+    if (i + need >= n) {
+      // Cut at the end of the head: valid so far is enough.
+      for (let k = 1; i + k < n; k++) if ((b[i + k]! & 0xc0) !== 0x80) return i
+      return -1
+    }
+    let cp = c & (need === 1 ? 0x1f : need === 2 ? 0x0f : 0x07)
+    for (let k = 1; k <= need; k++) {
+      const x = b[i + k]!
+      if ((x & 0xc0) !== 0x80) return i
+      cp = (cp << 6) | (x & 0x3f)
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i
+    i += need + 1
+  }
+  return -1
 }

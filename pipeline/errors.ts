@@ -27,6 +27,9 @@ export const kDefaultExitCodes = {
   HP_ERR_CONFIG_INVALID: ExitCode.CONFIG,
   HP_ERR_INPUT_UNREADABLE: ExitCode.FAILED,
   HP_ERR_INPUT_CORRUPT_GZIP: ExitCode.FAILED,
+  HP_ERR_INPUT_CORRUPT_PARQUET: ExitCode.FAILED,
+  // Exit 3 as for a file that gives only rejects: the run read no valid identifier.
+  HP_ERR_INPUT_ENCODING: ExitCode.REJECTS_OVER_LIMIT,
   HP_ERR_INPUT_FORMAT: ExitCode.FAILED,
   HP_ERR_INPUT_NO_COLUMNS: ExitCode.FAILED,
   HP_ERR_INPUT_CHANGED: ExitCode.FAILED,

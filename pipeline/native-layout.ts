@@ -31,6 +31,8 @@ export const kCfgSlotInts = 3
 export const kFlagPhoneDigits = 1
 export const kFlagNationalNanp = 2
 export const kFlagDeferEmail = 4
+/** flags bits 8-15: the csv delimiter byte, 0 for the format's own (',' or tab). */
+export const kFlagDelimiterShift = 8
 export const kFormats: Readonly<Record<string, number>> = { csv: 0, tsv: 1, lines: 2 }
 export const kMaxSlots = 64
 
@@ -79,6 +81,7 @@ export const NATIVE_LAYOUT: Readonly<Record<string, number>> = Object.freeze({
   flag_phone_digits: kFlagPhoneDigits,
   flag_national_nanp: kFlagNationalNanp,
   flag_defer_email: kFlagDeferEmail,
+  flag_delimiter_shift: kFlagDelimiterShift,
   event_ints: kEventInts,
   event_reject: kEvReject,
   event_defer: kEvDefer,

@@ -7,7 +7,7 @@ import { ID_TYPES, type ColumnPlan, type IdType, type NormalizeOptions } from '.
 import { nativeAddon } from './native-hash.js'
 import { buildNanpDfa } from './nanp-dfa.js'
 import {
-  kCfgFirstSlot, kCfgFlags, kCfgFormat, kCfgMaxRecord, kCfgSlotInts, kCfgSlots, kFlagDeferEmail, kFlagNationalNanp,
+  kCfgFirstSlot, kCfgFlags, kCfgFormat, kCfgMaxRecord, kCfgSlotInts, kCfgSlots, kFlagDeferEmail, kFlagDelimiterShift, kFlagNationalNanp,
   kFlagPhoneDigits, kFormats, kMaxSlots
 } from './native-layout.js'
 
@@ -34,7 +34,8 @@ export function scanConfig (plan: ColumnPlan, slots: ReadonlyArray<{ index: numb
   config[kCfgMaxRecord] = Math.min(options.maxRecordBytes, 0x7fffffff)
   config[kCfgFlags] = (options.phoneHashForm === 'digits' ? kFlagPhoneDigits : 0) |
     (options.defaultCountry === 'US' ? kFlagNationalNanp : 0) |
-    (options.emailCanonicalize !== 'none' || options.stripPlusTag ? kFlagDeferEmail : 0)
+    (options.emailCanonicalize !== 'none' || options.stripPlusTag ? kFlagDeferEmail : 0) |
+    (plan.format === 'csv' && plan.delimiter !== undefined && plan.delimiter !== 44 ? (plan.delimiter & 0xff) << kFlagDelimiterShift : 0)
   config[kCfgSlots] = slots.length
   slots.forEach((s, i) => {
     const at = kCfgFirstSlot + kCfgSlotInts * i

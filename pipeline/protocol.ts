@@ -58,7 +58,12 @@ export interface ColumnPlan {
   format: RecordFormat
   /** csv/tsv: field indexes; lines: [0]; ndjson: object keys ('' for a bare string element). */
   fields: Array<{ index: number, key: string, name: string, type: IdType }>
+  /** csv: the field delimiter's byte (`,` when absent); one of DELIMITERS. */
+  delimiter?: number
 }
+
+/** Field delimiters `format: csv` takes, by byte: comma, semicolon, pipe, tab. */
+export const DELIMITERS: readonly number[] = [44, 59, 124, 9]
 
 export type PhoneHashForm = 'e164' | 'digits'
 

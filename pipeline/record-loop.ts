@@ -65,7 +65,7 @@ export class RecordLoop {
     const latin1 = ascii && plan.format !== 'ndjson'
     const n = text.length
     const format = plan.format
-    const delim = format === 'tsv' ? '\t' : ','
+    const delim = format === 'tsv' ? '\t' : plan.delimiter !== undefined ? String.fromCharCode(plan.delimiter) : ','
     const maxBytes = this.#maxRecordBytes
     let pos = 0
     let line = lineBase

@@ -24,12 +24,14 @@ const b = kHashBounds
 const kHelp = `usage: hashpipe hash <input...> [options]
 
 Normalizes, validates, SHA-256 hashes and exactly dedupes identifiers. Inputs are CSV, TSV,
-one-per-line, NDJSON or JSON array files, gzip or not (detected), or '-' for stdin.
+one-per-line, NDJSON, JSON array or Parquet files, gzip or not (detected), directories (their
+files, sorted), quoted globs ('data/*.csv.gz', expanded by hashpipe), or '-' for stdin.
 
   --type TYPE                 identifier type of a one-column file without header:
                               ${ID_TYPES.join('|')}
   --columns T=NAME,...        map header names to types (email=Email,phone=Phone,maid=MAID)
-  --format F                  csv|tsv|lines|ndjson|json (default: from extension, else sniffed)
+  --format F                  csv|tsv|lines|ndjson|json|parquet (default: from extension, else sniffed)
+  --delimiter D               csv field delimiter: , ; | or tab (default ,)
   --default-country CC        country for phone numbers without one (default ${d.normalize.defaultCountry})
   --phone-hash-form F         e164 (+<digits>) or digits (default ${d.normalize.phoneHashForm})
   --email-canonicalize M      none or gmail (drop dots and +tag for Gmail only; default ${d.normalize.emailCanonicalize})
@@ -63,6 +65,7 @@ const kOptions = {
   type: { type: 'string' },
   columns: { type: 'string' },
   format: { type: 'string' },
+  delimiter: { type: 'string' },
   'default-country': { type: 'string' },
   'phone-hash-form': { type: 'string' },
   'email-canonicalize': { type: 'string' },
@@ -124,6 +127,7 @@ function resolve (values: Values, inputs: string[]): HashCommandOptions {
   const job = fillHashOptions({
     inputs,
     ...(values.format !== undefined ? { format: values.format as InputFormat } : {}),
+    ...(values.delimiter !== undefined ? { delimiter: values.delimiter } : {}),
     ...(values.type !== undefined ? { type: values.type as IdType } : {}),
     ...(values.columns !== undefined ? { columns: parseColumns(values.columns) } : {}),
     ...(values.threads !== undefined ? { threads: Number(values.threads) } : {}),
@@ -142,6 +146,7 @@ function resolve (values: Values, inputs: string[]): HashCommandOptions {
   }, { names: kCliNames, given })
   return {
     ...job,
+    inputsKey: 'the command line',
     ...(metricsPort !== undefined ? { metricsPort } : {}),
     metricsHost: values['metrics-host'],
     ...(values['log-file'] !== undefined ? { logFile: values['log-file'] } : {}),

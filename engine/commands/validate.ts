@@ -15,6 +15,7 @@ import { kHashDefaults } from '../hash-options.js'
 import { ExitCode, HashpipeError, UsageError } from '../../pipeline/errors.js'
 import type { CommandIo } from '../command.js'
 import { audienceTypeProblems } from '../distribute/audience-type.js'
+import { expandInputs } from '../../adapters/input-paths.js'
 
 const kHelp = `usage: hashpipe validate --config FILE [--json] [--no-environment]
 
@@ -102,31 +103,46 @@ async function checkEnvironment (config: ResolvedConfig): Promise<ConfigProblem[
     ...config.segments.flatMap((s, i) => s.inputs.map((input, j) => ({ input, path: `segments[${i}].inputs[${j}]`, segment: i }))),
     ...config.conversions.flatMap((c, i) => c.inputs.map((input, j) => ({ input, path: `conversions[${i}].inputs[${j}]`, segment: undefined })).filter(x => x.input !== '-'))
   ]
-  for (const { input, path, segment } of inputs) {
-    let regular = false
+  for (const { input: given, path, segment } of inputs) {
+    // A directory or glob is checked as the files it names now.
+    let files: string[]
     try {
-      const st = await stat(input)
-      if (!st.isFile() && !st.isFIFO()) { problems.push({ path, message: `'${input}' is not a file` }); continue }
-      regular = st.isFile()
-      await access(input, constants.R_OK)
+      files = await expandInputs([given], path)
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      problems.push({ path, message: code === 'ENOENT' ? `input file '${input}' does not exist (paths are relative to the config file's directory)` : `input file '${input}' can't be read: ${code ?? (err as Error).message}` })
+      problems.push({ path, message: (err as Error).message })
       continue
     }
-    // The header row, as distribute would plan it; never a FIFO's, which reading would consume.
-    if (segment !== undefined && regular) {
-      const problem = await columnProblem(config.segments[segment]!, segment, input)
-      if (problem !== undefined) problems.push({ path, message: problem })
+    for (const input of files) {
+      const found = await checkFile(input, path)
+      problems.push(...found.problems)
+      // The header row, as distribute would plan it; never a FIFO's, which reading would consume.
+      if (segment !== undefined && found.regular) {
+        const problem = await columnProblem(config.segments[segment]!, segment, input)
+        if (problem !== undefined) problems.push({ path, message: problem })
+      }
     }
   }
   return problems
+}
+
+/** One input file's problem, if any, and whether it is a regular file (a header to read). */
+async function checkFile (input: string, path: string): Promise<{ problems: ConfigProblem[], regular: boolean }> {
+  try {
+    const st = await stat(input)
+    if (!st.isFile() && !st.isFIFO()) return { problems: [{ path, message: `'${input}' is not a file` }], regular: false }
+    await access(input, constants.R_OK)
+    return { problems: [], regular: st.isFile() }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    return { problems: [{ path, message: code === 'ENOENT' ? `input file '${input}' does not exist (paths are relative to the config file's directory)` : `input file '${input}' can't be read: ${code ?? (err as Error).message}` }], regular: false }
+  }
 }
 
 async function columnProblem (s: SegmentConfig, i: number, input: string): Promise<string | undefined> {
   try {
     await planInputColumns(input, {
       ...(s.format !== undefined ? { format: s.format } : {}),
+      ...(s.delimiter !== undefined ? { delimiter: s.delimiter } : {}),
       ...(s.type !== undefined ? { type: s.type } : {}),
       ...(s.columns !== undefined ? { columns: s.columns } : {}),
       optionNames: { columns: `segments[${i}].columns`, type: `segments[${i}].type` },

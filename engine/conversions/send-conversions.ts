@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream'
 import hyperid from 'hyperid'
 import { readRows } from '../../adapters/conversion-rows.js'
 import { checkReadable } from '../../adapters/file-source.js'
+import { expandInputs } from '../../adapters/input-paths.js'
 import { createEventBuilder, type ConversionField, type ConversionRejectReason, type TikTokEvent } from '../../pipeline/conversion-event.js'
 import { HashpipeError, InputError, InterruptedError } from '../../pipeline/errors.js'
 import { csvCell } from '../cli-values.js'
@@ -75,6 +76,8 @@ const ids = hyperid({ urlSafe: true })
 export async function sendConversions (config: ResolvedConfig, state: StateStore | undefined, api: EventsApi | undefined, entry: ConversionConfig, options: SendOptions): Promise<ConversionResult> {
   const t0 = performance.now()
   const nowS = options.nowS ?? (() => Math.floor(Date.now() / 1000))
+  // Directories and globs are expanded once, here: the fingerprint covers the files read.
+  entry = { ...entry, inputs: await expandInputs(entry.inputs, `conversions '${entry.name}' inputs`) }
   for (const input of entry.inputs) await checkReadable(input)
   const fromStdin = entry.inputs.includes('-')
   const fingerprint = fromStdin ? null : await fingerprintInputs(entry.inputs)
@@ -196,7 +199,7 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
   try {
     for (const file of entry.inputs) {
       let checked = false
-      for await (const rows of readRows(file, options.stdin, entry.format)) {
+      for await (const rows of readRows(file, options.stdin, entry.format, entry.delimiter)) {
         for (const row of rows) {
           r.read++
           if ('malformed' in row) { reject(file, row.line, '', 'row_malformed'); continue }

@@ -41,7 +41,15 @@ export async function fingerprintInputs (paths: string[]): Promise<FileFingerpri
 
 /** The first difference between two fingerprints, in words, or undefined when they match. */
 export function fingerprintChange (before: FileFingerprint[], now: FileFingerprint[]): string | undefined {
-  if (before.length !== now.length) return `the segment had ${before.length} input file(s), now ${now.length}`
+  if (before.length !== now.length) {
+    // Directories and globs are expanded before fingerprinting: a file added or removed shows here.
+    const was = new Set(before.map(f => f.path))
+    const is = new Set(now.map(f => f.path))
+    const added = now.find(f => !was.has(f.path))
+    const removed = before.find(f => !is.has(f.path))
+    const which = added !== undefined ? ` (${added.path} is new)` : removed !== undefined ? ` (${removed.path} is gone)` : ''
+    return `the segment had ${before.length} input file(s), now ${now.length}${which}`
+  }
   for (let i = 0; i < before.length; i++) {
     const a = before[i]!
     const b = now[i]!

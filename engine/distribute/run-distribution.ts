@@ -33,6 +33,7 @@ import type { Logger } from '../logger.js'
 import { Snapshot, SnapshotWriter, SnapshotCorruptError } from '../../adapters/snapshot.js'
 import { diffSorted } from '../../pipeline/sorted-diff.js'
 import { ID_SCHEMAS, type IdSchema } from '../../pipeline/protocol.js'
+import { expandInputs } from '../../adapters/input-paths.js'
 import { contentChange, fingerprintInputs, fingerprintChange, type FileFingerprint } from './input-fingerprint.js'
 import { deliverPlan } from './deliver-plan.js'
 import { deliverFiles } from './deliver-files.js'
@@ -123,7 +124,11 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
 
 async function distribution (config: ResolvedConfig, state: StateStore, api: AudienceApi, segment: SegmentConfig, destination: DestinationConfig, options: DistributeOptions, newRunId: () => string, progress: RunProgress | undefined): Promise<DistributionResult> {
   // Checked before any state changes; the snapshot must be deduped and never holds raw values.
-  const hashOptions = hashOptionsFor(config, segment, options.threads)
+  const inputsKey = `segments[${config.segments.indexOf(segment)}].inputs`
+  // Directories and globs expanded once: the resume fingerprint covers the files the hash pass reads.
+  const inputs = await expandInputs(segment.inputs, inputsKey)
+  const hashOptions = { ...hashOptionsFor(config, segment, options.threads), inputs, inputsKey }
+  segment = { ...segment, inputs }
   const recordSync = destination.integration === 'first-party-record-sync'
   const dist = state.distributions.ensure(segment.name, destination.name, destination.advertiserId)
   const spool = join(config.stateDir, 'spool', `d${dist.id}`)
@@ -502,6 +507,7 @@ function hashOptionsFor (config: ResolvedConfig, segment: SegmentConfig, threads
   return fillHashOptions({
     inputs: segment.inputs,
     ...(segment.format !== undefined ? { format: segment.format } : {}),
+    ...(segment.delimiter !== undefined ? { delimiter: segment.delimiter === 9 ? 'tab' : String.fromCharCode(segment.delimiter) } : {}),
     ...(segment.type !== undefined ? { type: segment.type } : {}),
     ...(segment.columns !== undefined ? { columns: segment.columns } : {}),
     ...(threads !== undefined ? { threads } : {}),
@@ -512,6 +518,7 @@ function hashOptionsFor (config: ResolvedConfig, segment: SegmentConfig, threads
     names: {
       inputs: `${at}.inputs`,
       format: `${at}.format`,
+      delimiter: `${at}.delimiter`,
       type: `${at}.type`,
       columns: `${at}.columns`,
       threads: '--threads',

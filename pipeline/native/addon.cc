@@ -39,6 +39,7 @@ const Entry kLayout[] = {
   {"config_format", kCfgFormat}, {"config_max_record", kCfgMaxRecord}, {"config_flags", kCfgFlags},
   {"config_slots", kCfgSlots}, {"config_first_slot", kCfgFirstSlot}, {"config_slot_ints", kCfgSlotInts},
   {"flag_phone_digits", kFlagPhoneDigits}, {"flag_national_nanp", kFlagNationalNanp}, {"flag_defer_email", kFlagDeferEmail},
+  {"flag_delimiter_shift", kFlagDelimiterShift},
   {"event_ints", kEventInts}, {"event_reject", kEvReject}, {"event_defer", kEvDefer},
   {"source_none", kNone}, {"source_input", kInput}, {"source_scratch", kScratch},
 };

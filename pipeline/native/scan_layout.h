@@ -27,6 +27,8 @@ enum Stat { kStatPos = 0, kStatLine = 1, kStatCount = 2, kStatEvents = 3, kStatR
 enum Config { kCfgFormat = 0, kCfgMaxRecord = 1, kCfgFlags = 2, kCfgSlots = 3, kCfgFirstSlot = 4 };
 constexpr int kCfgSlotInts = 3;
 enum Flag { kFlagPhoneDigits = 1, kFlagNationalNanp = 2, kFlagDeferEmail = 4 };
+// flags bits 8-15: the csv delimiter byte, 0 for the format's own (',' or tab).
+constexpr int kFlagDelimiterShift = 8;
 // Event: kind, line, record byte offset, slot (-1: the whole record), reason or digest slot,
 // raw start, raw end, raw source.
 constexpr int kEventInts = 8;

@@ -9,7 +9,9 @@ Scanner::Scanner(const ScanBuffers& b, const int32_t* config, const Slot* slots,
     : b_(b), format_(config[kCfgFormat]), maxRecord_(static_cast<uint32_t>(config[kCfgMaxRecord])),
       flags_(config[kCfgFlags]), slots_(slots), slotCount_(slotCount), nanp_(nanp) {
   for (int i = 0; i < slotCount; i++) if (slots[i].index > maxIndex_) maxIndex_ = slots[i].index;
-  delim_ = format_ == kTsv ? '\t' : ',';
+  // A csv delimiter other than ',' rides in the flags' second byte (0: the format's own).
+  const int delim = (flags_ >> kFlagDelimiterShift) & 0xff;
+  delim_ = delim != 0 ? static_cast<uint8_t>(delim) : format_ == kTsv ? '\t' : ',';
 }
 
 void Scanner::Run() {

@@ -63,7 +63,10 @@ t.test('errors name the option the way the caller spells it', async t => {
   t.throws(() => fillHashOptions({ inputs: ['a'], maxRecordBytes: 32 }, { names: kCliNames }), { message: '--max-line-bytes must be at least 64 bytes; got 32 bytes' })
   const config = { names: { 'normalize.defaultCountry': 'hashing.default_country', format: 'segments[1].format' } } as const
   t.throws(() => fillHashOptions({ inputs: ['a'], normalize: { defaultCountry: 'USA' } }, config), { message: /^hashing\.default_country must be an ISO 3166 alpha-2 country code.*\(for USA use US\); got 'USA'$/ })
-  t.throws(() => fillHashOptions({ inputs: ['a'], format: 'xml' as 'csv' }, config), { message: "segments[1].format must be one of csv|tsv|lines|ndjson|json; got 'xml'" })
+  t.throws(() => fillHashOptions({ inputs: ['a'], format: 'xml' as 'csv' }, config), { message: "segments[1].format must be one of csv|tsv|lines|ndjson|json|parquet; got 'xml'" })
+  t.throws(() => fillHashOptions({ inputs: ['a'], delimiter: ':' }, { names: { delimiter: 'segments[1].delimiter' } }), { message: "segments[1].delimiter must be one of ',' ';' '|' tab; got ':'" })
+  t.throws(() => fillHashOptions({ inputs: ['a'], delimiter: ';', format: 'ndjson' }), { message: "options.delimiter applies to csv only (the format is ndjson); got ';'" })
+  t.equal(fillHashOptions({ inputs: ['a'], delimiter: 'tab' }).delimiter, 9)
   t.throws(() => fillHashOptions({ inputs: ['a'], normalize: { phoneHashForm: 'e.164' as 'e164' } }), { message: "options.normalize.phoneHashForm must be one of e164|digits; got 'e.164'" })
   t.throws(() => fillHashOptions({ inputs: ['a'], normalize: { stripPlusTag: 'yes' as unknown as boolean } }), { message: "options.normalize.stripPlusTag must be true or false; got 'yes'" })
   t.throws(() => fillHashOptions({ inputs: ['a'], type: 'fax' as 'email' }, { names: kCliNames }), { message: "--type must be one of email|email_sha256|phone|phone_sha256|maid|idfa|gaid; got 'fax'" })

@@ -9,13 +9,24 @@ import { tempDir } from '../helpers/temp-dir.js'
 import { distributeWorld } from '../helpers/distribute-world.js'
 
 const invalidUtf8 = (n: number): Buffer => Buffer.concat([Buffer.from('email\n'), ...Array.from({ length: n }, (_, i) => Buffer.from(`bad\xff${i}@example.com\n`, 'latin1'))])
+// Whole-record rejects in every row: NUL bytes (a file of invalid UTF-8 rows is an encoding error, tested below).
+const nulRows = (n: number): Buffer => Buffer.concat([Buffer.from('email\n'), ...Array.from({ length: n }, (_, i) => Buffer.from(`bad\u0000${i}@example.com\n`, 'latin1'))])
 
-t.test('100 rows of invalid UTF-8: exit 3, not a quiet success', async t => {
+t.test('100 rows with NUL bytes: exit 3, not a quiet success', async t => {
+  const dir = tempDir(t, 'hp-guards-')
+  writeFileSync(join(dir, 'bad.csv'), nulRows(100))
+  const r = await runCli(['hash', join(dir, 'bad.csv'), '--out', join(dir, 'out.csv'), '--no-progress'])
+  t.equal(r.code, 3, r.stderr)
+  t.match(r.stderr, /no valid identifiers: all 100 rejected \(100 nul_byte\)/)
+})
+
+t.test('100 rows of invalid UTF-8: exit 3, the encoding named with the byte offset', async t => {
   const dir = tempDir(t, 'hp-guards-')
   writeFileSync(join(dir, 'bad.csv'), invalidUtf8(100))
   const r = await runCli(['hash', join(dir, 'bad.csv'), '--out', join(dir, 'out.csv'), '--no-progress'])
   t.equal(r.code, 3, r.stderr)
-  t.match(r.stderr, /no valid identifiers: all 100 rejected \(100 invalid_utf8\)/)
+  t.match(r.stderr, /HP_ERR_INPUT_ENCODING: input '.*bad\.csv' is not UTF-8: byte 0xFF at byte offset 9 \(line 2/)
+  t.match(r.stderr, /iconv -f LATIN1 -t UTF-8/)
 })
 
 t.test('a UTF-16 file (BOM and NUL bytes) is exit 3', async t => {
@@ -39,7 +50,7 @@ t.test('whole-record rejects count in the ratio', async t => {
 
 t.test('distribute refuses a segment with no valid identifier before any TikTok call', async t => {
   const w = await distributeWorld(t, 'first-party-record-sync')
-  writeFileSync(w.input, invalidUtf8(50))
+  writeFileSync(w.input, nulRows(50))
   const before = [...w.em.stats.values()].reduce((a, b) => a + b, 0)
   const r = await w.distribute()
   t.equal(r.code, 3, r.stderr)

@@ -50,19 +50,19 @@ function hashCell (): string { return pick([hex(64), hex(64).toUpperCase(), hex(
 const kCells: Record<string, () => string> = { email, phone, maid, email_sha256: hashCell }
 
 /** A CSV/TSV cell as a writer might quote it (or not), or a broken one. */
-function quote (value: string, delim: string): string {
+function quote (value: string, delim: string, quoting: boolean): string {
   const r = rnd()
-  if (delim === '\t') return value.replaceAll('\t', ' ').replaceAll('\n', ' ')
+  if (!quoting) return value.replaceAll('\t', ' ').replaceAll('\n', ' ')
   if (r < 0.1) return `"${value.replaceAll('"', '""')}"`
   if (r < 0.13) return `"${value}\nsecond line"`
   if (r < 0.14) return `"${value}"junk`
   if (r < 0.15) return `x"${value}`
-  if (value.includes(',') || value.includes('"') || value.includes('\n')) return `"${value.replaceAll('"', '""')}"`
+  if (value.includes(delim) || value.includes('"') || value.includes('\n')) return `"${value.replaceAll('"', '""')}"`
   return value
 }
 
-function batch (format: 'csv' | 'tsv' | 'lines', columns: string[], rows: number): string {
-  const delim = format === 'tsv' ? '\t' : ','
+function batch (format: 'csv' | 'tsv' | 'lines', columns: string[], rows: number, delimiter?: number): string {
+  const delim = format === 'tsv' ? '\t' : delimiter !== undefined ? String.fromCharCode(delimiter) : ','
   let out = ''
   for (let i = 0; i < rows; i++) {
     const r = rnd()
@@ -72,7 +72,7 @@ function batch (format: 'csv' | 'tsv' | 'lines', columns: string[], rows: number
     let cells = columns.map(c => pad(rnd() < 0.1 ? mixCase(kCells[c]!()) : kCells[c]!()))
     if (format === 'lines') cells = cells.slice(0, 1)
     if (rnd() < 0.03) cells = cells.slice(0, Math.floor(rnd() * cells.length))
-    out += cells.map(c => format === 'lines' ? c.replaceAll('\n', ' ') : quote(c, delim)).join(delim)
+    out += cells.map(c => format === 'lines' ? c.replaceAll('\n', ' ') : quote(c, delim, format === 'csv')).join(delim)
     out += rnd() < 0.2 ? '\r\n' : '\n'
   }
   // Half the batches end without a final newline, as the last batch of a file may.
@@ -111,6 +111,8 @@ t.test('the native scanner is loaded (required when CI is set)', async t => {
 const kPlans: Array<{ name: string, plan: ColumnPlan, columns: string[] }> = [
   { name: 'csv email,phone,maid', columns: ['email', 'phone', 'maid'], plan: { format: 'csv', fields: [{ index: 0, key: '', name: 'email', type: 'email' }, { index: 1, key: '', name: 'phone', type: 'phone' }, { index: 2, key: '', name: 'maid', type: 'maid' }] } },
   { name: 'csv with skipped and reordered columns', columns: ['maid', 'email', 'email_sha256', 'phone'], plan: { format: 'csv', fields: [{ index: 3, key: '', name: 'tel', type: 'phone' }, { index: 0, key: '', name: 'ifa', type: 'gaid' }, { index: 2, key: '', name: 'h', type: 'email_sha256' }] } },
+  { name: 'csv delimited by ;', columns: ['phone', 'email', 'maid'], plan: { format: 'csv', delimiter: 59, fields: [{ index: 0, key: '', name: 'p', type: 'phone' }, { index: 1, key: '', name: 'e', type: 'email' }, { index: 2, key: '', name: 'm', type: 'maid' }] } },
+  { name: 'csv delimited by tab, quoted cells', columns: ['email', 'maid', 'phone'], plan: { format: 'csv', delimiter: 9, fields: [{ index: 0, key: '', name: 'e', type: 'email' }, { index: 2, key: '', name: 'p', type: 'phone' }] } },
   { name: 'tsv', columns: ['phone', 'email', 'maid'], plan: { format: 'tsv', fields: [{ index: 0, key: '', name: 'p', type: 'phone' }, { index: 1, key: '', name: 'e', type: 'email' }, { index: 2, key: '', name: 'm', type: 'idfa' }] } },
   { name: 'lines of emails', columns: ['email'], plan: { format: 'lines', fields: [{ index: 0, key: '', name: 'email', type: 'email' }] } },
   { name: 'lines of phones', columns: ['phone'], plan: { format: 'lines', fields: [{ index: 0, key: '', name: 'phone', type: 'phone' }] } },
@@ -133,7 +135,7 @@ t.test('native and JavaScript paths give identical batch results', { skip: nativ
       const js = new BatchProcessor(options, { scan: false })
       let mismatches = 0
       for (let b = 0; b < 12; b++) {
-        const text = batch(plan.format as 'csv' | 'tsv' | 'lines', columns, 50 + Math.floor(rnd() * 400))
+        const text = batch(plan.format as 'csv' | 'tsv' | 'lines', columns, 50 + Math.floor(rnd() * 400), plan.delimiter)
         const a = comparable(native.run(task(text, plan, seq)))
         const j = comparable(js.run(task(text, plan, seq++)))
         if (JSON.stringify(a) !== JSON.stringify(j)) {
@@ -180,7 +182,7 @@ t.test('digests grouped by partition: the native pass and the JavaScript loops g
       const native = new BatchProcessor(options)
       const js = new BatchProcessor(options, { partition: false })
       for (let b = 0; b < 4; b++) {
-        const text = batch(plan.format as 'csv' | 'tsv' | 'lines', columns, 50 + Math.floor(rnd() * 400))
+        const text = batch(plan.format as 'csv' | 'tsv' | 'lines', columns, 50 + Math.floor(rnd() * 400), plan.delimiter)
         const a = native.run({ ...task(text, plan, seq), partition: true })
         const j = js.run({ ...task(text, plan, seq++), partition: true })
         if (a.valid.reduce((x, y) => x + y, 0) < a.seen.reduce((x, y) => x + y, 0)) holes++
