@@ -6,7 +6,9 @@ import hyperid from 'hyperid'
 import { loadConfig, type ResolvedConfig, type DestinationConfig, type SegmentConfig } from '../config.js'
 import { StateStore } from '../state/state-store.js'
 import { runDistribution, type DistributionResult } from '../distribute/run-distribution.js'
-import { createTikTokAudienceApi } from '../distribute/tiktok-audience-api.js'
+import { createTikTokAudienceApi, createAppLimiter } from '../distribute/tiktok-audience-api.js'
+import { runAll, oneAtATime } from '../distribute/run-all.js'
+import type { Limiter } from '../../adapters/tiktok/rate-limiter.js'
 import { HashpipeError, ExitCode, UsageError } from '../../pipeline/errors.js'
 import { createMetrics, type Metrics } from '../metrics.js'
 import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
@@ -18,6 +20,16 @@ import { checkHashNumber } from '../hash-options.js'
 import { createIds } from '../../pipeline/ids.js'
 import { assertAudienceType } from '../distribute/audience-type.js'
 import { parseDuration } from '../distribute/duration.js'
+
+/** Distributions delivered at once unless --concurrency says otherwise. */
+export const DEFAULT_CONCURRENCY = 2
+
+/** --concurrency: a whole number from 1 to 64. */
+export function parseConcurrency (text: string): number {
+  const n = Number(text)
+  if (!(Number.isInteger(n) && n >= 1 && n <= 64)) throw new UsageError(`--concurrency must be a whole number from 1 to 64, not '${text}'`)
+  return n
+}
 
 const kHelp = `usage: hashpipe distribute --config FILE [options]
 
@@ -44,6 +56,8 @@ was interrupted (crash, kill, TikTok unavailable) resumes where it stopped.
                          the run stops with exit 5 and says when to run again
   --allow-mass-delete    let Record Sync delete more than --max-delete-share of an audience
   --max-delete-share R   Record Sync guard (default 0.5)
+  --concurrency N        distributions delivered at once (default 2; 1: one after another).
+                         All share the app's rate limit; inputs are hashed one at a time
   --threads N            hash worker threads (default: all cores; at most 4 × the cores)
   --json                 results as JSON on stdout
   --metrics-port P       serve Prometheus metrics on 127.0.0.1:P while running
@@ -72,6 +86,7 @@ const kOptions = {
   'wait-processing': { type: 'string', default: '0' },
   'max-delete-share': { type: 'string', default: '0.5' },
   threads: { type: 'string' },
+  concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
   json: { type: 'boolean', default: false },
   'metrics-port': { type: 'string' },
   'metrics-host': { type: 'string', default: '127.0.0.1' },
@@ -100,7 +115,7 @@ function selectPairs (config: ResolvedConfig, segments: string[] | undefined, de
 }
 
 /** The connection must exist, hold a token and reach the advertiser before anything is sent. */
-function audienceApiFor (config: ResolvedConfig, state: StateStore, destination: DestinationConfig, metrics: Metrics | undefined): AudienceApi & { close: () => Promise<void> } {
+function audienceApiFor (config: ResolvedConfig, state: StateStore, destination: DestinationConfig, metrics: Metrics | undefined, limiter: Limiter): AudienceApi & { close: () => Promise<void> } {
   const connection = state.catalog.connection(destination.connection)
   if (connection === undefined) {
     throw new HashpipeError('HP_ERR_API_REAUTHORIZE', `destination '${destination.name}' uses connection '${destination.connection}', which does not exist yet; run: hashpipe connect tiktok --config ${config.file ?? 'FILE'} --name ${destination.connection}`, ExitCode.REAUTHORIZE)
@@ -113,7 +128,7 @@ function audienceApiFor (config: ResolvedConfig, state: StateStore, destination:
     throw new HashpipeError('HP_ERR_API_REAUTHORIZE', `destination '${destination.name}' is not activated${recorded?.role === 'ANALYST' ? ' (the authorizing user is an Analyst; Ad Account Admin or Operator is needed)' : ''}; run: hashpipe connect tiktok --config ${config.file ?? 'FILE'} --name ${destination.connection}`, ExitCode.REAUTHORIZE)
   }
   const token = state.tokens.read(destination.connection)
-  return createTikTokAudienceApi(config.tiktok, token.reveal(), metrics)
+  return createTikTokAudienceApi(config.tiktok, token.reveal(), metrics, limiter)
 }
 
 function n (v: number): string { return v.toLocaleString('en-US') }
@@ -191,6 +206,7 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
   const metricsPort = v['metrics-port'] === undefined ? undefined : Number(v['metrics-port'])
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new UsageError(`--metrics-port must be a port number, not '${v['metrics-port']}'`)
 
+  const concurrency = parseConcurrency(v.concurrency)
   const waitProcessingMs = parseDuration(v['wait-processing'])
   if (waitProcessingMs === undefined) throw new UsageError(`--wait-processing must be a duration such as 0, 90s, 30m or 2h, not '${v['wait-processing']}'`)
 
@@ -212,20 +228,31 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
   const ids = hyperid({ urlSafe: true })
   const idGen = createIds()
   const log = commandLogger(io, 'distribute', v['log-file'], idGen.runId())
-  const outcomes: Array<{ pair: Pair, result: DistributionResult } | { pair: Pair, error: HashpipeError }> = []
+  // By the pair's index: the JSON and the summary keep the config's order whatever finishes first.
+  const outcomes: Array<{ pair: Pair, result: DistributionResult } | { pair: Pair, error: HashpipeError } | undefined> = []
   const clients: Array<{ close: () => Promise<void> }> = []
+  let limiter: Promise<Limiter> | undefined
   let code: number = ExitCode.OK
   try {
-    for (const pair of pairs) {
-      // An interrupt stops the run: the distributions not started are left for the next one.
-      if (io.signal?.aborted === true) break
+    // Distributions run side by side (--concurrency), each under the one app limiter; the
+    // results are reported as they finish and summed up in the config's order.
+    const hashTurn = oneAtATime()
+    // Each outcome is printed once those before it in the config are: the same text as one by one.
+    let reported = 0
+    const report = (): void => {
+      for (let o = outcomes[reported]; o !== undefined; o = outcomes[++reported]) {
+        if (!v.json) io.stdout.write('error' in o ? formatFailure(o.pair, o.error) : formatResult(o.result))
+      }
+    }
+    await runAll(pairs, concurrency, io.signal, async (pair, index, signal) => {
       const { segment, destination } = pair
       const dist = state.distributions.ensure(segment.name, destination.name, destination.advertiserId)
       try {
         assertAudienceType(dist, destination)
         let api: AudienceApi = refuseWrites()
         if (!v['dry-run']) {
-          const client = audienceApiFor(config, state, destination, metrics)
+          limiter ??= createAppLimiter(config.tiktok, metrics)
+          const client = audienceApiFor(config, state, destination, metrics, await limiter)
           clients.push(client)
           api = client
         }
@@ -241,38 +268,40 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
           ...(threads !== undefined ? { threads } : {}),
           inflight: 4,
           stdin: io.stdin,
-          signal: io.signal,
+          signal,
+          hashTurn,
           log,
           batchId: idGen.batchId,
           ...(metrics !== undefined ? { metrics } : {})
         }, () => ids())
-        outcomes.push({ pair, result: r })
-        if (!v.json) io.stdout.write(formatResult(r))
+        outcomes[index] = { pair, result: r }
+        report()
       } catch (err) {
         // Not a coded error: a bug, or the machine failing (database damaged mid-run), which
         // every later distribution would meet too. It stops the run and says so.
         const e = codedError(err)
         // Not coded, or an interrupt: the run stops here (an interrupt exits 130, resumable).
-        if (e === undefined || e.code === 'HP_ERR_ABORTED' || io.signal.aborted) throw err
+        if (e === undefined || e.code === 'HP_ERR_ABORTED' || signal.aborted) throw err
         // Recording the failure must never replace it: on a full disk these writes fail too.
         try { log.error({ err, segment: segment.name, destination: destination.name }, 'distribution failed') } catch {}
         try { state.distributions.setLastError(dist.id, { code: e.code, message: e.message }) } catch {}
         // A full disk fails every distribution after it the same way: the run stops there.
         if (e.code === 'HP_ERR_DISK_FULL') throw err
-        outcomes.push({ pair, error: e })
+        outcomes[index] = { pair, error: e }
         // The refusal on stderr too, in the CLI's own error form: scripts and people read errors there.
         io.stderr.write(`hashpipe: ${e.code}: ${pair.segment.name} → ${pair.destination.name}: ${e.message}\n`)
-        if (!v.json) io.stdout.write(formatFailure(pair, e))
+        report()
       }
-    }
-    code = mostSevereExitCode(outcomes.map(o => 'error' in o ? o.error.exitCode : ExitCode.OK))
-    const failed = outcomes.filter(o => 'error' in o).length
+    })
+    code = mostSevereExitCode(outcomes.map(o => o !== undefined && 'error' in o ? o.error.exitCode : ExitCode.OK))
+    const failed = outcomes.filter(o => o !== undefined && 'error' in o).length
     if (failed > 0) io.stderr.write(`hashpipe: ${failed} of ${pairs.length} distribution${pairs.length === 1 ? '' : 's'} failed; hashpipe status --config ${v.config} shows the errors\n`)
   } catch (err) {
     code = (err as HashpipeError).exitCode ?? ExitCode.FAILED
     throw err
   } finally {
     for (const c of clients) await c.close()
+    await limiter?.then(async l => { await l.stop() }, () => {})
     state.close()
     timer?.end(code)
     await server?.close()
@@ -283,7 +312,7 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
     }
     if (v.json) {
       io.stdout.write(JSON.stringify({
-        distributions: outcomes.map(o => ({
+        distributions: outcomes.filter(o => o !== undefined).map(o => ({
           segment: o.pair.segment.name,
           destination: o.pair.destination.name,
           ...('error' in o

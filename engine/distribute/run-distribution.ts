@@ -63,6 +63,8 @@ export interface DistributeOptions {
   replace?: boolean
   /** customer_file: how long to wait for TikTok's processing before an update (default 0: exit 5). */
   waitProcessingMs?: number
+  /** Runs the hash pass when it is this distribution's turn (concurrent distributions hash one at a time). */
+  hashTurn?: <R>(fn: () => Promise<R>) => Promise<R>
 }
 
 /** How a run plans: from the delivered set, from nothing (rebuild), or from nothing into a new audience (recreate). */
@@ -201,13 +203,13 @@ export async function runDistribution (config: ResolvedConfig, state: StateStore
     await mkdir(runDir, { recursive: true, mode: 0o700 })
     const writer = await SnapshotWriter.create(snapshotDir)
     try {
-      const summary = await runHashJob({
+      const summary = await (options.hashTurn ?? (async fn => await fn()))(async () => await runHashJob({
         ...hashOptions,
         // Spills stay under the state dir, beside the snapshot (the OS temp dir only if it vanished).
         tmpDir: await exists(spool) ? spool : hashOptions.tmpDir,
         ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
         contentDigests: true
-      }, { digests: async (digests, count, schema) => { await writer.write(schema as number, digests, count) } }, options.stdin, options.signal)
+      }, { digests: async (digests, count, schema) => { await writer.write(schema as number, digests, count) } }, options.stdin, options.signal))
       // An empty snapshot would make Record Sync delete the whole audience: inputs that gave
       // nothing but rejects (a wrong encoding, the wrong columns) stop here instead.
       if (summary.valid === 0 && summary.rejected_total > 0) {

@@ -1,6 +1,9 @@
 // AudienceApi over the real (or emulated) TikTok API: the TikTok client with the config's rate
-// limits, wired to the metrics observer when metrics are on.
-import { TikTokClient } from '../../adapters/tiktok/tiktok-client.js'
+// limits, wired to the metrics observer when metrics are on. TikTok's quota belongs to the app,
+// so every client of one process (one per destination: each has its connection's token) paces
+// through one limiter made by createAppLimiter.
+import { TikTokClient, type ApiObserver } from '../../adapters/tiktok/tiktok-client.js'
+import { RateLimiter, type Limiter } from '../../adapters/tiktok/rate-limiter.js'
 import { createAudience, deleteAudience, getAudiences, findPartnerAudiences, mapping, type IdSchemaName } from '../../adapters/tiktok/audiences.js'
 import { apiObserver, type Metrics } from '../metrics.js'
 import type { TikTokConfig } from '../config.js'
@@ -17,11 +20,24 @@ function fileAudienceApi (client: TikTokClient): FileAudienceApi {
   }
 }
 
-export function createTikTokAudienceApi (config: TikTokConfig, accessToken: string, metrics?: Metrics): AudienceApi & { close: () => Promise<void> } {
+/** The app's limiter for every client of this process: its QPS and QPM windows, per-advertiser limits and backoff. */
+export async function createAppLimiter (config: TikTokConfig, metrics?: Metrics, quota: 'api' | 'events' = 'api'): Promise<Limiter> {
+  const limits = quota === 'api' ? config.rateLimit : config.eventsRateLimit
+  const observer: ApiObserver | undefined = metrics === undefined ? undefined : apiObserver(metrics)
+  return new RateLimiter({
+    qps: limits.qps,
+    qpm: limits.qpm,
+    onWait: (scope, seconds) => observer?.onRateLimitWait?.({ scope, seconds }),
+    onRate: (scope, qps) => observer?.onRateChange?.({ scope, qps })
+  })
+}
+
+export function createTikTokAudienceApi (config: TikTokConfig, accessToken: string, metrics?: Metrics, limiter?: Limiter): AudienceApi & { close: () => Promise<void> } {
   const client = new TikTokClient({
     apiBaseUrl: config.apiBaseUrl,
     accessToken,
     rateLimit: config.rateLimit,
+    ...(limiter !== undefined ? { limiter } : {}),
     ...(metrics !== undefined ? { observer: apiObserver(metrics) } : {})
   })
   return {
