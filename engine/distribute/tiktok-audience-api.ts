@@ -4,6 +4,7 @@
 // through one limiter made by createAppLimiter.
 import { TikTokClient, type ApiObserver } from '../../adapters/tiktok/tiktok-client.js'
 import { RateLimiter, type Limiter } from '../../adapters/tiktok/rate-limiter.js'
+import { RedisRateLimiter } from '../../adapters/tiktok/redis-rate-limiter.js'
 import { createAudience, deleteAudience, getAudiences, findPartnerAudiences, mapping, type IdSchemaName } from '../../adapters/tiktok/audiences.js'
 import { apiObserver, type Metrics } from '../metrics.js'
 import type { TikTokConfig } from '../config.js'
@@ -24,6 +25,18 @@ function fileAudienceApi (client: TikTokClient): FileAudienceApi {
 export async function createAppLimiter (config: TikTokConfig, metrics?: Metrics, quota: 'api' | 'events' = 'api'): Promise<Limiter> {
   const limits = quota === 'api' ? config.rateLimit : config.eventsRateLimit
   const observer: ApiObserver | undefined = metrics === undefined ? undefined : apiObserver(metrics)
+  const redisUrl = config.rateLimit.redisUrl
+  if (redisUrl !== undefined) {
+    return await RedisRateLimiter.connect({
+      url: redisUrl,
+      appId: config.appId,
+      apiBaseUrl: config.apiBaseUrl,
+      quota,
+      qps: limits.qps,
+      qpm: limits.qpm,
+      onWait: (scope, seconds) => observer?.onRateLimitWait?.({ scope, seconds })
+    })
+  }
   return new RateLimiter({
     qps: limits.qps,
     qpm: limits.qpm,
