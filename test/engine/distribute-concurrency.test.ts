@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { startRedis } from '../helpers/redis-server.js'
 import { quotaWorld, memberDigests, type QuotaWorld } from '../helpers/quota-world.js'
 
-const kQps = 100
+const kQps = 20
 
 /** Requests the emulator accepted per second while they flowed: from the first to the last accepted. */
 async function deliveryRate (w: QuotaWorld, run: () => Promise<{ code: number | null, stderr: string }>): Promise<{ rate: number, code: number | null, stderr: string }> {
@@ -25,8 +25,8 @@ async function deliveryRate (w: QuotaWorld, run: () => Promise<{ code: number | 
 }
 
 t.test('8 distributions of 5,000 identifiers use the app quota as fully as one of 40,000', async t => {
-  const small = await quotaWorld({ qps: kQps, qpm: kQps * 60, pipelines: 1, segments: 8, rows: 5000, batchSize: 100, teardown: t.teardown.bind(t) })
-  const big = await quotaWorld({ qps: kQps, qpm: kQps * 60, pipelines: 1, segments: 1, rows: 40_000, batchSize: 100, teardown: t.teardown.bind(t) })
+  const small = await quotaWorld({ qps: kQps, qpm: kQps * 60, pipelines: 1, segments: 8, rows: 5000, batchSize: 250, teardown: t.teardown.bind(t) })
+  const big = await quotaWorld({ qps: kQps, qpm: kQps * 60, pipelines: 1, segments: 1, rows: 40_000, batchSize: 250, teardown: t.teardown.bind(t) })
   const s = await deliveryRate(small, async () => await small.pipelines[0]!.start(['--concurrency', '4']).done)
   const b = await deliveryRate(big, async () => await big.pipelines[0]!.start().done)
   t.equal(s.code, 0, s.stderr)

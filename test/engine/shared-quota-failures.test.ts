@@ -12,7 +12,7 @@ t.test('Redis away at start: exit 5 naming the URL, no TikTok call', async t => 
   await redis.stop()
   const r = await w.pipelines[0]!.start().done
   t.equal(r.code, 5, r.stderr)
-  t.match(r.stderr, `HP_ERR_RATE_LIMIT_UNAVAILABLE`)
+  t.match(r.stderr, 'HP_ERR_RATE_LIMIT_UNAVAILABLE')
   t.match(r.stderr, `tiktok.rate_limit.redis_url: ${redis.url}`)
   t.equal(w.em.rateStats.received, 0, 'nothing sent without the shared limit')
 })

@@ -1,65 +1,22 @@
 // Several hashpipe processes, one TikTok app, one Redis (tiktok.rate_limit.redis_url): against
 // the emulator at the app's quota, two and four processes together get no 40100 and no sliding
-// second carries more than qps; a process killed mid-run leaves nothing that slows the others
-// beyond one window; a storm seen by one backs off the others.
+// second carries more than qps. (Killed processes and storms: shared-quota-kill.test.ts.)
 import t from 'tap'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { startRedis } from '../helpers/redis-server.js'
 import { quotaWorld } from '../helpers/quota-world.js'
 
-const kQps = 20
+const kQps = 10
 
 for (const n of [2, 4]) {
   t.test(`${n} processes at the quota with the shared limiter: zero 40100, the busiest second ≤ qps, every audience exact`, async t => {
     const redis = await startRedis(t)
-    const w = await quotaWorld({ qps: kQps, qpm: kQps * 60, pipelines: n, rows: 2500, batchSize: 100, redisUrl: redis.url, teardown: t.teardown.bind(t) })
+    const w = await quotaWorld({ qps: kQps, qpm: kQps * 60, pipelines: n, rows: 1500, batchSize: 100, redisUrl: redis.url, teardown: t.teardown.bind(t) })
     const runs = w.pipelines.map(p => p.start())
     const results = await Promise.all(runs.map(async r => await r.done))
     for (const r of results) t.equal(r.code, 0, r.stderr)
     t.equal(w.em.rateStats.refusedApp, 0, 'no 40100')
     t.ok(w.em.rateStats.busiestSecond <= kQps, `busiest second ${w.em.rateStats.busiestSecond} ≤ ${kQps}`)
-    t.ok(w.em.rateStats.accepted >= n * 25, `${w.em.rateStats.accepted} requests accepted`)
+    t.ok(w.em.rateStats.accepted >= n * 15, `${w.em.rateStats.accepted} requests accepted`)
     for (const p of w.pipelines) t.ok(p.exact(), `${p.name}: the audience holds exactly its identifiers`)
   })
 }
-
-t.test('a process killed mid-run: the others have the whole quota again within one window', async t => {
-  const redis = await startRedis(t)
-  const w = await quotaWorld({ qps: kQps, qpm: kQps * 60, pipelines: 3, rows: 6000, batchSize: 100, redisUrl: redis.url, teardown: t.teardown.bind(t) })
-  const [victim, ...others] = w.pipelines
-  const runs = others.map(p => p.start())
-  const killed = victim!.start()
-  // Until the victim is busy sending (its requests in flight, the window full).
-  while (w.em.rateStats.accepted < 40) await sleep(50)
-  killed.child.kill('SIGKILL')
-  const diedAt = Date.now()
-  await killed.done
-  await sleep(1100)
-  const from = w.em.rateStats.accepted
-  const t0 = Date.now()
-  await sleep(2000)
-  const rate = (w.em.rateStats.accepted - from) / ((Date.now() - t0) / 1000)
-  t.ok(rate >= 0.85 * kQps, `${Math.round(Date.now() - diedAt)} ms after the kill the others send ${rate.toFixed(1)}/s of ${kQps}`)
-  for (const r of await Promise.all(runs.map(async r => await r.done))) t.equal(r.code, 0, r.stderr)
-  t.equal(w.em.rateStats.refusedApp, 0, 'no 40100')
-  t.ok(w.em.rateStats.busiestSecond <= kQps, `busiest second ${w.em.rateStats.busiestSecond} ≤ ${kQps}`)
-  for (const p of others) t.ok(p.exact(), `${p.name}: exact`)
-})
-
-t.test('a storm (every request 40100 for 2 s): one process\'s refusal pauses both, and both finish exact', async t => {
-  const redis = await startRedis(t)
-  const emStart = Date.now()
-  const w = await quotaWorld({ qps: kQps, qpm: kQps * 60, pipelines: 2, rows: 4000, batchSize: 100, redisUrl: redis.url, teardown: t.teardown.bind(t) })
-  const runs = w.pipelines.map(p => p.start())
-  while (w.em.rateStats.accepted < 20) await sleep(20)
-  // The emulator counts the storm from its start; emStart is just before it.
-  w.em.faults.storm = { startMs: Date.now() - emStart, durationMs: 2000 }
-  const results = await Promise.all(runs.map(async r => await r.done))
-  for (const r of results) t.equal(r.code, 0, r.stderr)
-  // Unpaced, two processes would send some 40 requests into a 2-s storm at 20/s; a pause shared
-  // from the first refusal (about 0.5–1 s, then doubling) lets through the ones already in
-  // flight and a probe or two per pause.
-  const refused = w.em.rateStats.refusedApp
-  t.ok(refused >= 1 && refused <= 16, `${refused} requests refused during the storm`)
-  for (const p of w.pipelines) t.ok(p.exact(), `${p.name}: exact`)
-})

@@ -3,7 +3,7 @@
 // bench. Each pipeline's `start()` spawns `hashpipe distribute` as a child process.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startEmulator, type Emulator } from '../../adapters/emulator/emulator.js'
@@ -60,7 +60,7 @@ export async function quotaWorld (o: QuotaOptions): Promise<QuotaWorld> {
   const segments = o.segments ?? 1
   for (let p = 0; p < o.pipelines; p++) {
     const dir = join(root, `p${p}`)
-    mkdtempSync(dir)
+    mkdirSync(dir)
     const names = Array.from({ length: segments }, (_, s) => `team${p}-seg${s}`)
     const config = join(dir, 'hashpipe.yaml')
     writeFileSync(config, `state_dir: state
@@ -69,7 +69,7 @@ tiktok:
   auth_url: ${em.authUrl}
   app_id: "${DEFAULT_APP.appId}"
   secret: \${TIKTOK_APP_SECRET}
-  rate_limit: { qps: ${o.qps}, qpm: ${o.qpm}${o.redisUrl !== undefined ? ', redis_url: ${HP_REDIS_URL}' : ''} }
+  rate_limit: { qps: ${o.qps}, qpm: ${o.qpm}${o.redisUrl !== undefined ? ', redis_url: "${HP_REDIS_URL}"' : ''} }
   batch_size: ${o.batchSize}
 destinations:
   - { name: Acme, integration: first-party, advertiser_id: "${kAdv}", connection: acme }
