@@ -95,7 +95,8 @@ export interface TikTokConfig {
   authUrl: string
   appId: string
   secret: Secret
-  rateLimit: { qps: number, qpm: number }
+  /** redisUrl: every process of the app shares the quota through this Redis (otherwise each paces itself). */
+  rateLimit: { qps: number, qpm: number, redisUrl?: string }
   eventsRateLimit: { qps: number, qpm: number }
   batchSize: number
   /** Customer-file uploads are split at this many bytes. */

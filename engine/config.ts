@@ -73,6 +73,21 @@ const httpUrl = z.string().trim().transform((v, ctx) => {
   return v.replace(/\/+$/, '')
 })
 
+// Never echoes the value: it may carry Redis's password.
+const redisUrl = z.string().trim().transform((v, ctx) => {
+  const problem = ((): string | undefined => {
+    let url: URL
+    try { url = new URL(v) } catch { return 'must be a redis:// URL, e.g. redis://127.0.0.1:6379/0' }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return 'must be a redis:// (or rediss:// for TLS) URL, e.g. redis://127.0.0.1:6379/0'
+    if (url.hostname === '') return 'must name the Redis host, e.g. redis://127.0.0.1:6379/0'
+    if (!/^\/?(\d+)?$/.test(url.pathname)) return 'may end only in a database number, e.g. redis://127.0.0.1:6379/0'
+    if (url.search !== '' || url.hash !== '') return 'must not carry a query or a fragment'
+    return undefined
+  })()
+  if (problem !== undefined) { ctx.addIssue({ code: 'custom', message: problem }); return z.NEVER }
+  return v
+})
+
 const agreement = z.unknown().transform((v, ctx) => {
   if (v === true || (typeof v === 'string' && v.trim().toLowerCase() === 'i agree')) return true as const
   ctx.addIssue({ code: 'custom', message: v === undefined ? 'is required' : 'must be true or "I Agree"' })
@@ -138,7 +153,8 @@ const tiktokSchema = z.strictObject({
   }),
   rate_limit: z.strictObject({
     qps: wholeNumber(1).default(10),
-    qpm: wholeNumber(1).default(600)
+    qpm: wholeNumber(1).default(600),
+    redis_url: redisUrl.optional()
   }).default({ qps: 10, qpm: 600 }),
   events_rate_limit: z.strictObject({
     qps: wholeNumber(1, 1000).default(DEFAULT_EVENTS_RATE_LIMIT.qps),
@@ -239,7 +255,7 @@ function knownKeysAt (path: ReadonlyArray<string | number>): string[] {
   const shapes: Record<string, object> = {
     '': configSchema.shape,
     tiktok: tiktokSchema.shape,
-    'tiktok.rate_limit': { qps: 0, qpm: 0 },
+    'tiktok.rate_limit': { qps: 0, qpm: 0, redis_url: 0 },
     'tiktok.events_rate_limit': { qps: 0, qpm: 0 },
     conversions: conversionSchema.shape,
     hashing: hashingSchema.shape,
@@ -349,7 +365,7 @@ function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): 
       authUrl: t.auth_url,
       appId: t.app_id,
       secret: t.secret,
-      rateLimit: { qps: t.rate_limit.qps, qpm: t.rate_limit.qpm },
+      rateLimit: { qps: t.rate_limit.qps, qpm: t.rate_limit.qpm, ...(t.rate_limit.redis_url !== undefined ? { redisUrl: t.rate_limit.redis_url } : {}) },
       eventsRateLimit: { qps: t.events_rate_limit.qps, qpm: t.events_rate_limit.qpm },
       batchSize: t.batch_size,
       fileMaxBytes: t.file_max_bytes,

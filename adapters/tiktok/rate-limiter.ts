@@ -37,6 +37,19 @@ export interface RateLimitOptions {
   onRate?: (scope: RateScope, qps: number) => void
 }
 
+/** What the TikTok client needs of a limiter: the embedded one below, or the shared one in Redis (redis-rate-limiter.ts). */
+export interface Limiter {
+  /** Runs fn when both the app and the advertiser limits allow it. */
+  schedule: <T>(advertiserId: string | undefined, fn: () => Promise<T>) => Promise<T>
+  /** A rate-limit answer to a request sent at sentAt (this process's clock); returns the pause in ms. */
+  backoff: (scope: RateScope, advertiserId?: string, sentAt?: number) => number
+  /** A success of a request sent at sentAt. */
+  recovered: (advertiserId?: string, sentAt?: number) => void
+  /** Requests per second the app (or one advertiser) may use now. */
+  currentRate: (advertiserId?: string) => number
+  stop: () => Promise<void>
+}
+
 interface Pause { until: number, strikes: number, lastStrike: number }
 
 /** A first-in first-out lock. */
@@ -58,7 +71,7 @@ interface Scope { kind: RateScope, key: string, rate: AdaptiveRate, last: number
 // of TikTok's one-second windows.
 const spacing = (qps: number): number => Math.ceil(1000 / qps) + 2
 
-export class RateLimiter {
+export class RateLimiter implements Limiter {
   readonly #options: RateLimitOptions & { backoffBaseMs: number, backoffCapMs: number }
   readonly #adaptive: boolean
   readonly #pauses = new Map<string, Pause>()

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseEnvelope, type Envelope } from './envelope.js'
 import { classify } from './classify.js'
 import { ApiError } from './api-error.js'
-import { RateLimiter } from './rate-limiter.js'
+import { RateLimiter, type Limiter } from './rate-limiter.js'
 import { multipart } from './multipart.js'
 import type { Readable } from 'node:stream'
 
@@ -42,6 +42,8 @@ export interface TikTokClientOptions {
   rateLimitBackoffMs?: { base: number, cap: number }
   observer?: ApiObserver
   connections?: number
+  /** A limiter shared with other clients of the same app (its creator stops it); rateLimit and rateLimitBackoffMs are then unused. */
+  limiter?: Limiter
 }
 
 export interface CallOptions {
@@ -59,7 +61,8 @@ export interface CallOptions {
 export class TikTokClient {
   readonly #pool: Pool
   readonly #basePath: string
-  readonly #limiter: RateLimiter
+  readonly #limiter: Limiter
+  readonly #ownLimiter: boolean
   readonly #o: Required<Pick<TikTokClientOptions, 'timeoutMs' | 'retryBudgetMs' | 'retryBaseMs' | 'retryCapMs'>> & TikTokClientOptions
   #token: string | undefined
 
@@ -69,7 +72,8 @@ export class TikTokClient {
     this.#basePath = url.pathname.replace(/\/+$/, '')
     this.#pool = new Pool(url.origin, { connections: options.connections ?? 8, headersTimeout: this.#o.timeoutMs, bodyTimeout: this.#o.timeoutMs })
     this.#token = options.accessToken
-    this.#limiter = new RateLimiter({
+    this.#ownLimiter = options.limiter === undefined
+    this.#limiter = options.limiter ?? new RateLimiter({
       qps: options.rateLimit.qps,
       qpm: options.rateLimit.qpm,
       ...(options.rateLimit.advertiserQps !== undefined ? { advertiserQps: options.rateLimit.advertiserQps } : {}),
@@ -170,7 +174,7 @@ export class TikTokClient {
   }
 
   async close (): Promise<void> {
-    await this.#limiter.stop()
+    if (this.#ownLimiter) await this.#limiter.stop()
     await this.#pool.close()
   }
 }

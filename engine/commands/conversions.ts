@@ -9,12 +9,14 @@ import { trackEvents } from '../../adapters/tiktok/events.js'
 import { ExitCode, HashpipeError, UsageError } from '../../pipeline/errors.js'
 import { apiObserver, createMetrics, type Metrics } from '../metrics.js'
 import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
-import { mostSevereExitCode } from './distribute.js'
+import { mostSevereExitCode, parseConcurrency, DEFAULT_CONCURRENCY } from './distribute.js'
 import { createDistributeProgress, noProgress } from '../distribute/distribute-progress.js'
-import { bothObservers } from '../distribute/tiktok-audience-api.js'
+import { bothObservers, createAppLimiter } from '../distribute/tiktok-audience-api.js'
 import { parseRetryBudget } from '../distribute/duration.js'
 import { TikTokClient, type ApiObserver } from '../../adapters/tiktok/tiktok-client.js'
 import { assertDistinctFiles, parsePort, parseRatio } from '../cli-values.js'
+import { runAll } from '../distribute/run-all.js'
+import type { Limiter } from '../../adapters/tiktok/rate-limiter.js'
 import type { CommandIo } from '../command.js'
 
 const kHelp = `usage: hashpipe conversions send --config FILE [options]
@@ -34,6 +36,8 @@ it is sent. A run that was interrupted resumes where it stopped.
   --max-reject-ratio R   exit 3 when rejected/read exceeds R (default 0.1)
   --retry-budget D       how long one TikTok call may keep retrying before the run stops, resumable,
                          with exit 5 (e.g. 90s, 30m; default: tiktok.retry_budget, 10m)
+  --concurrency N        entries sent at once (default 2; 1: one after another), all under
+                         the app's one Events API rate limit
   --metrics-port P       serve Prometheus metrics on 127.0.0.1:P while running
   -h, --help
 
@@ -51,6 +55,7 @@ const kOptions = {
   restart: { type: 'boolean', default: false },
   'max-reject-ratio': { type: 'string', default: '0.1' },
   'retry-budget': { type: 'string' },
+  concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
   'metrics-port': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } as const
@@ -83,7 +88,7 @@ export function resultJson (r: ConversionResult): Record<string, unknown> {
   }
 }
 
-function eventsApiFor (config: ResolvedConfig, state: StateStore, entry: ConversionConfig, metrics: Metrics | undefined, progress: ApiObserver): EventsApi & { close: () => Promise<void> } {
+function eventsApiFor (config: ResolvedConfig, state: StateStore, entry: ConversionConfig, metrics: Metrics | undefined, progress: ApiObserver, limiter: Limiter): EventsApi & { close: () => Promise<void> } {
   if (state.catalog.connection(entry.connection) === undefined) {
     throw new HashpipeError('HP_ERR_API_REAUTHORIZE', `conversions '${entry.name}' uses connection '${entry.connection}', which does not exist yet; run: hashpipe connect tiktok --config ${config.file ?? 'FILE'} --name ${entry.connection}`, ExitCode.REAUTHORIZE)
   }
@@ -92,6 +97,7 @@ function eventsApiFor (config: ResolvedConfig, state: StateStore, entry: Convers
     accessToken: state.tokens.read(entry.connection).reveal(),
     rateLimit: config.tiktok.eventsRateLimit,
     retryBudgetMs: config.tiktok.retryBudgetMs,
+    limiter,
     observer: bothObservers(metrics === undefined ? undefined : apiObserver(metrics), progress)!
   })
   return { track: async (id, events) => await trackEvents(client, id, events), close: async () => { await client.close() } }
@@ -114,6 +120,7 @@ export default async function conversions (argv: string[], io: CommandIo): Promi
   const metricsPort = v['metrics-port'] === undefined ? undefined : parsePort('metrics-port', v['metrics-port'])
 
   const retryBudgetMs = parseRetryBudget(v['retry-budget'])
+  const concurrency = parseConcurrency(v.concurrency)
   const config = await loadConfig(v.config, io.env)
   if (retryBudgetMs !== undefined) config.tiktok.retryBudgetMs = retryBudgetMs
   for (const name of v.name ?? []) {
@@ -138,51 +145,66 @@ export default async function conversions (argv: string[], io: CommandIo): Promi
   const timer = metrics?.startRun('conversions')
   const state = v['dry-run'] ? undefined : StateStore.open(config.stateDir)
   const rejects = v.rejects === undefined ? undefined : new RejectsFile(v.rejects)
-  const outcomes: Array<{ entry: ConversionConfig, result?: ConversionResult, error?: HashpipeError }> = []
+  // By the entry's index: the JSON keeps the config's order whatever finishes first.
+  const outcomes: Array<{ entry: ConversionConfig, result?: ConversionResult, error?: HashpipeError } | undefined> = []
+  let limiter: Promise<Limiter> | undefined
   let code: number = ExitCode.OK
   const progress = v.json ? noProgress() : createDistributeProgress({ stream: io.stderr })
   try {
-    for (const entry of entries) {
-      if (io.signal.aborted) break
+    // Entries run side by side (--concurrency) under the one Events API limiter of the app. Each
+    // outcome is printed once those before it in the config are: the same text as one by one.
+    let reported = 0
+    const report = (): void => {
+      for (let o = outcomes[reported]; o !== undefined; o = outcomes[++reported]) {
+        if (v.json) continue
+        io.stdout.write(o.result !== undefined ? formatResult(o.result) : `${o.entry.name} → event set ${o.entry.eventSourceId}\n  FAILED ${o.error!.code}: ${o.error!.message}\n`)
+      }
+    }
+    await runAll(entries, concurrency, io.signal, async (entry, index, signal) => {
       let api: (EventsApi & { close: () => Promise<void> }) | undefined
       const shown = progress.track(`conversions ${entry.name}`)
       try {
         shown.phase('send')
-        if (state !== undefined) api = eventsApiFor(config, state, entry, metrics, shown.observer)
+        if (state !== undefined) {
+          limiter ??= createAppLimiter(config.tiktok, metrics, 'events')
+          api = eventsApiFor(config, state, entry, metrics, shown.observer, await limiter)
+        }
         const result = await sendConversions(config, state, api, entry, {
           dryRun: v['dry-run'],
           restart: v.restart,
           stdin: io.stdin,
-          signal: io.signal,
+          signal,
           ...(rejects !== undefined ? { rejects } : {}),
           onProgress: p => { shown.sent(p.sent, undefined, `${n(p.read)} read, ${n(p.rejectedTotal)} rejected`) },
           ...(metrics !== undefined ? { onEvents: (outcome, reason, k) => { metrics!.conversionEvents.inc({ outcome, reason: reason === '' ? 'none' : reason }, k) } } : {})
         })
-        outcomes.push({ entry, result })
-        if (!v.json) io.stdout.write(formatResult(result))
+        outcomes[index] = { entry, result }
+        report()
       } catch (err) {
         if (!(err instanceof HashpipeError)) throw err
-        outcomes.push({ entry, error: err })
-        if (!v.json) io.stdout.write(`${entry.name} → event set ${entry.eventSourceId}\n  FAILED ${err.code}: ${err.message}\n`)
+        outcomes[index] = { entry, error: err }
+        report()
       } finally {
         shown.end()
         await api?.close()
       }
-    }
-    code = mostSevereExitCode(outcomes.map(o => {
+    })
+    const done = outcomes.filter(o => o !== undefined)
+    code = mostSevereExitCode(done.map(o => {
       if (o.error !== undefined) return o.error.exitCode
       const r = o.result!
       return r.read > 0 && r.rejectedTotal / r.read > ratio ? ExitCode.REJECTS_OVER_LIMIT : ExitCode.OK
     }))
-    if (io.signal.aborted || outcomes.some(o => o.error?.exitCode === ExitCode.INTERRUPTED)) code = ExitCode.INTERRUPTED
+    if (io.signal.aborted || done.some(o => o.error?.exitCode === ExitCode.INTERRUPTED)) code = ExitCode.INTERRUPTED
     if (code === ExitCode.REJECTS_OVER_LIMIT) io.stderr.write(`hashpipe: rejects over --max-reject-ratio ${ratio}${v.rejects === undefined ? '; --rejects FILE lists them' : `; see ${v.rejects}`}\n`)
   } finally {
     progress.stop()
     await rejects?.close()
+    await limiter?.then(async l => { await l.stop() }, () => {})
     state?.close()
     timer?.end(code)
     await server?.close()
-    if (v.json) io.stdout.write(JSON.stringify({ conversions: outcomes.map(o => o.result !== undefined ? resultJson(o.result) : { name: o.entry.name, event_source_id: o.entry.eventSourceId, error: { code: o.error!.code, message: o.error!.message } }) }) + '\n')
+    if (v.json) io.stdout.write(JSON.stringify({ conversions: outcomes.filter(o => o !== undefined).map(o => o.result !== undefined ? resultJson(o.result) : { name: o.entry.name, event_source_id: o.entry.eventSourceId, error: { code: o.error!.code, message: o.error!.message } }) }) + '\n')
   }
   return code
 }

@@ -10,7 +10,9 @@ import { createDistributeProgress, noProgress, reasons } from '../distribute/dis
 import { AtomicFileWriter } from '../../adapters/atomic-file.js'
 import { csvCell } from '../cli-values.js'
 import type { ApiObserver } from '../../adapters/tiktok/tiktok-client.js'
-import { createTikTokAudienceApi } from '../distribute/tiktok-audience-api.js'
+import { createTikTokAudienceApi, createAppLimiter } from '../distribute/tiktok-audience-api.js'
+import { runAll, oneAtATime } from '../distribute/run-all.js'
+import type { Limiter } from '../../adapters/tiktok/rate-limiter.js'
 import { HashpipeError, ExitCode, UsageError } from '../../pipeline/errors.js'
 import { createMetrics, type Metrics } from '../metrics.js'
 import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
@@ -23,6 +25,16 @@ import { checkHashNumber } from '../hash-options.js'
 import { createIds } from '../../pipeline/ids.js'
 import { assertAudienceType } from '../distribute/audience-type.js'
 import { parseDuration, parseRetryBudget } from '../distribute/duration.js'
+
+/** Distributions delivered at once unless --concurrency says otherwise. */
+export const DEFAULT_CONCURRENCY = 2
+
+/** --concurrency: a whole number from 1 to 64. */
+export function parseConcurrency (text: string): number {
+  const n = Number(text)
+  if (!(Number.isInteger(n) && n >= 1 && n <= 64)) throw new UsageError(`--concurrency must be a whole number from 1 to 64, not '${text}'`)
+  return n
+}
 
 const kHelp = `usage: hashpipe distribute --config FILE [options]
 
@@ -49,6 +61,8 @@ was interrupted (crash, kill, TikTok unavailable) resumes where it stopped.
                          the run stops with exit 5 and says when to run again
   --allow-mass-delete    let Record Sync delete more than --max-delete-share of an audience
   --max-delete-share R   Record Sync guard (default 0.5)
+  --concurrency N        distributions delivered at once (default 2; 1: one after another).
+                         All share the app's rate limit; inputs are hashed one at a time
   --threads N            hash worker threads (default: all cores; at most 4 × the cores)
   --rejects FILE         input rejects of the hash pass as CSV: segment,file,line,byte_offset,field,reason
                          (never a value; a run resumed after its hash pass adds none)
@@ -83,6 +97,7 @@ const kOptions = {
   threads: { type: 'string' },
   rejects: { type: 'string' },
   'retry-budget': { type: 'string' },
+  concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
   json: { type: 'boolean', default: false },
   'metrics-port': { type: 'string' },
   'metrics-host': { type: 'string', default: '127.0.0.1' },
@@ -111,7 +126,7 @@ function selectPairs (config: ResolvedConfig, segments: string[] | undefined, de
 }
 
 /** The connection must exist, hold a token and reach the advertiser before anything is sent. */
-function audienceApiFor (config: ResolvedConfig, state: StateStore, destination: DestinationConfig, metrics: Metrics | undefined, observer?: ApiObserver): AudienceApi & { close: () => Promise<void> } {
+function audienceApiFor (config: ResolvedConfig, state: StateStore, destination: DestinationConfig, metrics: Metrics | undefined, limiter: Limiter, observer?: ApiObserver): AudienceApi & { close: () => Promise<void> } {
   const connection = state.catalog.connection(destination.connection)
   if (connection === undefined) {
     throw new HashpipeError('HP_ERR_API_REAUTHORIZE', `destination '${destination.name}' uses connection '${destination.connection}', which does not exist yet; run: hashpipe connect tiktok --config ${config.file ?? 'FILE'} --name ${destination.connection}`, ExitCode.REAUTHORIZE)
@@ -124,7 +139,7 @@ function audienceApiFor (config: ResolvedConfig, state: StateStore, destination:
     throw new HashpipeError('HP_ERR_API_REAUTHORIZE', `destination '${destination.name}' is not activated${recorded?.role === 'ANALYST' ? ' (the authorizing user is an Analyst; Ad Account Admin or Operator is needed)' : ''}; run: hashpipe connect tiktok --config ${config.file ?? 'FILE'} --name ${destination.connection}`, ExitCode.REAUTHORIZE)
   }
   const token = state.tokens.read(destination.connection)
-  return createTikTokAudienceApi(config.tiktok, token.reveal(), metrics, observer)
+  return createTikTokAudienceApi(config.tiktok, token.reveal(), metrics, observer, limiter)
 }
 
 function n (v: number): string { return v.toLocaleString('en-US') }
@@ -203,6 +218,7 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
   if (v.pushgateway !== undefined) parseHttpUrl('pushgateway', v.pushgateway)
 
   const retryBudgetMs = parseRetryBudget(v['retry-budget'])
+  const concurrency = parseConcurrency(v.concurrency)
   const waitProcessingMs = parseDuration(v['wait-processing'])
   if (waitProcessingMs === undefined) throw new UsageError(`--wait-processing must be a duration such as 0, 90s, 30m or 2h, not '${v['wait-processing']}'`)
 
@@ -225,23 +241,35 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
   const ids = hyperid({ urlSafe: true })
   const idGen = createIds()
   const log = commandLogger(io, 'distribute', v['log-file'], idGen.runId())
-  const outcomes: Array<{ pair: Pair, result: DistributionResult } | { pair: Pair, error: HashpipeError }> = []
+  // By the pair's index: the JSON and the summary keep the config's order whatever finishes first.
+  const outcomes: Array<{ pair: Pair, result: DistributionResult } | { pair: Pair, error: HashpipeError } | undefined> = []
   const clients: Array<{ close: () => Promise<void> }> = []
+  let limiter: Promise<Limiter> | undefined
   let code: number = ExitCode.OK
+  let stopped = false
   const progress = v.json ? noProgress() : createDistributeProgress({ stream: io.stderr })
   let rejects: AtomicFileWriter | undefined
   try {
+    // Distributions run side by side (--concurrency), each under the one app limiter; the
+    // results are reported as they finish and summed up in the config's order.
+    const hashTurn = oneAtATime()
+    // Each outcome is printed once those before it in the config are: the same text as one by one.
+    let reported = 0
+    const report = (): void => {
+      for (let o = outcomes[reported]; o !== undefined; o = outcomes[++reported]) {
+        if (!v.json) io.stdout.write('error' in o ? formatFailure(o.pair, o.error) : formatResult(o.result))
+      }
+    }
     rejects = await openRejects(v.rejects, io)
-    for (const pair of pairs) {
-      // An interrupt stops the run: the distributions not started are left for the next one.
-      if (io.signal?.aborted === true) break
+    await runAll(pairs, concurrency, io.signal, async (pair, index, signal) => {
       const { segment, destination } = pair
       const dist = state.distributions.ensure(segment.name, destination.name, destination.advertiserId)
       try {
         assertAudienceType(dist, destination)
         let api: AudienceApi = refuseWrites()
         if (!v['dry-run']) {
-          const client = audienceApiFor(config, state, destination, metrics, progress.observer(progressLabel(segment.name, destination.name)))
+          limiter ??= createAppLimiter(config.tiktok, metrics)
+          const client = audienceApiFor(config, state, destination, metrics, await limiter, progress.observer(progressLabel(segment.name, destination.name)))
           clients.push(client)
           api = client
         }
@@ -257,43 +285,46 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
           ...(threads !== undefined ? { threads } : {}),
           inflight: 4,
           stdin: io.stdin,
-          signal: io.signal,
+          signal,
+          hashTurn,
           log,
           batchId: idGen.batchId,
           progress,
           ...(rejects !== undefined ? { reject: rejectRow(rejects) } : {}),
           ...(metrics !== undefined ? { metrics } : {})
         }, () => ids())
-        outcomes.push({ pair, result: r })
-        if (!v.json) io.stdout.write(formatResult(r))
+        outcomes[index] = { pair, result: r }
+        report()
       } catch (err) {
         // Not a coded error: a bug, or the machine failing (database damaged mid-run), which
         // every later distribution would meet too. It stops the run and says so.
         const e = codedError(err)
         // Not coded, or an interrupt: the run stops here (an interrupt exits 130, resumable).
-        if (e === undefined || e.code === 'HP_ERR_ABORTED' || io.signal.aborted) throw err
+        if (e === undefined || e.code === 'HP_ERR_ABORTED' || signal.aborted) throw err
         // Recording the failure must never replace it: on a full disk these writes fail too.
         try { log.error({ err, segment: segment.name, destination: destination.name }, 'distribution failed') } catch {}
         try { state.distributions.setLastError(dist.id, { code: e.code, message: e.message }) } catch {}
         // A full disk fails every distribution after it the same way: the run stops there.
         if (e.code === 'HP_ERR_DISK_FULL') throw err
-        outcomes.push({ pair, error: e })
+        outcomes[index] = { pair, error: e }
         // The refusal on stderr too, in the CLI's own error form: scripts and people read errors there.
         io.stderr.write(`hashpipe: ${e.code}: ${pair.segment.name} → ${pair.destination.name}: ${e.message}\n`)
-        if (!v.json) io.stdout.write(formatFailure(pair, e))
+        report()
       }
-    }
-    code = mostSevereExitCode(outcomes.map(o => 'error' in o ? o.error.exitCode : ExitCode.OK))
-    const failed = outcomes.filter(o => 'error' in o).length
+    })
+    code = mostSevereExitCode(outcomes.map(o => o !== undefined && 'error' in o ? o.error.exitCode : ExitCode.OK))
+    const failed = outcomes.filter(o => o !== undefined && 'error' in o).length
     if (failed > 0) io.stderr.write(`hashpipe: ${failed} of ${pairs.length} distribution${pairs.length === 1 ? '' : 's'} failed; hashpipe status --config ${v.config} shows the errors\n`)
   } catch (err) {
     code = (err as HashpipeError).exitCode ?? ExitCode.FAILED
+    stopped = true
     throw err
   } finally {
     progress.stop()
     // The rejects of every distribution hashed so far, also when a later one failed.
     await rejects?.commit().catch((err: unknown) => { io.stderr.write(`hashpipe: warning: --rejects ${v.rejects ?? ''}: ${(err as Error).message}\n`) })
     for (const c of clients) await c.close()
+    await limiter?.then(async l => { await l.stop() }, () => {})
     state.close()
     timer?.end(code)
     await server?.close()
@@ -302,9 +333,11 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
         io.stderr.write(`hashpipe: warning: ${(err as Error).message}\n`)
       })
     }
-    if (v.json) {
+    // A run stopped whole (interrupt, full disk, a bug) prints only the CLI's {"error": …}: one
+    // JSON document on stdout either way; status shows what was delivered before the stop.
+    if (v.json && !stopped) {
       io.stdout.write(JSON.stringify({
-        distributions: outcomes.map(o => ({
+        distributions: outcomes.filter(o => o !== undefined).map(o => ({
           segment: o.pair.segment.name,
           destination: o.pair.destination.name,
           ...('error' in o

@@ -70,6 +70,8 @@ export interface DistributeOptions {
   progress?: DistributeProgress
   /** Each input reject of the hash pass (`--rejects FILE`): position and reason, never the value. */
   reject?: (segment: string, file: string, reject: RejectRecord) => Promise<void>
+  /** Runs the hash pass when it is this distribution's turn (concurrent distributions hash one at a time). */
+  hashTurn?: <R>(fn: () => Promise<R>) => Promise<R>
 }
 
 /** The label a distribution's progress lines carry. */
@@ -232,7 +234,7 @@ async function distribution (config: ResolvedConfig, state: StateStore, api: Aud
     await mkdir(runDir, { recursive: true, mode: 0o700 })
     const writer = await SnapshotWriter.create(snapshotDir)
     try {
-      const summary = await runHashJob({
+      const summary = await (options.hashTurn ?? (async fn => await fn()))(async () => await runHashJob({
         ...hashOptions,
         // Spills stay under the state dir, beside the snapshot (the OS temp dir only if it vanished).
         tmpDir: await exists(spool) ? spool : hashOptions.tmpDir,
@@ -242,7 +244,7 @@ async function distribution (config: ResolvedConfig, state: StateStore, api: Aud
         digests: async (digests, count, schema) => { await writer.write(schema as number, digests, count) },
         ...(progress !== undefined ? { progress: progress.hashed } : {}),
         ...(options.reject !== undefined ? { reject: async (file: string, r: RejectRecord) => { await options.reject!(segment.name, file, r) } } : {})
-      }, options.stdin, options.signal)
+      }, options.stdin, options.signal))
       // An empty snapshot would make Record Sync delete the whole audience: inputs that gave
       // nothing but rejects (a wrong encoding, the wrong columns) stop here instead.
       if (summary.valid === 0 && summary.rejected_total > 0) {

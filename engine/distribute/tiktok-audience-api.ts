@@ -1,6 +1,10 @@
 // AudienceApi over the real (or emulated) TikTok API: the TikTok client with the config's rate
-// limits, wired to the metrics observer when metrics are on.
+// limits, wired to the metrics observer when metrics are on. TikTok's quota belongs to the app,
+// so every client of one process (one per destination: each has its connection's token) paces
+// through one limiter made by createAppLimiter.
 import { TikTokClient, type ApiObserver } from '../../adapters/tiktok/tiktok-client.js'
+import { RateLimiter, type Limiter } from '../../adapters/tiktok/rate-limiter.js'
+import { RedisRateLimiter } from '../../adapters/tiktok/redis-rate-limiter.js'
 import { createAudience, deleteAudience, getAudiences, findPartnerAudiences, listAudiences, mapping, type IdSchemaName } from '../../adapters/tiktok/audiences.js'
 import { apiObserver, type Metrics } from '../metrics.js'
 import type { TikTokConfig } from '../config.js'
@@ -17,13 +21,38 @@ function fileAudienceApi (client: TikTokClient): FileAudienceApi {
   }
 }
 
-export function createTikTokAudienceApi (config: TikTokConfig, accessToken: string, metrics?: Metrics, progress?: ApiObserver): AudienceApi & { close: () => Promise<void> } {
+/** The app's limiter for every client of this process: its QPS and QPM windows, per-advertiser limits and backoff. */
+export async function createAppLimiter (config: TikTokConfig, metrics?: Metrics, quota: 'api' | 'events' = 'api'): Promise<Limiter> {
+  const limits = quota === 'api' ? config.rateLimit : config.eventsRateLimit
+  const observer: ApiObserver | undefined = metrics === undefined ? undefined : apiObserver(metrics)
+  const redisUrl = config.rateLimit.redisUrl
+  if (redisUrl !== undefined) {
+    return await RedisRateLimiter.connect({
+      url: redisUrl,
+      appId: config.appId,
+      apiBaseUrl: config.apiBaseUrl,
+      quota,
+      qps: limits.qps,
+      qpm: limits.qpm,
+      onWait: (scope, seconds) => observer?.onRateLimitWait?.({ scope, seconds })
+    })
+  }
+  return new RateLimiter({
+    qps: limits.qps,
+    qpm: limits.qpm,
+    onWait: (scope, seconds) => observer?.onRateLimitWait?.({ scope, seconds }),
+    onRate: (scope, qps) => observer?.onRateChange?.({ scope, qps })
+  })
+}
+
+export function createTikTokAudienceApi (config: TikTokConfig, accessToken: string, metrics?: Metrics, progress?: ApiObserver, limiter?: Limiter): AudienceApi & { close: () => Promise<void> } {
   const observer = bothObservers(metrics === undefined ? undefined : apiObserver(metrics), progress)
   const client = new TikTokClient({
     apiBaseUrl: config.apiBaseUrl,
     accessToken,
     rateLimit: config.rateLimit,
     retryBudgetMs: config.retryBudgetMs,
+    ...(limiter !== undefined ? { limiter } : {}),
     ...(observer !== undefined ? { observer } : {})
   })
   return {
