@@ -11,7 +11,7 @@ import { loadConfig, type ResolvedConfig, type DestinationConfig } from '../conf
 import { listAudiences, isPartnerType, isCustomerFileType, type AudienceInfo } from '../../adapters/tiktok/audiences.js'
 import { deleteListedAudience } from '../../adapters/tiktok/custom-audiences.js'
 import type { TikTokClient } from '../../adapters/tiktok/tiktok-client.js'
-import { ExitCode, HashpipeError, UsageError } from '../../pipeline/errors.js'
+import { ExitCode, UsageError } from '../../pipeline/errors.js'
 import type { DistributionRecord } from '../state/records.js'
 import type { StateStore } from '../state/state-store.js'
 import { crashpoint } from '../distribute/crashpoint.js'
@@ -186,7 +186,7 @@ async function remove (io: CommandIo, configFile: string, only: string[] | undef
     const ownerName = owner === undefined ? undefined : distributionName(owner.segment, owner.destination)
     const cmd = (extra: string): string => `hashpipe audiences delete --config ${shellWord(configFile)} --audience-id ${audienceId}${extra}`
     if (owner !== undefined && !withDistribution) {
-      throw new HashpipeError('HP_ERR_REFUSED', `audience ${audienceId} belongs to distribution ${ownerName} (segment '${owner.segment}' → destination '${owner.destination}'); deleted alone, that distribution would keep delivering into an audience that is gone. To delete the audience and forget the distribution's delivered state with it (its next distribute creates a new audience): ${cmd(' --with-distribution --yes')}; to keep the audience and only re-send it: hashpipe distributions reset ${shellWord(ownerName!)} --config ${shellWord(configFile)} --yes`, ExitCode.USAGE)
+      throw new UsageError(`audience ${audienceId} belongs to distribution ${ownerName} (segment '${owner.segment}' → destination '${owner.destination}'); deleted alone, that distribution would keep delivering into an audience that is gone. To delete the audience and forget the distribution's delivered state with it (its next distribute creates a new audience): ${cmd(' --with-distribution --yes')}; to keep the audience and only re-send it: hashpipe distributions reset ${shellWord(ownerName!)} --config ${shellWord(configFile)} --yes`)
     }
     if (owner !== undefined) accounts = accounts.filter(a => a.advertiserId === owner.advertiserId)
     if (accounts.length === 0) {

@@ -4,7 +4,7 @@
 // destinations connected through it lose their activation.
 import { parseArgs } from 'node:util'
 import { loadConfig, type ResolvedConfig } from '../config.js'
-import { ExitCode, HashpipeError, StateError, UsageError } from '../../pipeline/errors.js'
+import { ExitCode, StateError, UsageError } from '../../pipeline/errors.js'
 import { CONNECTION_NAME } from '../state/records.js'
 import type { CommandIo } from '../command.js'
 import { confirm, openState, usageFailure, withJsonError } from './manage-support.js'
@@ -86,7 +86,7 @@ async function remove (io: CommandIo, configFile: string, name: string, yes: boo
   const config = await loadConfig(configFile, io.env)
   const users = usersOf(config, name)
   if (users.length > 0 && !force) {
-    throw new HashpipeError('HP_ERR_REFUSED', `connection '${name}' is used by ${users.join(', ')} in ${configFile}; they could not run without it. Point them at another connection first, or remove it anyway: hashpipe connections remove ${name} --config ${configFile} --force --yes`, ExitCode.USAGE)
+    throw new UsageError(`connection '${name}' is used by ${users.join(', ')} in ${configFile}; they could not run without it. Point them at another connection first, or remove it anyway: hashpipe connections remove ${name} --config ${configFile} --force --yes`)
   }
   const state = openState(config.stateDir)
   try {

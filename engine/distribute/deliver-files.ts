@@ -20,7 +20,7 @@ import { mkdir, open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { HashpipeError, ExitCode, type ExitCodeValue } from '../../pipeline/errors.js'
+import { HashpipeError, ExitCode, UsageError } from '../../pipeline/errors.js'
 import { ID_SCHEMAS, type IdSchema } from '../../pipeline/protocol.js'
 import { Snapshot } from '../../adapters/snapshot.js'
 import type { StateStore } from '../state/state-store.js'
@@ -75,7 +75,7 @@ export async function deliverFiles (o: DeliverFilesOptions): Promise<FilesOutcom
   const api = o.api.files
   if (api === undefined) throw new HashpipeError('HP_ERR_REFUSED', 'this TikTok connection has no customer-file API (a bug; please report it)')
   if (o.mode === 'recreate') {
-    throw new HashpipeError('HP_ERR_REFUSED', `segment '${o.name}': --recreate-audience is not supported for audience_type customer_file; to refresh the whole audience use ${o.resumeCommand} --replace`, ExitCode.USAGE)
+    throw new UsageError(`segment '${o.name}': --recreate-audience is not supported for audience_type customer_file; to refresh the whole audience use ${o.resumeCommand} --replace`)
   }
   let files = state.uploads.list(runId)
   if (files.length === 0) files = await writeFiles(o)
@@ -128,10 +128,11 @@ export async function deliverFiles (o: DeliverFilesOptions): Promise<FilesOutcom
 /** Writes and records the run's upload files; every refusal comes before any TikTok call and closes the run. */
 async function writeFiles (o: DeliverFilesOptions): Promise<UploadFile[]> {
   const dist = o.state.distributions.get(o.distId)
-  const refuse = async (message: string, exitCode: ExitCodeValue = ExitCode.FAILED): Promise<never> => {
+  // A refusal that a flag of the command answers is a usage error (exit 2); the others exit 1.
+  const refuse = async (message: string, usage = false): Promise<never> => {
     o.state.runs.finish(o.runId, 'failed', { error: { code: 'HP_ERR_REFUSED', message: 'customer-file update refused' } })
     await rm(o.runDir, { recursive: true, force: true })
-    throw new HashpipeError('HP_ERR_REFUSED', message, exitCode)
+    throw usage ? new UsageError(message) : new HashpipeError('HP_ERR_REFUSED', message)
   }
   const snapshot = await Snapshot.open(o.plans.snapshot)
   const total = ID_SCHEMAS.reduce((n, s) => n + snapshot.count(s), 0)
@@ -141,7 +142,7 @@ async function writeFiles (o: DeliverFilesOptions): Promise<UploadFile[]> {
   const replace = o.replace && dist.audienceId !== null
   if (replace && dist.lastReplaceAt !== null && Date.now() - Date.parse(dist.lastReplaceAt) < kReplaceEveryMs) {
     const next = new Date(Date.parse(dist.lastReplaceAt) + kReplaceEveryMs).toISOString()
-    await refuse(`segment '${o.name}': audience ${dist.audienceId} was last replaced at ${dist.lastReplaceAt}; TikTok allows about one REPLACE a day. Run without --replace (APPEND/REMOVE files), or with --replace after ${next}`, ExitCode.USAGE)
+    await refuse(`segment '${o.name}': audience ${dist.audienceId} was last replaced at ${dist.lastReplaceAt}; TikTok allows about one REPLACE a day. Run without --replace (APPEND/REMOVE files), or with --replace after ${next}`, true)
   }
   const sources: Array<[string, FileAction]> = replace ? [[o.plans.snapshot, 'REPLACE']] : [[o.plans.adds, 'APPEND'], ...(o.recordSync ? [[o.plans.removes, 'REMOVE'] as [string, FileAction]] : [])]
   const dir = join(o.runDir, 'files')

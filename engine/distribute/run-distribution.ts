@@ -25,7 +25,7 @@ import { rename, rm, mkdir, stat, readdir } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { runHashJob } from '../hash-job.js'
 import { fillHashOptions, type FilledHashOptions } from '../hash-options.js'
-import { HashpipeError, ExitCode } from '../../pipeline/errors.js'
+import { HashpipeError, ExitCode, UsageError } from '../../pipeline/errors.js'
 import type { ResolvedConfig, SegmentConfig, DestinationConfig } from '../config.js'
 import type { StateStore } from '../state/state-store.js'
 import type { Metrics } from '../metrics.js'
@@ -158,7 +158,7 @@ async function distribution (config: ResolvedConfig, state: StateStore, api: Aud
   }
   if (run !== undefined) {
     if (options.dryRun) {
-      throw new HashpipeError('HP_ERR_REFUSED', `segment '${segment.name}' → '${destination.name}' has an interrupted run (${run.id}); finish it first: ${command()} — or discard it: ${command(' --restart')}`, ExitCode.USAGE)
+      throw new UsageError(`segment '${segment.name}' → '${destination.name}' has an interrupted run (${run.id}); finish it first: ${command()} — or discard it: ${command(' --restart')}`)
     }
     const before = state.runs.checkpoint(run.id, 'inputs') as unknown as FileFingerprint[] | undefined
     const change = before === undefined ? undefined : fingerprintChange(before, fingerprint)

@@ -15,7 +15,7 @@ t.test('delete: refusals (owned without --with-distribution; no --yes without a 
 
   const refused = await manage(['audiences', 'delete', '--config', w.config, '--audience-id', owned!, '--yes'])
   t.equal(refused.code, 2)
-  t.match(refused.stderr, /^hashpipe: HP_ERR_REFUSED: audience \d+ belongs to distribution seg:Acme .*--with-distribution --yes.*hashpipe distributions reset seg:Acme/m)
+  t.match(refused.stderr, /^hashpipe: HP_ERR_USAGE: audience \d+ belongs to distribution seg:Acme .*--with-distribution --yes.*hashpipe distributions reset seg:Acme/m)
   t.same(w.audienceIds().sort(), [owned, other].sort(), 'nothing deleted')
 
   const unconfirmed = await manage(['audiences', 'delete', '--config', w.config, '--audience-id', other])

@@ -37,7 +37,7 @@ t.test('list and remove', async t => {
 
   const used = await manage(['connections', 'remove', 'acme', '--config', w.config, '--yes'])
   t.equal(used.code, 2)
-  t.match(used.stderr, /^hashpipe: HP_ERR_REFUSED: connection 'acme' is used by destination 'Acme' in .*--force --yes/m)
+  t.match(used.stderr, /^hashpipe: HP_ERR_USAGE: connection 'acme' is used by destination 'Acme' in .*--force --yes/m)
   t.ok(existsSync(token), 'the token is kept')
 
   const unconfirmed = await manage(['connections', 'remove', 'spare', '--config', w.config])
