@@ -36,8 +36,9 @@ export default async function status (argv: string[], io: CommandIo): Promise<nu
     return ExitCode.OK
   }
   if (v.config === undefined) throw new UsageError('--config FILE is required')
-  const config = await loadConfig(v.config, io.env, { secretOptional: true })
+  // Option values first: a bad one is exit 2 whatever the config says.
   const options = { config: v.config, json: v.json, runs: parsePositiveInteger('runs', v.runs) }
+  const config = await loadConfig(v.config, io.env, { secretOptional: true })
   if (watch === undefined) {
     io.stdout.write(report(config, options))
     return ExitCode.OK
