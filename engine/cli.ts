@@ -35,6 +35,8 @@ const LOG_LEVEL_ENV = 'HASHPIPE_LOG_LEVEL'
 
 /** Set once stdout's reader has gone (EPIPE): the run ends quietly with exit 0. */
 let stdoutClosed = false
+/** A failed write to stdout other than EPIPE (a full disk), for the end of the run. */
+let stdoutFailure: NodeJS.ErrnoException | undefined
 
 async function main (argv: string[], controller: AbortController): Promise<number> {
   let [name, ...rest] = argv
@@ -118,7 +120,9 @@ const controller = new AbortController()
 // wanted it has, so the command stops, quietly, with exit 0. Only stdout's EPIPE: a full disk
 // or any other failure of a file being written stays an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') throw err
+  // Any other failure (stdout on a full disk): the command's own write callbacks see it and
+  // name it; the run's end reports it if the command did not.
+  if (err.code !== 'EPIPE') { stdoutFailure ??= err; return }
   if (stdoutClosed) return
   stdoutClosed = true
   controller.abort()
@@ -128,7 +132,15 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 })
 
 main(argv, controller).then(
-  code => { process.exitCode = stdoutClosed ? ExitCode.OK : code },
+  code => {
+    if (stdoutFailure !== undefined && !stdoutClosed && code === ExitCode.OK) {
+      const error = isDiskFull(stdoutFailure) ? diskFullError(stdoutFailure, { path: 'standard output', doing: 'cannot write output to standard output' }) : new HashpipeError('HP_ERR_OUTPUT_IO', `cannot write output to standard output: ${stdoutFailure.code ?? stdoutFailure.message}`)
+      process.stderr.write(`hashpipe: ${error.code}: ${error.message}\n`)
+      process.exitCode = error.exitCode
+      return
+    }
+    process.exitCode = stdoutClosed ? ExitCode.OK : code
+  },
   (err: unknown) => {
     if (stdoutClosed) {
       process.exitCode = ExitCode.OK
