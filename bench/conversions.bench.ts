@@ -5,6 +5,7 @@
 // handling does not share the sender's event loop.
 //   EVENTS=1000000 QPS=20 node dist/bench/conversions.bench.js
 //   env: EVENTS (default 1,000,000), QPS (requests/s of 1,000 events, both sides; default 20),
+//        INFLIGHT (conversions[].inflight; default the config's, 4),
 //        OUT (results file under bench/results/, default conversions-DATE.md)
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, openSync, writeSync, closeSync } from 'node:fs'
 import { fork } from 'node:child_process'
@@ -23,6 +24,7 @@ import { sendConversions } from '../engine/conversions/send-conversions.js'
 
 const events = Number(process.env['EVENTS'] ?? 1_000_000)
 const qps = Number(process.env['QPS'] ?? 20)
+const inflight = process.env['INFLIGHT']
 if (process.env['HP_BENCH_EMULATOR_CHILD'] === '1') {
   const em = await startEmulator({ eventLimits: { qps, qpm: qps * 60 } })
   process.on('message', (m: unknown) => {
@@ -53,7 +55,7 @@ try {
   const config = parseConfig(`state_dir: ${join(dir, 'state')}
 tiktok: { api_base_url: "${em.apiBaseUrl}", app_id: "1", secret: s, events_rate_limit: { qps: ${qps}, qpm: ${qps * 60} } }
 conversions:
-  - { name: bench, event_source_id: "7000000000000000800", connection: acme, inputs: [${input}], columns: { email: Email, phone: Phone, event_time: SoldAt, value: Amount, currency: Currency, order_id: OrderId }, event: Purchase }
+  - { name: bench, event_source_id: "7000000000000000800", connection: acme, inputs: [${input}], columns: { email: Email, phone: Phone, event_time: SoldAt, value: Amount, currency: Currency, order_id: OrderId }, event: Purchase${inflight === undefined ? '' : `, inflight: ${Number(inflight)}`} }
 `, { env: {} })
   const entry = config.conversions[0]!
   const client = new TikTokClient({ apiBaseUrl: em.apiBaseUrl, accessToken: DEFAULT_TOKEN, rateLimit: config.tiktok.eventsRateLimit })
@@ -74,7 +76,7 @@ conversions:
   const quota = qps * 1000
   const table = `# Offline conversions benchmark — ${new Date().toISOString().slice(0, 10)}
 
-Machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}; 1-minute load average during the run ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} (mean ${(loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(2)}). ${events.toLocaleString('en-US')} events (email + phone each), emulator (its own process) and client both at ${qps} QPS / ${qps * 60} QPM on /event/track/, 1,000 events per request. \`EVENTS=${events} QPS=${qps} node dist/bench/conversions.bench.js\`.
+Machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}; 1-minute load average during the run ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} (mean ${(loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(2)}). ${events.toLocaleString('en-US')} events (email + phone each), emulator (its own process) and client both at ${qps} QPS / ${qps * 60} QPM on /event/track/, 1,000 events per request, ${entry.inflight} request(s) in flight. \`EVENTS=${events} QPS=${qps}${inflight === undefined ? '' : ` INFLIGHT=${entry.inflight}`} node dist/bench/conversions.bench.js\`.
 
 | events/s | share of quota (${quota.toLocaleString('en-US')}/s) | requests | 40100 answers | seconds | hashing share (dry run ${dry.seconds.toFixed(1)} s) |
 |---:|---:|---:|---:|---:|---:|

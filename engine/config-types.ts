@@ -72,6 +72,13 @@ export const DEFAULT_EVENTS_RATE_LIMIT = { qps: 50, qpm: 3000 }
 export const DEFAULT_LOOKBACK_DAYS = 28
 /** TikTok rejects a /event/track/ request with more events whole. */
 export const MAX_EVENTS_PER_REQUEST = 1000
+/**
+ * Requests of one conversions entry out at once unless conversions[].inflight says otherwise:
+ * enough that TikTok's answer latency does not bound the rate below the limiter's, few enough
+ * that a kill re-sends little (up to this many batches, which TikTok dedupes by event_id).
+ */
+export const DEFAULT_EVENTS_INFLIGHT = 4
+export const MAX_EVENTS_INFLIGHT = 16
 
 export interface ConversionConfig {
   name: string
@@ -85,6 +92,8 @@ export interface ConversionConfig {
   event: string | undefined
   lookbackDays: number
   batchSize: number
+  /** Batches sent and not yet acknowledged at most: what a kill may send twice. */
+  inflight: number
   format?: InputFormat
   /** csv: the field delimiter's byte; ',' when absent. */
   delimiter?: number

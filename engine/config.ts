@@ -12,7 +12,7 @@ import { formatPath, interpolateTree, type ConfigProblem, type Env } from './con
 import { checkRules, suggestKey } from './config-rules.js'
 import { configError, dedupe, formatProblem, inDocumentOrder, readConfigFile, readTree, scrub } from './config-source.js'
 import {
-  AUDIENCE_TYPES, DATA_TYPES, DEFAULT_API_BASE_URL, DEFAULT_EVENTS_RATE_LIMIT, DEFAULT_LOOKBACK_DAYS, MAX_EVENTS_PER_REQUEST, DEFAULT_AUTH_URL, DEFAULT_STATE_DIR, INTEGRATIONS, MAX_BATCH_SIZE, MAX_FILE_BYTES, MAX_SEGMENT_NAME, MIN_FILE_BYTES, DEFAULT_RETRY_BUDGET_MS, MAX_RETRY_BUDGET,
+  AUDIENCE_TYPES, DATA_TYPES, DEFAULT_API_BASE_URL, DEFAULT_EVENTS_INFLIGHT, DEFAULT_EVENTS_RATE_LIMIT, DEFAULT_LOOKBACK_DAYS, MAX_EVENTS_INFLIGHT, MAX_EVENTS_PER_REQUEST, DEFAULT_AUTH_URL, DEFAULT_STATE_DIR, INTEGRATIONS, MAX_BATCH_SIZE, MAX_FILE_BYTES, MAX_SEGMENT_NAME, MIN_FILE_BYTES, DEFAULT_RETRY_BUDGET_MS, MAX_RETRY_BUDGET,
   type ParseConfigOptions, type ResolvedConfig
 } from './config-types.js'
 import { CONNECTION_NAME } from './state/records.js'
@@ -234,6 +234,7 @@ const conversionSchema = z.strictObject({
   event: z.string().trim().refine(s => (OFFLINE_EVENTS as readonly string[]).includes(s), { error: `must be a TikTok standard event: ${OFFLINE_EVENTS.join(', ')}` }).optional(),
   lookback_days: wholeNumber(1, 28).default(DEFAULT_LOOKBACK_DAYS),
   batch_size: wholeNumber(1, MAX_EVENTS_PER_REQUEST).default(MAX_EVENTS_PER_REQUEST),
+  inflight: wholeNumber(1, MAX_EVENTS_INFLIGHT).default(DEFAULT_EVENTS_INFLIGHT),
   format: z.enum(['csv', 'tsv', 'ndjson', 'json', 'parquet']).optional(),
   delimiter: delimiter.optional()
 }).superRefine(delimiterNeedsCsv)
@@ -411,6 +412,7 @@ function resolveConfig (raw: RawConfig, file: string | undefined, dir: string): 
       event: c.event,
       lookbackDays: c.lookback_days,
       batchSize: c.batch_size,
+      inflight: c.inflight,
       ...(c.format !== undefined ? { format: c.format } : {}),
       ...(c.delimiter !== undefined ? { delimiter: parseDelimiter(c.delimiter)! } : {})
     }))

@@ -136,9 +136,42 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
   let where: Array<{ file: string, line: number }> = []
   let batchIndex = 0
   let lastProgress = 0
-  /** The batch in flight; it settles when TikTok answered, before the answer is in the ledger. */
-  let inflight: Promise<Answered> | undefined
+  // Up to entry.inflight batches are pending in the ledger and unacknowledged at any moment:
+  // those sent and unanswered (`sending`), plus those answered whose acknowledgement is not yet
+  // committed (`answers`). A kill sends exactly these again; TikTok dedupes them by event_id.
+  const sending = new Map<number, Promise<void>>()
+  let answers: Answered[] = []
+  let ackTimer: NodeJS.Timeout | undefined
+  let failure: { error: unknown } | undefined
   const interrupted = (): InterruptedError => new InterruptedError(`interrupted; conversions '${entry.name}' sent ${r.sent} event(s) in this run and resumes when run again`)
+  const throwIfFailed = (): void => { if (failure !== undefined) throw failure.error }
+
+  /**
+   * Commits the answers that came (each batch's acknowledgement on its own row, in whatever
+   * order TikTok answered) and, when given, the next batch's pending mark: one transaction, one
+   * fsync (the ledger's main-thread cost) for both.
+   */
+  const commit = (pending?: { index: number, count: number, checksum: string }): void => {
+    clearTimeout(ackTimer)
+    ackTimer = undefined
+    const done = answers
+    answers = []
+    if (done.length === 0 && pending === undefined) return
+    state!.transaction(() => {
+      for (const a of done) state!.conversions.markAcked(runId!, a.index, a.sent)
+      if (pending !== undefined) state!.conversions.markPending(runId!, pending.index, pending.count, pending.checksum)
+    })
+    for (const a of done) acknowledged(a)
+  }
+  // An answer waits at most this long for the next batch's commit before it is committed alone
+  // (a slow input, the last batches).
+  const kAckDelayMs = 100
+  const answered = (a: Answered): void => {
+    answers.push(a)
+    ackTimer ??= setTimeout(() => {
+      try { commit() } catch (err) { failure ??= { error: err } }
+    }, kAckDelayMs)
+  }
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return
@@ -158,17 +191,15 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
       r.alreadySent += ledger.sent
       return
     }
-    // One request in flight while the next batch is built: reading and hashing overlap the
-    // send, and a kill leaves at most one batch sent and unacknowledged. The answered batch's
-    // acknowledgement and this batch's pending mark are one commit (one fsync, the ledger's
-    // main-thread cost), made between the answer and the next request.
-    const answered = inflight === undefined ? undefined : await inflight
-    inflight = undefined
-    state!.transaction(() => {
-      if (answered !== undefined) state!.conversions.markAcked(runId!, answered.index, answered.sent)
-      state!.conversions.markPending(runId!, index, events.length, checksum)
-    })
-    if (answered !== undefined) acknowledged(answered)
+    // Reading and hashing go on while earlier batches are out; the limiter, not TikTok's
+    // latency, sets the pace. A full window waits for an answer, whose acknowledgement is then
+    // committed with this batch's pending mark, so a slot is taken only as one is freed.
+    throwIfFailed()
+    while (answers.length === 0 && sending.size >= entry.inflight) {
+      await Promise.race(sending.values())
+      throwIfFailed()
+    }
+    commit({ index, count: events.length, checksum })
     crashpoint('conversions-batch-pending')
     if (options.signal?.aborted === true) throw interrupted()
     const send = async (): Promise<Answered> => {
@@ -178,22 +209,22 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
       for (const x of out.rejected) reject(at[x.index]!.file, at[x.index]!.line, '', 'tiktok_rejected', x.apiCode)
       return { index, sent: events.length - out.rejected.length }
     }
-    inflight = send()
-    // Awaited by the next flush or at the end; handled here so a failure meanwhile is not unhandled.
-    inflight.catch(() => {})
+    // Settles (never rejects) when TikTok answered or the request failed; the failure stops the
+    // next flush, and the batch stays pending in the ledger.
+    sending.set(index, send().then(a => { sending.delete(index); answered(a) }, (err: unknown) => { sending.delete(index); failure ??= { error: err } }))
   }
   const acknowledged = (a: Answered): void => {
     crashpoint('conversions-batch-acked')
     r.sent += a.sent
     options.onEvents?.('sent', '', a.sent)
   }
-  /** The last batch's answer, recorded alone; an answer that arrives after a failure is recorded too. */
+  /** Waits for every batch out and commits their answers; one that arrives after a failure is recorded too. */
   const settle = async (): Promise<void> => {
-    const a = await inflight
-    inflight = undefined
-    if (a === undefined) return
-    state!.conversions.markAcked(runId!, a.index, a.sent)
-    acknowledged(a)
+    while (sending.size > 0) {
+      await Promise.race(sending.values())
+      commit()
+    }
+    commit()
   }
 
   try {
@@ -234,8 +265,9 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
     }
     await flush()
     await settle()
+    throwIfFailed()
   } catch (err) {
-    // The batch in flight settles first: an acknowledgement that arrives is recorded.
+    // The batches in flight settle first: an acknowledgement that arrives is recorded.
     await settle().catch(() => {})
     if (runId !== undefined && err instanceof HashpipeError) state!.conversions.setError(runId, { code: err.code, message: err.message }, counts(r))
     throw err

@@ -164,6 +164,25 @@ t.test('a poison event is isolated by bisection and reported with TikTok\'s code
   t.notOk(s.events.some(e => e['event_id'] === poisonId))
 })
 
+t.test('a poison event is isolated by bisection while other batches are in flight', async t => {
+  const w = await setup(t, 2)
+  const orders = Array.from({ length: 12 }, (_, i) => `b${i}`)
+  const rows = orders.map((o, i) => `${o}@example.com,,,${nowS - 10 * i},1,USD,${o}`)
+  writeFileSync(join(w.dir, 'sales.csv'), [header, ...rows].join('\n') + '\n')
+  // Answers take 50 ms: the 4 requests of the window are out together while batch 3's is bisected.
+  w.em.faults.slowMs = 50
+  const poisonId = createHash('sha256').update([kSet, 'CompletePayment', 'order:b7'].join('\u0000')).digest('hex')
+  w.em.faults.poisonEventId = poisonId
+  const rejects = join(w.dir, 'rejects.csv')
+  const r = await w.run('--json', '--rejects', rejects, '--max-reject-ratio', '1')
+  t.equal(r.code, 0, r.stderr)
+  // 6 batches, and batch 3's two halves: 8 requests.
+  t.match(JSON.parse(r.stdout).conversions[0], { events_sent: 11, rejected: { tiktok_rejected: 1 }, requests: 8, batches: 6 })
+  t.match(readFileSync(rejects, 'utf8'), /^file,line,field,reason,api_code\n\S*sales\.csv,9,,tiktok_rejected,40002\n$/)
+  const s = await stored(w.em)
+  t.same(s.events.map(e => (e['properties'] as { order_id: string }).order_id).sort(), orders.filter(o => o !== 'b7').sort())
+})
+
 t.test('gzip NDJSON input; a changed input after an interrupted run needs --restart', async t => {
   const w = await setup(t, 2)
   const cfg = readFileSync(w.config, 'utf8').replace('inputs: [sales.csv]', 'inputs: [sales.ndjson.gz]')
@@ -190,7 +209,9 @@ t.test('config: conversions entries are checked', async t => {
   const { problems } = checkConfig(`tiktok: { app_id: "1", secret: s }
 conversions:
   - { name: a, event_source_id: 7000000000000000800, connection: acme, inputs: [x.csv], columns: { emial: E, event_time: T } }
-  - { name: a, event_source_id: "70", connection: acme, inputs: [x.csv], columns: { email: E, event_time: T }, event: Sale, lookback_days: 40 }
+  - { name: a, event_source_id: "70", connection: acme, inputs: [x.csv], columns: { email: E, event_time: T }, event: Sale, lookback_days: 40, inflight: 0 }
+  - { name: b, event_source_id: "70", connection: acme, inputs: [x.csv], columns: { email: E, event_time: T }, event: Purchase, inflight: 17 }
+  - { name: c, event_source_id: "70", connection: acme, inputs: [x.csv], columns: { email: E, event_time: T }, event: Purchase, in_flight: 2 }
 `, { env: {} })
   const text = problems.map(p => `${p.path}: ${p.message}`).join('\n')
   t.match(text, /conversions\[0\]\.event_source_id: must be a quoted string/)
@@ -199,6 +220,9 @@ conversions:
   t.match(text, /conversions\[1\]\.name: duplicate conversions name 'a'/)
   t.match(text, /conversions\[1\]\.event: must be a TikTok standard event/)
   t.match(text, /conversions\[1\]\.lookback_days: must be at most 28/)
+  t.match(text, /conversions\[1\]\.inflight: must be at least 1/)
+  t.match(text, /conversions\[2\]\.inflight: must be at most 16/)
+  t.match(text, /conversions\[3\]\.in_flight: .*did you mean inflight\?/)
 })
 
 t.test('validate: conversions inputs and connections are checked too', async t => {
@@ -214,26 +238,31 @@ t.test('validate: conversions inputs and connections are checked too', async t =
   t.match(out, /config OK: 0 destinations, 0 segments, 1 conversions entry/)
 })
 
-t.test('SIGINT/SIGTERM: exit 130 after the batch in flight, and the rerun resumes', async t => {
+t.test('SIGINT/SIGTERM: exit 130 after the batches in flight, and the rerun resumes', async t => {
   const w = await setup(t, 2)
-  const rows = [1, 2, 3, 4, 5, 6].map(i => `s${i}@example.com,,,${nowS - i},1,USD,s${i}`)
+  const rows = Array.from({ length: 12 }, (_, i) => `s${i}@example.com,,,${nowS - i},1,USD,s${i}`)
   writeFileSync(join(w.dir, 'sales.csv'), [header, ...rows].join('\n') + '\n')
   w.em.faults.slowMs = 300
   const controller = new AbortController()
   w.withSignal(controller.signal)
-  // The interrupt arrives while the first batch is at TikTok (answers take 300 ms here).
+  // The interrupt arrives while the first batches are at TikTok (answers take 300 ms here): the
+  // window of 4 is full, the next batch waits for an answer and is not sent.
   const poll = setInterval(() => { if ((w.em.stats.get('POST /open_api/v1.3/event/track/') ?? 0) > 0) { clearInterval(poll); controller.abort() } }, 5)
   t.teardown(() => { clearInterval(poll) })
   const r1 = await w.run()
   t.equal(r1.code, 130, r1.stdout)
   t.match(r1.stdout, /HP_ERR_ABORTED/)
+  const atStop = w.em.state.eventsReceived
+  t.ok(atStop > 0 && atStop < 12, `${atStop} events sent before the stop`)
   w.em.faults.slowMs = 0
   w.withSignal(new AbortController().signal)
   const r2 = await w.run('--json')
   t.equal(r2.code, 0, r2.stdout)
   const j = JSON.parse(r2.stdout).conversions[0]
-  t.match(j, { resumed: true, events_already_sent: 2, events_sent: 4 })
-  t.equal((await stored(w.em)).events.length, 6)
+  // The batches out at the interrupt were answered and acknowledged before the exit: none is sent again.
+  t.match(j, { resumed: true, events_already_sent: atStop, events_sent: 12 - atStop })
+  t.equal(w.em.state.eventsReceived, 12, 'a graceful stop sends nothing twice')
+  t.equal((await stored(w.em)).events.length, 12)
 })
 
 t.test('the Events API limiter keeps under the quota; 5xx answers are retried', async t => {
