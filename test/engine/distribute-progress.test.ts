@@ -68,7 +68,8 @@ t.test('a failing TikTok: warning lines, then exit 5 after --retry-budget', asyn
   const started = Date.now()
   // The option overrides the config's budget.
   writeFileSync(w.config, readFileSync(w.config, 'utf8').replace('batch_size: 100', 'batch_size: 100\n  retry_budget: 1h'))
-  const r = await w.distribute(['--retry-budget', '3s'])
+  // Long enough for several retries past the warning threshold (a quarter of the budget) on a loaded machine.
+  const r = await w.distribute(['--retry-budget', '6s'])
   t.equal(r.code, 5, r.stderr)
   t.ok(Date.now() - started < 30_000, 'the budget, not the default 10 min')
   t.match(r.stderr, /hashpipe: warning: seg → Acme: TikTok answered 503 for \d+ s; retrying, budget \d+ s left/)
