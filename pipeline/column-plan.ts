@@ -162,7 +162,10 @@ export function encodingProblem (file: string, head: Uint8Array, baseOffset = 0)
   let oddNul = 0
   for (let i = 0; i < probe; i++) if (head[i] === 0) { if (i % 2 === 0) evenNul++; else oddNul++ }
   const pairs = Math.floor(probe / 2)
-  if (pairs >= 2 && (evenNul >= pairs * 0.4 || oddNul >= pairs * 0.4)) {
+  // One half of the bytes mostly NUL and the other mostly not: NULs everywhere (a zeroed or
+  // binary file) are no text encoding, and stay nul_byte rejects.
+  const utf16 = (nul: number, other: number): boolean => nul >= pairs * 0.4 && other <= pairs * 0.1
+  if (pairs >= 2 && (utf16(evenNul, oddNul) || utf16(oddNul, evenNul))) {
     return { byteOffset: baseOffset, message: `input '${file}' looks like UTF-16 ${oddNul > evenNul ? 'little' : 'big'}-endian without a byte-order mark (a NUL in every other byte), not UTF-8; ${fix16}` }
   }
   let lines = 0
