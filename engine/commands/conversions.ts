@@ -149,6 +149,7 @@ export default async function conversions (argv: string[], io: CommandIo): Promi
   const outcomes: Array<{ entry: ConversionConfig, result?: ConversionResult, error?: HashpipeError } | undefined> = []
   let limiter: Promise<Limiter> | undefined
   let code: number = ExitCode.OK
+  let stopped = false
   const progress = v.json ? noProgress() : createDistributeProgress({ stream: io.stderr })
   try {
     // Entries run side by side (--concurrency) under the one Events API limiter of the app. Each
@@ -197,6 +198,9 @@ export default async function conversions (argv: string[], io: CommandIo): Promi
     }))
     if (io.signal.aborted || done.some(o => o.error?.exitCode === ExitCode.INTERRUPTED)) code = ExitCode.INTERRUPTED
     if (code === ExitCode.REJECTS_OVER_LIMIT) io.stderr.write(`hashpipe: rejects over --max-reject-ratio ${ratio}${v.rejects === undefined ? '; --rejects FILE lists them' : `; see ${v.rejects}`}\n`)
+  } catch (err) {
+    stopped = true
+    throw err
   } finally {
     progress.stop()
     await rejects?.close()
@@ -204,7 +208,8 @@ export default async function conversions (argv: string[], io: CommandIo): Promi
     state?.close()
     timer?.end(code)
     await server?.close()
-    if (v.json) io.stdout.write(JSON.stringify({ conversions: outcomes.filter(o => o !== undefined).map(o => o.result !== undefined ? resultJson(o.result) : { name: o.entry.name, event_source_id: o.entry.eventSourceId, error: { code: o.error!.code, message: o.error!.message } }) }) + '\n')
+    // A run stopped whole prints only the CLI's {"error": …}: one JSON document either way.
+    if (v.json && !stopped) io.stdout.write(JSON.stringify({ conversions: outcomes.filter(o => o !== undefined).map(o => o.result !== undefined ? resultJson(o.result) : { name: o.entry.name, event_source_id: o.entry.eventSourceId, error: { code: o.error!.code, message: o.error!.message } }) }) + '\n')
   }
   return code
 }
