@@ -13,6 +13,7 @@
 // Every string value is bounded (MAX_VALUE_CHARS) as written, as taken from a variable and as
 // expanded, and the expansion stops at the bound: no config value is anywhere near it, and
 // without it `${A}${A}...` over a large variable would build gigabytes before anything refuses it.
+import { formatCount } from '../pipeline/format-count.js'
 
 export type KeyPath = ReadonlyArray<string | number>
 
@@ -46,7 +47,7 @@ export type InterpolateResult = { ok: true, value: string } | { ok: false, messa
 /** The longest string value, in characters, before and after interpolation (64 Ki). */
 export const MAX_VALUE_CHARS = 64 * 1024
 
-const n = (v: number): string => v.toLocaleString('en-US')
+const n = formatCount
 
 export function tooLongMessage (chars: number): string {
   return `is ${n(chars)} characters long, over the ${n(MAX_VALUE_CHARS)}-character limit for a config value; no setting needs that much — check that the right text is there`

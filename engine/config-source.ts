@@ -10,11 +10,12 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { LineCounter, parseDocument } from 'yaml'
 import { ConfigError } from '../pipeline/errors.js'
 import type { ConfigProblem } from './config-interpolate.js'
+import { formatCount } from '../pipeline/format-count.js'
 
 /** The largest config, in bytes (1 MiB). */
 export const MAX_CONFIG_BYTES = 1 << 20
 
-const n = (v: number): string => v.toLocaleString('en-US')
+const n = formatCount
 
 function tooBig (bytes: number | undefined, path?: string): ConfigProblem {
   const what = path === undefined ? 'the config text' : `config file '${path}'`

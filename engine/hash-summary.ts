@@ -2,6 +2,7 @@
 // Counts only: no identifier, value or header content ever goes in here.
 import { ID_SCHEMAS, ID_TYPES, REJECT_REASONS, type IdSchema, type IdType, type RejectReason } from '../pipeline/protocol.js'
 import { describeNativeStatus, nativeStatus, type NativeStatus } from '../pipeline/native-hash.js'
+import { formatCount } from '../pipeline/format-count.js'
 
 export const STAGES = ['read', 'split', 'transfer', 'parse', 'hash', 'dedupe', 'spill', 'write'] as const
 export type Stage = (typeof STAGES)[number]
@@ -83,7 +84,7 @@ export function emptySummary (): HashSummary {
 }
 
 function n (v: number | null): string {
-  return v === null ? '-' : v.toLocaleString('en-US')
+  return v === null ? '-' : formatCount(v)
 }
 
 export function formatSummary (s: HashSummary): string {

@@ -3,6 +3,7 @@
 import cliProgress from 'cli-progress'
 import type { Writable } from 'node:stream'
 import type { ProgressSnapshot } from './hash-job.js'
+import { formatCount } from '../pipeline/format-count.js'
 
 export interface ProgressReporter {
   update: (p: ProgressSnapshot) => void
@@ -36,7 +37,7 @@ export function createProgress (stream: Writable & { isTTY?: boolean }, interval
     return {
       update (p) {
         const total = p.bytesTotal ?? Math.max(p.bytesDone, 1)
-        const payload = { done: mib(p.bytesDone), total: p.bytesTotal === undefined ? '?' : mib(total), ids: p.identifiers.toLocaleString('en-US'), rate: rate(p), etaText: eta(p) }
+        const payload = { done: mib(p.bytesDone), total: p.bytesTotal === undefined ? '?' : mib(total), ids: formatCount(p.identifiers), rate: rate(p), etaText: eta(p) }
         if (!started) { bar.start(total, p.bytesDone, payload); started = true } else { bar.setTotal(total); bar.update(p.bytesDone, payload) }
       },
       stop () { if (started) bar.stop() }
@@ -48,7 +49,7 @@ export function createProgress (stream: Writable & { isTTY?: boolean }, interval
       if (p.seconds * 1000 - last < intervalMs) return
       last = p.seconds * 1000
       const pct = p.bytesTotal === undefined ? '' : `${Math.floor(100 * p.bytesDone / Math.max(1, p.bytesTotal))}% `
-      stream.write(`hashpipe: ${pct}${mib(p.bytesDone)}${p.bytesTotal === undefined ? '' : `/${mib(p.bytesTotal)}`}, ${p.identifiers.toLocaleString('en-US')} identifiers, ${rate(p)}, ETA ${eta(p)}\n`)
+      stream.write(`hashpipe: ${pct}${mib(p.bytesDone)}${p.bytesTotal === undefined ? '' : `/${mib(p.bytesTotal)}`}, ${formatCount(p.identifiers)} identifiers, ${rate(p)}, ETA ${eta(p)}\n`)
     },
     stop () {}
   }

@@ -2,6 +2,7 @@
 // zone, every ad group with its audiences (deleted ones included), and the synchronous BASIC
 // report at ad-group level, paged to the end. Ids and money stay strings: TikTok sends metric
 // values as decimal strings, and summing them is the caller's job, in exact arithmetic.
+import { formatCount } from '../../pipeline/format-count.js'
 import type { TikTokClient } from './tiktok-client.js'
 import { ApiError } from './api-error.js'
 
@@ -111,7 +112,7 @@ export async function adGroupDays (client: TikTokClient, advertiserId: string, a
     const rows = await chunkDays(client, advertiserId, chunk, first, last)
     if (rows !== undefined) { out.push(...rows); continue }
     if (chunk.length === 1) {
-      throw new ApiError('HP_ERR_API_TERMINAL', `ad group ${chunk[0]!} of advertiser ${advertiserId} holds more than ${kSyncReportAds.toLocaleString('en-US')} ads, more than TikTok's synchronous report covers, so its spend would be short; ask TikTok to allowlist the app for asynchronous reports, or report this ad group from Ads Manager's export`, { endpoint: '/report/integrated/get/' })
+      throw new ApiError('HP_ERR_API_TERMINAL', `ad group ${chunk[0]!} of advertiser ${advertiserId} holds more than ${formatCount(kSyncReportAds)} ads, more than TikTok's synchronous report covers, so its spend would be short; ask TikTok to allowlist the app for asynchronous reports, or report this ad group from Ads Manager's export`, { endpoint: '/report/integrated/get/' })
     }
     const half = Math.ceil(chunk.length / 2)
     pending.unshift(chunk.slice(0, half), chunk.slice(half))

@@ -17,6 +17,7 @@ import type { StateStore } from '../state/state-store.js'
 import { crashpoint } from '../distribute/crashpoint.js'
 import type { CommandIo } from '../command.js'
 import { confirm, distributionName, openState, tiktokClient, usageFailure, withJsonError } from './manage-support.js'
+import { formatCount } from '../../pipeline/format-count.js'
 
 const kHelp = `usage: hashpipe audiences list --config FILE [--destination NAME] [--json]
        hashpipe audiences delete --config FILE --audience-id ID [--with-distribution] [--yes] [--json]
@@ -164,7 +165,7 @@ async function list (io: CommandIo, configFile: string, only: string[] | undefin
     io.stdout.write(`ad account ${account.advertiserId} (destination${account.destinations.length === 1 ? '' : 's'} ${account.destinations.join(', ')}): ${mine.length} audience${mine.length === 1 ? '' : 's'}\n`)
     if (mine.length === 0) continue
     const table = [['AUDIENCE ID', 'KIND', 'COVER_NUM', 'VALIDITY', 'DELIVERED', 'OWNER', 'NAME'],
-      ...mine.map(r => [r.audience_id, r.kind, r.cover_num.toLocaleString('en-US'), r.validity, r.owner === null ? '-' : r.owner.delivered_identifiers.toLocaleString('en-US'), r.owner === null ? 'none' : r.owner.distribution, r.name])]
+      ...mine.map(r => [r.audience_id, r.kind, formatCount(r.cover_num), r.validity, r.owner === null ? '-' : formatCount(r.owner.delivered_identifiers), r.owner === null ? 'none' : r.owner.distribution, r.name])]
     const widths = table[0]!.map((_, i) => Math.max(...table.map(row => row[i]!.length)))
     for (const row of table) io.stdout.write(`  ${row.map((c, i) => i === row.length - 1 ? c : c.padEnd(widths[i]!)).join('  ')}\n`)
   }

@@ -18,6 +18,7 @@ import { assertDistinctFiles, parsePort, parseRatio } from '../cli-values.js'
 import { runAll } from '../distribute/run-all.js'
 import type { Limiter } from '../../adapters/tiktok/rate-limiter.js'
 import type { CommandIo } from '../command.js'
+import { formatCount } from '../../pipeline/format-count.js'
 
 const kHelp = `usage: hashpipe conversions send --config FILE [options]
 
@@ -60,7 +61,7 @@ const kOptions = {
   help: { type: 'boolean', short: 'h', default: false }
 } as const
 
-const n = (v: number): string => v.toLocaleString('en-US')
+const n = formatCount
 
 function formatResult (r: ConversionResult): string {
   const reasons = Object.entries(r.rejected).map(([k, v]) => `${k} ${n(v)}`).join(', ')

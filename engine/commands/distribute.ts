@@ -25,6 +25,7 @@ import { checkHashNumber } from '../hash-options.js'
 import { createIds } from '../../pipeline/ids.js'
 import { assertAudienceType } from '../distribute/audience-type.js'
 import { parseDuration, parseRetryBudget } from '../distribute/duration.js'
+import { formatCount } from '../../pipeline/format-count.js'
 
 /** Distributions delivered at once unless --concurrency says otherwise. */
 export const DEFAULT_CONCURRENCY = 2
@@ -142,7 +143,7 @@ function audienceApiFor (config: ResolvedConfig, state: StateStore, destination:
   return createTikTokAudienceApi(config.tiktok, token.reveal(), metrics, observer, limiter)
 }
 
-function n (v: number): string { return v.toLocaleString('en-US') }
+const n = formatCount
 
 function formatResult (r: DistributionResult): string {
   const plan = (c: Partial<Record<string, number>>, sign: string): string => Object.entries(c).map(([k, v]) => `${k} ${sign}${n(v ?? 0)}`).join(', ')

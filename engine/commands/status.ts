@@ -11,6 +11,7 @@ import { parsePositiveInteger } from '../cli-values.js'
 import { usageObligations } from '../report/obligations.js'
 import { lockHolder } from '../state/state-lock.js'
 import { reasons } from '../distribute/distribute-progress.js'
+import { formatCount } from '../../pipeline/format-count.js'
 
 const kHelp = `usage: hashpipe status --config FILE [--json] [--runs N] [--watch [SECONDS]]
 
@@ -86,7 +87,7 @@ async function watchLoop (io: CommandIo, ms: number, json: boolean, render: () =
   return reader.gone ? ExitCode.OK : ExitCode.INTERRUPTED
 }
 
-const num = (v: number): string => v.toLocaleString('en-US')
+const num = formatCount
 
 function ago (iso: string | null, now: number): string {
   if (iso === null) return 'nothing acknowledged yet'

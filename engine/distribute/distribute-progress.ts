@@ -8,6 +8,7 @@ import cliProgress from 'cli-progress'
 import type { Writable } from 'node:stream'
 import type { ProgressSnapshot } from '../hash-job.js'
 import type { ApiObserver } from '../../adapters/tiktok/tiktok-client.js'
+import { formatCount } from '../../pipeline/format-count.js'
 
 export type RunPhase = 'prepare' | 'plan' | 'deliver' | 'commit' | 'send'
 
@@ -54,7 +55,7 @@ export function noProgress (): DistributeProgress {
   return { track: () => kNoop, observer: () => ({}), stop () {} }
 }
 
-const num = (v: number): string => Math.round(v).toLocaleString('en-US')
+const num = formatCount
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`
 
 /** Rejects per reason, most frequent first: `phone_invalid 60, email_invalid 9`. */
