@@ -122,7 +122,10 @@ export class TikTokClient {
         this.#o.observer?.onRetry?.({ endpoint, reason: outcome.codeClass === 'network' ? 'network' : outcome.codeClass === 'invalid_response' ? 'invalid_response' : 'server_error' })
       }
       const failingMs = Date.now() - started
-      if (failingMs + wait > this.#o.retryBudgetMs) {
+      // The last wait is cut to what the budget has left, so the budget is used to its end
+      // (a final attempt at its deadline) rather than given up a doubling early.
+      if (outcome.verdict !== 'rate_limited' && failingMs < this.#o.retryBudgetMs) wait = Math.min(wait, this.#o.retryBudgetMs - failingMs)
+      if (failingMs + wait > this.#o.retryBudgetMs || failingMs >= this.#o.retryBudgetMs) {
         throw new ApiError('HP_ERR_API_UNAVAILABLE', `TikTok ${endpoint} still failing after ${attempt} attempt(s) over ${Math.round((Date.now() - started) / 1000)} s (last: ${what}); the run is resumable — run the command again later`, details)
       }
       // Rate-limit pauses are waited out inside the limiter; other retries wait here.
