@@ -17,6 +17,7 @@ import Bottleneck from 'bottleneck'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { HashpipeError } from '../../pipeline/errors.js'
 import { AdaptiveRate, type AdaptiveRateOptions } from './adaptive-rate.js'
+import { FifoLock } from './fifo-lock.js'
 
 export type RateScope = 'app' | 'advertiser'
 
@@ -52,20 +53,7 @@ export interface Limiter {
 
 interface Pause { until: number, strikes: number, lastStrike: number }
 
-/** A first-in first-out lock. */
-class Fifo {
-  #tail: Promise<void> = Promise.resolve()
-  async lock (): Promise<() => void> {
-    let release!: () => void
-    const mine = new Promise<void>(resolve => { release = resolve })
-    const before = this.#tail
-    this.#tail = before.then(async () => await mine)
-    await before
-    return release
-  }
-}
-
-interface Scope { kind: RateScope, key: string, rate: AdaptiveRate, last: number, fifo: Fifo, spacing: number }
+interface Scope { kind: RateScope, key: string, rate: AdaptiveRate, last: number, fifo: FifoLock, spacing: number }
 
 // A couple of ms over the exact spacing: network jitter must not squeeze 11 requests into one
 // of TikTok's one-second windows.
@@ -100,7 +88,7 @@ export class RateLimiter implements Limiter {
   }
 
   #scope (kind: RateScope, key: string, qps: number): Scope {
-    return { kind, key, rate: new AdaptiveRate({ ...this.#options.adaptiveOptions, ceiling: qps }), last: Number.NEGATIVE_INFINITY, fifo: new Fifo(), spacing: spacing(qps) }
+    return { kind, key, rate: new AdaptiveRate({ ...this.#options.adaptiveOptions, ceiling: qps }), last: Number.NEGATIVE_INFINITY, fifo: new FifoLock(), spacing: spacing(qps) }
   }
 
   #advertiser (id: string): Scope {

@@ -32,6 +32,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { HashpipeError, ExitCode } from '../../pipeline/errors.js'
 import type { Limiter, RateScope } from './rate-limiter.js'
+import { FifoLock } from './fifo-lock.js'
 
 export interface RedisRateLimitOptions {
   /** redis://[:PASSWORD@]HOST:PORT[/DB] (or rediss:// for TLS). */
@@ -163,25 +164,12 @@ export function quotaNamespace (appId: string, apiBaseUrl: string, quota: string
   return `hp:rl:{${h}}`
 }
 
-/** A FIFO lock: one reservation attempt per scope of this process at a time, in request order. */
-class Fifo {
-  #tail: Promise<void> = Promise.resolve()
-  async lock (): Promise<() => void> {
-    let release!: () => void
-    const mine = new Promise<void>(resolve => { release = resolve })
-    const before = this.#tail
-    this.#tail = before.then(async () => await mine)
-    await before
-    return release
-  }
-}
-
 export class RedisRateLimiter implements Limiter {
   readonly #redis: Redis & Scripts
   readonly #o: Required<Omit<RedisRateLimitOptions, 'onWait' | 'advertiserQps'>> & Pick<RedisRateLimitOptions, 'onWait' | 'advertiserQps'>
   readonly #ns: string
   readonly #shownUrl: string
-  readonly #fifos = new Map<string, Fifo>()
+  readonly #fifos = new Map<string, FifoLock>()
   readonly #stopped = new AbortController()
   /** Scopes whose pause key existed at their last reservation: a success must try to clear it. */
   readonly #pauseSeen = new Set<string>()
@@ -252,7 +240,7 @@ export class RedisRateLimiter implements Limiter {
   async schedule<T> (advertiserId: string | undefined, fn: () => Promise<T>): Promise<T> {
     const scope = advertiserId === undefined ? 'app' : `adv:${advertiserId}`
     let fifo = this.#fifos.get(scope)
-    if (fifo === undefined) { fifo = new Fifo(); this.#fifos.set(scope, fifo) }
+    if (fifo === undefined) { fifo = new FifoLock(); this.#fifos.set(scope, fifo) }
     const release = await fifo.lock()
     try {
       await this.#writes
