@@ -14,6 +14,7 @@ import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, typ
 import { compressors } from 'hyparquet-compressors'
 import { InputError } from '../pipeline/errors.js'
 import type { InputSource } from './file-source.js'
+import { scrub } from '../pipeline/scrub.js'
 
 const kMagic = Buffer.from('PAR1')
 /** Text handed on per chunk: a row group's records are cut into pieces of about this size. */
@@ -55,7 +56,8 @@ export interface ParquetInput {
 }
 
 function corrupt (name: string, what: string, err: unknown): InputError {
-  const reason = err instanceof Error ? err.message : String(err)
+  // The reader's own words, scrubbed: a decoding error may quote bytes of the file.
+  const reason = scrub(err instanceof Error ? err.message : String(err))
   return new InputError('HP_ERR_INPUT_CORRUPT_PARQUET',
     `Parquet input '${name}' ${what} (${reason}); the run was stopped and nothing from this file was kept — re-export the file, or check it with another Parquet reader`,
     { file: name }, { cause: err })
