@@ -15,7 +15,7 @@ import { runAll, oneAtATime } from '../distribute/run-all.js'
 import type { Limiter } from '../../adapters/tiktok/rate-limiter.js'
 import { HashpipeError, ExitCode, UsageError } from '../../pipeline/errors.js'
 import type { Metrics } from '../metrics.js'
-import { startRunMetrics } from './run-metrics.js'
+import { RUN_METRICS_OPTIONS, startRunMetrics } from './run-metrics.js'
 import { parseHttpUrl, parsePort, parseRatio } from '../cli-values.js'
 import type { CommandIo } from '../command.js'
 import type { AudienceApi } from '../distribute/audience-api.js'
@@ -99,10 +99,8 @@ const kOptions = {
   'retry-budget': { type: 'string' },
   concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
   json: { type: 'boolean', default: false },
-  'metrics-port': { type: 'string' },
-  'metrics-host': { type: 'string', default: '127.0.0.1' },
+  ...RUN_METRICS_OPTIONS,
   'log-file': { type: 'string' },
-  pushgateway: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } as const
 

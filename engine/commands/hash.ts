@@ -12,7 +12,7 @@ import { formatDigests, outputHeader, type OutFormat } from '../../pipeline/dige
 import { ID_TYPES, type IdType, type PhoneHashForm, type RejectRecord } from '../../pipeline/protocol.js'
 import { assertDistinctFiles, parseColumns, parseHttpUrl, parsePort, parseRatio, parseSize, csvCell } from '../cli-values.js'
 import type { CommandIo } from '../command.js'
-import { startRunMetrics } from './run-metrics.js'
+import { RUN_METRICS_OPTIONS, startRunMetrics } from './run-metrics.js'
 import { commandLogger } from '../command-logger.js'
 import { createIds } from '../../pipeline/ids.js'
 import type { Logger } from '../logger.js'
@@ -82,10 +82,8 @@ const kOptions = {
   'batch-bytes': { type: 'string' },
   progress: { type: 'boolean' },
   'no-progress': { type: 'boolean', default: false },
-  'metrics-port': { type: 'string' },
-  'metrics-host': { type: 'string', default: '127.0.0.1' },
+  ...RUN_METRICS_OPTIONS,
   'log-file': { type: 'string' },
-  pushgateway: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } as const
 

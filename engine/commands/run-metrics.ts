@@ -6,6 +6,13 @@ import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-s
 import { pushMetrics } from '../../adapters/pushgateway.js'
 import type { CommandIo } from '../command.js'
 
+/** The command-line options startRunMetrics is given (--metrics-port, --metrics-host, --pushgateway). */
+export const RUN_METRICS_OPTIONS = {
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string', default: '127.0.0.1' },
+  pushgateway: { type: 'string' }
+} as const
+
 export interface RunMetricsOptions {
   /** Already checked (parsePort); undefined: no server. */
   port?: number | undefined
