@@ -4,7 +4,6 @@
 // (--with-distribution): TikTok's delete first, then the state, in one transaction, so a
 // distribution never points at an audience hashpipe deleted — and if the process dies between
 // the two, running the same command again finishes it (the audience is gone, the state goes).
-import { parseArgs } from 'node:util'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadConfig, type ResolvedConfig, type DestinationConfig } from '../config.js'
@@ -16,7 +15,7 @@ import type { DistributionRecord } from '../state/records.js'
 import type { StateStore } from '../state/state-store.js'
 import { crashpoint } from '../distribute/crashpoint.js'
 import type { CommandIo } from '../command.js'
-import { confirm, distributionName, openState, tiktokClient, usageFailure, withJsonError } from './manage-support.js'
+import { confirm, distributionName, openState, parseManageArgs, requireConfig, tiktokClient, withJsonError } from './manage-support.js'
 import { formatCount } from '../../pipeline/format-count.js'
 
 const kHelp = `usage: hashpipe audiences list --config FILE [--destination NAME] [--json]
@@ -238,36 +237,22 @@ async function remove (io: CommandIo, configFile: string, only: string[] | undef
 }
 
 export default async function audiences (argv: string[], io: CommandIo): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string' },
-        destination: { type: 'string', multiple: true },
-        'audience-id': { type: 'string' },
-        'with-distribution': { type: 'boolean', default: false },
-        yes: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false }
-      },
-      strict: true
-    })
-  } catch (err) {
-    throw usageFailure(err, 'audiences')
-  }
+  const parsed = parseManageArgs(argv, 'audiences', {
+    destination: { type: 'string', multiple: true },
+    'audience-id': { type: 'string' },
+    'with-distribution': { type: 'boolean', default: false }
+  })
   const v = parsed.values
   if (v.help) { io.stdout.write(kHelp); return ExitCode.OK }
   const [sub, ...extra] = parsed.positionals
   if ((sub !== 'list' && sub !== 'delete') || extra.length > 0) throw new UsageError('usage: hashpipe audiences list|delete --config FILE … (see hashpipe audiences --help)')
   return await withJsonError(io, v.json, async () => {
-    if (v.config === undefined) throw new UsageError('--config FILE is required (see hashpipe audiences --help)')
+    const config = requireConfig(v.config, 'audiences')
     if (sub === 'list') {
       if (v['audience-id'] !== undefined || v['with-distribution'] || v.yes) throw new UsageError('audiences list takes --config, --destination and --json only')
-      return await list(io, v.config, v.destination, v.json)
+      return await list(io, config, v.destination, v.json)
     }
     if (v['audience-id'] === undefined) throw new UsageError('audiences delete needs --audience-id ID (see hashpipe audiences list)')
-    return await remove(io, v.config, v.destination, v['audience-id'], v['with-distribution'], v.yes, v.json)
+    return await remove(io, config, v.destination, v['audience-id'], v['with-distribution'], v.yes, v.json)
   })
 }

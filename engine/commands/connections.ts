@@ -2,12 +2,11 @@
 // when made, which destinations use them; never the token), and removing one: its token file
 // first (the secret must not outlive the record), then its catalog row, in which the
 // destinations connected through it lose their activation.
-import { parseArgs } from 'node:util'
 import { loadConfig, type ResolvedConfig } from '../config.js'
 import { ExitCode, StateError, UsageError } from '../../pipeline/errors.js'
 import { CONNECTION_NAME } from '../state/records.js'
 import type { CommandIo } from '../command.js'
-import { confirm, openState, usageFailure, withJsonError } from './manage-support.js'
+import { confirm, openState, parseManageArgs, requireConfig, withJsonError } from './manage-support.js'
 
 const kHelp = `usage: hashpipe connections list --config FILE [--json]
        hashpipe connections remove NAME --config FILE [--yes] [--force] [--json]
@@ -111,23 +110,7 @@ async function remove (io: CommandIo, configFile: string, name: string, yes: boo
 }
 
 export default async function connections (argv: string[], io: CommandIo): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string' },
-        yes: { type: 'boolean', default: false },
-        force: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false }
-      },
-      strict: true
-    })
-  } catch (err) {
-    throw usageFailure(err, 'connections')
-  }
+  const parsed = parseManageArgs(argv, 'connections', { force: { type: 'boolean', default: false } })
   const v = parsed.values
   if (v.help) { io.stdout.write(kHelp); return ExitCode.OK }
   const [sub, name, ...extra] = parsed.positionals
@@ -135,8 +118,8 @@ export default async function connections (argv: string[], io: CommandIo): Promi
   if (sub !== 'list' && sub !== 'remove') throw new UsageError(usage)
   if ((sub === 'list' && name !== undefined) || (sub === 'remove' && name === undefined) || extra.length > 0) throw new UsageError(usage)
   return await withJsonError(io, v.json, async () => {
-    if (v.config === undefined) throw new UsageError('--config FILE is required (see hashpipe connections --help)')
-    if (sub === 'list') return await list(io, v.config, v.json)
-    return await remove(io, v.config, name!, v.yes, v.force, v.json)
+    const config = requireConfig(v.config, 'connections')
+    if (sub === 'list') return await list(io, config, v.json)
+    return await remove(io, config, name!, v.yes, v.force, v.json)
   })
 }

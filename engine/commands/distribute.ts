@@ -14,9 +14,8 @@ import { createTikTokAudienceApi, createAppLimiter } from '../distribute/tiktok-
 import { runAll, oneAtATime } from '../distribute/run-all.js'
 import type { Limiter } from '../../adapters/tiktok/rate-limiter.js'
 import { HashpipeError, ExitCode, UsageError } from '../../pipeline/errors.js'
-import { createMetrics, type Metrics } from '../metrics.js'
-import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
-import { pushMetrics } from '../../adapters/pushgateway.js'
+import type { Metrics } from '../metrics.js'
+import { RUN_METRICS_OPTIONS, startRunMetrics } from './run-metrics.js'
 import { parseHttpUrl, parsePort, parseRatio } from '../cli-values.js'
 import type { CommandIo } from '../command.js'
 import type { AudienceApi } from '../distribute/audience-api.js'
@@ -100,10 +99,8 @@ const kOptions = {
   'retry-budget': { type: 'string' },
   concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
   json: { type: 'boolean', default: false },
-  'metrics-port': { type: 'string' },
-  'metrics-host': { type: 'string', default: '127.0.0.1' },
+  ...RUN_METRICS_OPTIONS,
   'log-file': { type: 'string' },
-  pushgateway: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } as const
 
@@ -230,13 +227,8 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
     io.stderr.write('hashpipe: no segment with a destination matches; nothing to distribute\n')
     return ExitCode.OK
   }
-  let metrics: Metrics | undefined
-  let server: MetricsServer | undefined
-  if (metricsPort !== undefined || v.pushgateway !== undefined) metrics = createMetrics()
-  if (metrics !== undefined && metricsPort !== undefined) {
-    server = await startMetricsServer(metrics, { port: metricsPort, host: v['metrics-host'] })
-    io.stderr.write(`hashpipe: metrics on ${server.url}\n`)
-  }
+  const runMetrics = await startRunMetrics(io, 'distribute', { port: metricsPort, host: v['metrics-host'], pushgateway: v.pushgateway })
+  const metrics = runMetrics.metrics
   const timer = metrics?.startRun('distribute')
   const state = StateStore.open(config.stateDir)
   const ids = hyperid({ urlSafe: true })
@@ -328,12 +320,7 @@ export default async function distribute (argv: string[], io: CommandIo): Promis
     await limiter?.then(async l => { await l.stop() }, () => {})
     state.close()
     timer?.end(code)
-    await server?.close()
-    if (metrics !== undefined && v.pushgateway !== undefined) {
-      await pushMetrics(metrics, { url: v.pushgateway, grouping: { command: 'distribute' } }).catch((err: unknown) => {
-        io.stderr.write(`hashpipe: warning: ${(err as Error).message}\n`)
-      })
-    }
+    await runMetrics.close()
     // A run stopped whole (interrupt, full disk, a bug) prints only the CLI's {"error": …}: one
     // JSON document on stdout either way; status shows what was delivered before the stop.
     if (v.json && !stopped) {

@@ -3,13 +3,12 @@
 // distribute plans from nothing and sends the whole current snapshot as adds. The audience id is
 // kept unless --forget-audience. The state lock makes this wait for no one: while a distribute
 // (or any hashpipe command) holds the state, the reset is refused and says which process it is.
-import { parseArgs } from 'node:util'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadConfig } from '../config.js'
 import { ExitCode, UsageError } from '../../pipeline/errors.js'
 import type { CommandIo } from '../command.js'
-import { confirm, distributionName, openState, parseDistributionName, usageFailure, withJsonError } from './manage-support.js'
+import { confirm, distributionName, openState, parseDistributionName, parseManageArgs, requireConfig, withJsonError } from './manage-support.js'
 
 const kHelp = `usage: hashpipe distributions reset SEGMENT:DESTINATION --config FILE --yes [--forget-audience] [--json]
 
@@ -39,30 +38,13 @@ confirmed, 78 config invalid.
 `
 
 export default async function distributions (argv: string[], io: CommandIo): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string' },
-        yes: { type: 'boolean', default: false },
-        'forget-audience': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false }
-      },
-      strict: true
-    })
-  } catch (err) {
-    throw usageFailure(err, 'distributions reset')
-  }
+  const parsed = parseManageArgs(argv, 'distributions reset', { 'forget-audience': { type: 'boolean', default: false } })
   const v = parsed.values
   if (v.help) { io.stdout.write(kHelp); return ExitCode.OK }
   const [sub, name, ...extra] = parsed.positionals
   if (sub !== 'reset' || name === undefined || extra.length > 0) throw new UsageError('usage: hashpipe distributions reset SEGMENT:DESTINATION --config FILE --yes (see hashpipe distributions --help)')
   return await withJsonError(io, v.json, async () => {
-    if (v.config === undefined) throw new UsageError('--config FILE is required (see hashpipe distributions --help)')
-    const config = await loadConfig(v.config, io.env)
+    const config = await loadConfig(requireConfig(v.config, 'distributions'), io.env)
     const state = openState(config.stateDir)
     try {
       const all = state.distributions.list()

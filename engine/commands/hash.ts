@@ -12,12 +12,10 @@ import { formatDigests, outputHeader, type OutFormat } from '../../pipeline/dige
 import { ID_TYPES, type IdType, type PhoneHashForm, type RejectRecord } from '../../pipeline/protocol.js'
 import { assertDistinctFiles, parseColumns, parseHttpUrl, parsePort, parseRatio, parseSize, csvCell } from '../cli-values.js'
 import type { CommandIo } from '../command.js'
-import { createMetrics, type Metrics } from '../metrics.js'
+import { RUN_METRICS_OPTIONS, startRunMetrics } from './run-metrics.js'
 import { commandLogger } from '../command-logger.js'
 import { createIds } from '../../pipeline/ids.js'
 import type { Logger } from '../logger.js'
-import { startMetricsServer, type MetricsServer } from '../../adapters/metrics-server.js'
-import { pushMetrics } from '../../adapters/pushgateway.js'
 
 const d = kHashDefaults
 const b = kHashBounds
@@ -84,10 +82,8 @@ const kOptions = {
   'batch-bytes': { type: 'string' },
   progress: { type: 'boolean' },
   'no-progress': { type: 'boolean', default: false },
-  'metrics-port': { type: 'string' },
-  'metrics-host': { type: 'string', default: '127.0.0.1' },
+  ...RUN_METRICS_OPTIONS,
   'log-file': { type: 'string' },
-  pushgateway: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } as const
 
@@ -174,16 +170,9 @@ export default async function hash (argv: string[], io: CommandIo): Promise<numb
     ...(opts.rejects !== undefined ? [{ option: '--rejects', path: opts.rejects }] : []),
     ...(opts.logFile !== undefined ? [{ option: '--log-file', path: opts.logFile }] : [])
   ], opts.inputs.map(path => ({ option: '<input...>', path })))
-  let metrics: Metrics | undefined
-  let server: MetricsServer | undefined
-  if (opts.metricsPort !== undefined || opts.pushgateway !== undefined) {
-    metrics = createMetrics()
-    opts.metrics = metrics
-  }
-  if (metrics !== undefined && opts.metricsPort !== undefined) {
-    server = await startMetricsServer(metrics, { port: opts.metricsPort, host: opts.metricsHost })
-    io.stderr.write(`hashpipe: metrics on ${server.url}\n`)
-  }
+  const run = await startRunMetrics(io, 'hash', { port: opts.metricsPort, host: opts.metricsHost, pushgateway: opts.pushgateway })
+  const metrics = run.metrics
+  if (metrics !== undefined) opts.metrics = metrics
   const timer = metrics?.startRun('hash')
   const log = commandLogger(io, 'hash', opts.logFile, createIds().runId())
   log.info({ inputs: opts.inputs.length, threads: opts.threads, dedupe: opts.dedupe }, 'hash run started')
@@ -197,12 +186,7 @@ export default async function hash (argv: string[], io: CommandIo): Promise<numb
     timer?.end((err as { exitCode?: number }).exitCode ?? ExitCode.FAILED)
     throw err
   } finally {
-    await server?.close()
-    if (metrics !== undefined && opts.pushgateway !== undefined) {
-      await pushMetrics(metrics, { url: opts.pushgateway, grouping: { command: 'hash' } }).catch((err: unknown) => {
-        io.stderr.write(`hashpipe: warning: ${(err as Error).message}\n`)
-      })
-    }
+    await run.close()
   }
 }
 

@@ -1,9 +1,10 @@
-// What the management commands (audiences, connections, distributions) share: the confirmation
-// a destructive step asks for, the state opened with the holder of a busy lock named, the
-// distribution name form, and the TikTok client they use.
+// What the management commands (audiences, connections, distributions) share: their command
+// line, the confirmation a destructive step asks for, the state opened with the holder of a busy
+// lock named, the distribution name form, and the TikTok client they use.
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { HashpipeError, StateError, UsageError } from '../../pipeline/errors.js'
 import { StateStore } from '../state/state-store.js'
 import { LOCK_FILE } from '../state/state-lock.js'
@@ -85,9 +86,30 @@ export function tiktokClient (config: ResolvedConfig, accessToken: string): TikT
   return new TikTokClient({ apiBaseUrl: config.tiktok.apiBaseUrl, accessToken, rateLimit: config.tiktok.rateLimit, retryBudgetMs: kRetryBudgetMs })
 }
 
-/** A command line that prints its usage on a parse error, naming the --help to read. */
-export function usageFailure (err: unknown, command: string): UsageError {
-  return new UsageError(`${(err as Error).message} (see hashpipe ${command} --help)`)
+/** The options every management command takes, besides its own. */
+const kCommonOptions = {
+  config: { type: 'string' },
+  yes: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false }
+} as const
+
+type Options = NonNullable<ParseArgsConfig['options']>
+type ManageArgs<O extends Options> = ReturnType<typeof parseArgs<{ args: string[], allowPositionals: true, strict: true, options: typeof kCommonOptions & O }>>
+
+/** Parses a management command's line (positionals allowed, unknown options refused); a parse error names the --help to read. */
+export function parseManageArgs<O extends Options> (argv: string[], command: string, options: O): ManageArgs<O> {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options: { ...kCommonOptions, ...options }, strict: true })
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message} (see hashpipe ${command} --help)`)
+  }
+}
+
+/** The --config every management command needs (it names the state directory). */
+export function requireConfig (config: string | undefined, command: string): string {
+  if (config === undefined) throw new UsageError(`--config FILE is required (see hashpipe ${command} --help)`)
+  return config
 }
 
 /** With --json, a failure also goes to stdout as {"error": {code, message}}; the CLI prints the error line and exit code. */

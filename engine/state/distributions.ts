@@ -4,12 +4,13 @@
 // later run maps into that id. commitDelivered replaces the delivered set and closes the run in
 // one transaction, so a crash leaves either the old delivered set or the new one; the committed
 // run's batch rows go in the same transaction (nothing reads them again).
-import type { Database, Statement } from 'better-sqlite3'
+import type { Database } from 'better-sqlite3'
 import { StateError } from '../../pipeline/errors.js'
 import { assertAdvertiserId } from './catalog.js'
 import type { DistributionError, DistributionRecord, RunRecord } from './records.js'
 import type { RunStore } from './runs.js'
 import type { AudienceType } from '../config-types.js'
+import { StateTable } from './state-table.js'
 
 interface DistributionRow {
   id: number,
@@ -40,70 +41,67 @@ export interface DeliveredSet {
   counts: DistributionRecord['deliveredCounts']
 }
 
-export class DistributionStore {
-  readonly #db: Database
-  readonly #now: () => string
+const kSql = {
+  insert: 'INSERT INTO distributions (segment, destination, advertiser_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (segment, destination) DO NOTHING',
+  find: 'SELECT * FROM distributions WHERE segment = ? AND destination = ?',
+  get: 'SELECT * FROM distributions WHERE id = ?',
+  byAudience: 'SELECT * FROM distributions WHERE audience_id = ?',
+  bySegment: 'SELECT * FROM distributions WHERE segment = ? ORDER BY id',
+  list: 'SELECT * FROM distributions ORDER BY segment, destination',
+  request: 'UPDATE distributions SET audience_name = ?, audience_requested_at = ? WHERE id = ? AND audience_id IS NULL',
+  setAudience: 'UPDATE distributions SET audience_id = ?, audience_type = ?, audience_created_at = ? WHERE id = ? AND audience_id IS NULL',
+  processing: 'UPDATE distributions SET processing_since = ? WHERE id = ?',
+  replaced: 'UPDATE distributions SET last_replace_at = ? WHERE id = ?',
+  delivered: 'UPDATE distributions SET delivered_snapshot = ?, delivered_counts = ?, delivered_at = ?, last_error = NULL, last_error_code = NULL, last_error_at = NULL WHERE id = ?',
+  forget: 'UPDATE distributions SET audience_id = NULL, audience_type = NULL, processing_since = NULL, last_replace_at = NULL, audience_name = NULL, audience_requested_at = NULL, audience_created_at = NULL WHERE id = ? AND audience_id = ?',
+  reach: 'UPDATE distributions SET matched_reach = ?, matched_reach_at = ? WHERE id = ?',
+  lastError: 'UPDATE distributions SET last_error_code = ?, last_error = ?, last_error_at = ? WHERE id = ?',
+  dropBatches: 'DELETE FROM batches WHERE run_id = ?',
+  dropAllBatches: 'DELETE FROM batches WHERE run_id IN (SELECT id FROM runs WHERE distribution_id = ?)',
+  dropAllUploads: 'DELETE FROM upload_files WHERE run_id IN (SELECT id FROM runs WHERE distribution_id = ?)',
+  resetDelivered: `UPDATE distributions SET delivered_snapshot = NULL, delivered_counts = '{}', delivered_at = NULL, matched_reach = NULL, matched_reach_at = NULL,
+    last_error = NULL, last_error_code = NULL, last_error_at = NULL WHERE id = ?`,
+  pending: "SELECT count(*) AS n FROM batches WHERE run_id = ? AND status = 'pending'"
+}
+
+export class DistributionStore extends StateTable<keyof typeof kSql> {
   readonly #runs: RunStore
-  readonly #q: Record<string, Statement>
 
   constructor (db: Database, now: () => string, runs: RunStore) {
-    this.#db = db
-    this.#now = now
+    super(db, now, kSql)
     this.#runs = runs
-    this.#q = {
-      insert: db.prepare('INSERT INTO distributions (segment, destination, advertiser_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (segment, destination) DO NOTHING'),
-      find: db.prepare('SELECT * FROM distributions WHERE segment = ? AND destination = ?'),
-      get: db.prepare('SELECT * FROM distributions WHERE id = ?'),
-      byAudience: db.prepare('SELECT * FROM distributions WHERE audience_id = ?'),
-      bySegment: db.prepare('SELECT * FROM distributions WHERE segment = ? ORDER BY id'),
-      list: db.prepare('SELECT * FROM distributions ORDER BY segment, destination'),
-      request: db.prepare('UPDATE distributions SET audience_name = ?, audience_requested_at = ? WHERE id = ? AND audience_id IS NULL'),
-      setAudience: db.prepare('UPDATE distributions SET audience_id = ?, audience_type = ?, audience_created_at = ? WHERE id = ? AND audience_id IS NULL'),
-      processing: db.prepare('UPDATE distributions SET processing_since = ? WHERE id = ?'),
-      replaced: db.prepare('UPDATE distributions SET last_replace_at = ? WHERE id = ?'),
-      delivered: db.prepare('UPDATE distributions SET delivered_snapshot = ?, delivered_counts = ?, delivered_at = ?, last_error = NULL, last_error_code = NULL, last_error_at = NULL WHERE id = ?'),
-      forget: db.prepare('UPDATE distributions SET audience_id = NULL, audience_type = NULL, processing_since = NULL, last_replace_at = NULL, audience_name = NULL, audience_requested_at = NULL, audience_created_at = NULL WHERE id = ? AND audience_id = ?'),
-      reach: db.prepare('UPDATE distributions SET matched_reach = ?, matched_reach_at = ? WHERE id = ?'),
-      lastError: db.prepare('UPDATE distributions SET last_error_code = ?, last_error = ?, last_error_at = ? WHERE id = ?'),
-      dropBatches: db.prepare('DELETE FROM batches WHERE run_id = ?'),
-      dropAllBatches: db.prepare('DELETE FROM batches WHERE run_id IN (SELECT id FROM runs WHERE distribution_id = ?)'),
-      dropAllUploads: db.prepare('DELETE FROM upload_files WHERE run_id IN (SELECT id FROM runs WHERE distribution_id = ?)'),
-      resetDelivered: db.prepare(`UPDATE distributions SET delivered_snapshot = NULL, delivered_counts = '{}', delivered_at = NULL, matched_reach = NULL, matched_reach_at = NULL,
-        last_error = NULL, last_error_code = NULL, last_error_at = NULL WHERE id = ?`),
-      pending: db.prepare("SELECT count(*) AS n FROM batches WHERE run_id = ? AND status = 'pending'")
-    }
   }
 
   /** The distribution of (segment, destination), created on first use. */
   ensure (segment: string, destination: string, advertiserId: string): DistributionRecord {
     assertAdvertiserId(advertiserId)
-    this.#q['insert']!.run(segment, destination, advertiserId, this.#now())
+    this.q.insert.run(segment, destination, advertiserId, this.now())
     return this.find(segment, destination)!
   }
 
   find (segment: string, destination: string): DistributionRecord | undefined {
-    const row = this.#q['find']!.get(segment, destination) as DistributionRow | undefined
+    const row = this.q.find.get(segment, destination) as DistributionRow | undefined
     return row === undefined ? undefined : distributionOf(row)
   }
 
   get (id: number): DistributionRecord {
-    const row = this.#q['get']!.get(id) as DistributionRow | undefined
+    const row = this.q.get.get(id) as DistributionRow | undefined
     if (row === undefined) throw new StateError('HP_ERR_STATE_MISSING', `no distribution with id ${id}`)
     return distributionOf(row)
   }
 
   /** Every distribution of a segment: more than one advertiser here breaks TikTok's one-account rule. */
   forSegment (segment: string): DistributionRecord[] {
-    return (this.#q['bySegment']!.all(segment) as DistributionRow[]).map(distributionOf)
+    return (this.q.bySegment.all(segment) as DistributionRow[]).map(distributionOf)
   }
 
   list (): DistributionRecord[] {
-    return (this.#q['list']!.all() as DistributionRow[]).map(distributionOf)
+    return (this.q.list.all() as DistributionRow[]).map(distributionOf)
   }
 
   /** Call before the create request: after a crash, the name finds an audience whose id was never recorded. */
   recordAudienceRequest (id: number, audienceName: string): DistributionRecord {
-    const r = this.#q['request']!.run(audienceName, this.#now(), id)
+    const r = this.q.request.run(audienceName, this.now(), id)
     const d = this.get(id)
     if (r.changes === 0) throw new StateError('HP_ERR_STATE_CONFLICT', `distribution ${d.segment} → ${d.destination} already has audience ${d.audienceId}; it must not create another`)
     return d
@@ -114,7 +112,7 @@ export class DistributionStore {
     if (typeof audienceId !== 'string' || !/^\d+$/.test(audienceId)) {
       throw new StateError('HP_ERR_STATE_INVALID', 'an audience id must be a string of digits')
     }
-    this.#q['setAudience']!.run(audienceId, type, this.#now(), id)
+    this.q.setAudience.run(audienceId, type, this.now(), id)
     const d = this.get(id)
     if (d.audienceId !== audienceId) {
       throw new StateError('HP_ERR_STATE_CONFLICT', `distribution ${d.segment} → ${d.destination} already has audience ${d.audienceId}; refusing to record a second one (${audienceId})`)
@@ -127,7 +125,7 @@ export class DistributionStore {
    * makes a new one. The only way an audience id is ever replaced, and only on that request.
    */
   forgetAudience (id: number, audienceId: string): void {
-    if (this.#q['forget']!.run(id, audienceId).changes === 0) {
+    if (this.q.forget.run(id, audienceId).changes === 0) {
       const d = this.get(id)
       throw new StateError('HP_ERR_STATE_CONFLICT', `distribution ${d.segment} → ${d.destination} holds audience ${d.audienceId}, not ${audienceId}`)
     }
@@ -141,59 +139,59 @@ export class DistributionStore {
    * next run finds or creates one by name. Returns what the caller removes from disk afterwards.
    */
   reset (id: number, options: { forgetAudience?: string } = {}): { distribution: DistributionRecord, abandonedRun: string | null, deliveredSnapshot: string | null } {
-    return this.#db.transaction(() => {
+    return this.db.transaction(() => {
       const before = this.get(id)
       if (options.forgetAudience !== undefined && before.audienceId !== options.forgetAudience) {
         throw new StateError('HP_ERR_STATE_CONFLICT', `distribution ${before.segment} → ${before.destination} holds audience ${before.audienceId ?? '(none)'}, not ${options.forgetAudience}`)
       }
       const open = this.#runs.unfinished(id)
       if (open !== undefined) this.#runs.abandon(open.id)
-      this.#q['dropAllBatches']!.run(id)
-      this.#q['dropAllUploads']!.run(id)
-      this.#q['resetDelivered']!.run(id)
-      if (options.forgetAudience !== undefined) this.#q['forget']!.run(id, options.forgetAudience)
+      this.q.dropAllBatches.run(id)
+      this.q.dropAllUploads.run(id)
+      this.q.resetDelivered.run(id)
+      if (options.forgetAudience !== undefined) this.q.forget.run(id, options.forgetAudience)
       return { distribution: this.get(id), abandonedRun: open?.id ?? null, deliveredSnapshot: before.deliveredSnapshot }
     }).immediate()
   }
 
   /** The distribution whose audience this is, if any (an audience belongs to at most one). */
   byAudience (audienceId: string): DistributionRecord | undefined {
-    const row = this.#q['byAudience']!.get(audienceId) as DistributionRow | undefined
+    const row = this.q.byAudience.get(audienceId) as DistributionRow | undefined
     return row === undefined ? undefined : distributionOf(row)
   }
 
   /** Commit: the delivered set is replaced and the run marked succeeded, atomically. */
   commitDelivered (id: number, runId: string, delivered: DeliveredSet, runCounts: Record<string, number> = {}): { distribution: DistributionRecord, run: RunRecord } {
-    this.#db.transaction(() => {
+    this.db.transaction(() => {
       const run = this.#runs.get(runId)
       if (run.distributionId !== id) throw new StateError('HP_ERR_STATE_CONFLICT', `run ${runId} belongs to distribution ${run.distributionId}, not ${id}`)
-      const { n } = this.#q['pending']!.get(runId) as { n: number }
+      const { n } = this.q.pending.get(runId) as { n: number }
       if (n > 0) throw new StateError('HP_ERR_STATE_CONFLICT', `run ${runId} has ${n} batch${n === 1 ? '' : 'es'} TikTok has not acknowledged; the delivered set can't be committed`)
-      const now = this.#now()
-      this.#q['delivered']!.run(delivered.snapshot, JSON.stringify(delivered.counts), now, id)
+      const now = this.now()
+      this.q.delivered.run(delivered.snapshot, JSON.stringify(delivered.counts), now, id)
       this.#runs.finish(runId, 'succeeded', { counts: runCounts })
-      this.#q['dropBatches']!.run(runId)
+      this.q.dropBatches.run(runId)
     }).immediate()
     return { distribution: this.get(id), run: this.#runs.get(runId) }
   }
 
   /** A customer-file audience TikTok is processing since `at` (null: it is valid again). */
-  setProcessing (id: number, at: string | null = this.#now()): void {
-    this.#q['processing']!.run(at, id)
+  setProcessing (id: number, at: string | null = this.now()): void {
+    this.q.processing.run(at, id)
   }
 
   /** When the audience's data was last REPLACEd (TikTok allows about one a day). */
-  setReplaced (id: number, at: string = this.#now()): void {
-    this.#q['replaced']!.run(at, id)
+  setReplaced (id: number, at: string = this.now()): void {
+    this.q.replaced.run(at, id)
   }
 
-  setMatchedReach (id: number, coverNum: number, readAt: string = this.#now()): void {
-    this.#q['reach']!.run(coverNum, readAt, id)
+  setMatchedReach (id: number, coverNum: number, readAt: string = this.now()): void {
+    this.q.reach.run(coverNum, readAt, id)
   }
 
   /** The last error shown by `status`; a message without identifiers or tokens. null clears it. */
   setLastError (id: number, error: { code: string, message: string } | null): void {
-    this.#q['lastError']!.run(error?.code ?? null, error?.message ?? null, error === null ? null : this.#now(), id)
+    this.q.lastError.run(error?.code ?? null, error?.message ?? null, error === null ? null : this.now(), id)
   }
 }
 

@@ -2,7 +2,8 @@
 // id count) before the upload starts, 'uploading' while a request is out (a crash there uploads
 // that one file again), 'uploaded' with TikTok's file_path and time before the path is used in
 // a create or update, 'applied' after TikTok answered that call. A rerun continues from here.
-import type { Database, Statement } from 'better-sqlite3'
+import type { Database } from 'better-sqlite3'
+import { StateTable } from './state-table.js'
 
 export type FileAction = 'APPEND' | 'REMOVE' | 'REPLACE'
 export type FileStatus = 'written' | 'uploading' | 'uploaded' | 'applied'
@@ -40,35 +41,31 @@ interface Row {
   applied_at: string | null
 }
 
-export class UploadFileStore {
-  readonly #db: Database
-  readonly #now: () => string
-  readonly #q: Record<string, Statement>
+const kSql = {
+  insert: "INSERT INTO upload_files (run_id, seq, action, id_schema, name, md5, bytes, ids, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'written')",
+  list: 'SELECT * FROM upload_files WHERE run_id = ? ORDER BY seq',
+  drop: 'DELETE FROM upload_files WHERE run_id = ?',
+  uploading: "UPDATE upload_files SET status = 'uploading', uploads = uploads + 1 WHERE run_id = ? AND seq = ?",
+  uploaded: "UPDATE upload_files SET status = 'uploaded', file_path = ?, uploaded_at = ? WHERE run_id = ? AND seq = ?",
+  expired: "UPDATE upload_files SET status = 'written', file_path = NULL, uploaded_at = NULL WHERE run_id = ? AND seq = ?",
+  applied: "UPDATE upload_files SET status = 'applied', applied_at = ? WHERE run_id = ? AND seq = ?"
+}
 
+export class UploadFileStore extends StateTable<keyof typeof kSql> {
   constructor (db: Database, now: () => string) {
-    this.#db = db
-    this.#now = now
-    this.#q = {
-      insert: db.prepare("INSERT INTO upload_files (run_id, seq, action, id_schema, name, md5, bytes, ids, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'written')"),
-      list: db.prepare('SELECT * FROM upload_files WHERE run_id = ? ORDER BY seq'),
-      drop: db.prepare('DELETE FROM upload_files WHERE run_id = ?'),
-      uploading: db.prepare("UPDATE upload_files SET status = 'uploading', uploads = uploads + 1 WHERE run_id = ? AND seq = ?"),
-      uploaded: db.prepare("UPDATE upload_files SET status = 'uploaded', file_path = ?, uploaded_at = ? WHERE run_id = ? AND seq = ?"),
-      expired: db.prepare("UPDATE upload_files SET status = 'written', file_path = NULL, uploaded_at = NULL WHERE run_id = ? AND seq = ?"),
-      applied: db.prepare("UPDATE upload_files SET status = 'applied', applied_at = ? WHERE run_id = ? AND seq = ?")
-    }
+    super(db, now, kSql)
   }
 
   /** The run's files, all recorded at once (a crash while writing them leaves none recorded). */
   record (runId: string, files: Array<Pick<UploadFile, 'action' | 'idSchema' | 'name' | 'md5' | 'bytes' | 'ids'>>): void {
-    this.#db.transaction(() => {
-      this.#q['drop']!.run(runId)
-      files.forEach((f, seq) => this.#q['insert']!.run(runId, seq, f.action, f.idSchema, f.name, f.md5, f.bytes, f.ids))
+    this.db.transaction(() => {
+      this.q.drop.run(runId)
+      files.forEach((f, seq) => this.q.insert.run(runId, seq, f.action, f.idSchema, f.name, f.md5, f.bytes, f.ids))
     }).immediate()
   }
 
   list (runId: string): UploadFile[] {
-    return (this.#q['list']!.all(runId) as Row[]).map(r => ({
+    return (this.q.list.all(runId) as Row[]).map(r => ({
       runId: r.run_id,
       seq: r.seq,
       action: r.action,
@@ -85,15 +82,15 @@ export class UploadFileStore {
     }))
   }
 
-  uploading (runId: string, seq: number): void { this.#q['uploading']!.run(runId, seq) }
-  uploaded (runId: string, seq: number, filePath: string): void { this.#q['uploaded']!.run(filePath, this.#now(), runId, seq) }
+  uploading (runId: string, seq: number): void { this.q.uploading.run(runId, seq) }
+  uploaded (runId: string, seq: number, filePath: string): void { this.q.uploaded.run(filePath, this.now(), runId, seq) }
   /** TikTok no longer knows the file_path (40910): the file is uploaded again. */
-  expired (runId: string, seq: number): void { this.#q['expired']!.run(runId, seq) }
+  expired (runId: string, seq: number): void { this.q.expired.run(runId, seq) }
   /** The files a create or update carried, after TikTok answered it. */
   applied (runId: string, seqs: number[], also: () => void = () => {}): void {
-    this.#db.transaction(() => {
-      const at = this.#now()
-      for (const seq of seqs) this.#q['applied']!.run(at, runId, seq)
+    this.db.transaction(() => {
+      const at = this.now()
+      for (const seq of seqs) this.q.applied.run(at, runId, seq)
       also()
     }).immediate()
   }

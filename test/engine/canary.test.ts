@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
 import { runCli } from '../helpers/cli.js'
+import { configHead } from '../helpers/config-head.js'
 import hashCommand from '../../engine/commands/hash.js'
 import { findCanaries, CANARY_EMAILS, CANARY_PHONES, CANARY_MAIDS, CANARY_SECRETS } from '../helpers/canary.js'
 import { startEmulator } from '../../adapters/emulator/emulator.js'
@@ -69,15 +70,7 @@ t.test('no canary leaks from hash or distribute, on success or failure', async t
 
   // distribute: poison row refused by TikTok, then the token revoked mid-run (exit 4), with debug logs.
   const config = join(dir, 'hashpipe.yaml')
-  writeFileSync(config, `state_dir: state
-tiktok:
-  api_base_url: ${em.apiBaseUrl}
-  auth_url: ${em.authUrl}
-  app_id: "${appId}"
-  secret: \${TIKTOK_APP_SECRET}
-  batch_size: 50
-  rate_limit: { qps: 500, qpm: 30000 }
-destinations:
+  writeFileSync(config, `${configHead(em, { appId, qps: 500, qpm: 30000, batchSize: 50 })}destinations:
   - { name: Acme, integration: first-party-record-sync, advertiser_id: "${kAdv}", connection: acme }
 segments:
   - { name: seg, inputs: [in.csv], destination: Acme }

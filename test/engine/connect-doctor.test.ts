@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { startEmulator } from '../../adapters/emulator/emulator.js'
 import { DEFAULT_APP } from '../../adapters/emulator/emulator-state.js'
 import { runCli } from '../helpers/cli.js'
+import { configHead } from '../helpers/config-head.js'
 
 const run = async (args: string[], onStdout?: (text: string) => void): ReturnType<typeof runCli> =>
   await runCli(args, { env: { TIKTOK_APP_SECRET: DEFAULT_APP.secret }, ...(onStdout !== undefined ? { onStdout } : {}) })
@@ -17,14 +18,7 @@ t.test('OAuth connect, activation, analyst refusal, distribute, status and docto
   t.teardown(async () => { await em.close(); rmSync(dir, { recursive: true, force: true }) })
   const config = join(dir, 'hashpipe.yaml')
   writeFileSync(join(dir, 'seg.csv'), 'email\na@example.com\nb@example.com\n')
-  writeFileSync(config, `state_dir: state
-tiktok:
-  api_base_url: ${em.apiBaseUrl}
-  auth_url: ${em.authUrl}
-  app_id: "${DEFAULT_APP.appId}"
-  secret: \${TIKTOK_APP_SECRET}
-  rate_limit: { qps: 500, qpm: 30000 }
-destinations:
+  writeFileSync(config, `${configHead(em, { qps: 500, qpm: 30000, batchSize: null })}destinations:
   - { name: Admin, integration: first-party, advertiser_id: "7123456789012345678", connection: acme }
   - { name: Analyst, integration: first-party, advertiser_id: "7123456789012345679", connection: acme }
 segments:

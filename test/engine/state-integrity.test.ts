@@ -7,35 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { startEmulator } from '../../adapters/emulator/emulator.js'
-import { DEFAULT_APP } from '../../adapters/emulator/emulator-state.js'
 import { StateStore, DB_FILE } from '../../engine/state/state-store.js'
-import { runCli } from '../helpers/cli.js'
-import { configHead, connectDefault } from '../helpers/config-head.js'
-
-const kAdv = '7123456789012345678'
-const kCreate = 'POST /open_api/v1.3/segment/audience/'
-
-const run = async (args: string[]): ReturnType<typeof runCli> => await runCli(args, { env: { TIKTOK_APP_SECRET: DEFAULT_APP.secret } })
-
-async function world (t: { teardown: (fn: () => Promise<void>) => void }): Promise<{ dir: string, config: string, db: string, em: Awaited<ReturnType<typeof startEmulator>>, connect: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'hp-integrity-'))
-  const em = await startEmulator({ limits: { qps: 5000, qpm: 300000, advertiserQps: 5000 } })
-  t.teardown(async () => { await em.close(); rmSync(dir, { recursive: true, force: true }) })
-  const config = join(dir, 'hashpipe.yaml')
-  writeFileSync(config, `${configHead(em, { qps: 2000, qpm: 120000, batchSize: 500 })}destinations:
-  - { name: Acme, integration: first-party-record-sync, advertiser_id: "${kAdv}", connection: acme }
-segments:
-  - { name: loyal, inputs: [loyal.csv], destination: Acme }
-`)
-  const rows = ['email']
-  for (let i = 0; i < 1500; i++) rows.push(`member${i}@example.com`)
-  writeFileSync(join(dir, 'loyal.csv'), rows.join('\n') + '\n')
-  const connect = async (): Promise<void> => { await connectDefault(dir, config) }
-  await connect()
-  return { dir, config, db: join(dir, 'state', DB_FILE), em, connect }
-}
-
-const members = (em: Awaited<ReturnType<typeof startEmulator>>): number => em.state.snapshot().reduce((n, a) => n + Object.values(a.members).reduce((m, ids) => m + ids.length, 0), 0)
+import { kAdv, kCreate, members, run, stateWorld } from '../helpers/state-world.js'
 
 /** The page (1-based) holding the root of `index`, read from the schema, and the page size. */
 function indexPage (file: string, index: string): { offset: number, size: number } {
@@ -66,7 +39,7 @@ function writePage (file: string, offset: number, bytes: Buffer): void {
 const apiCalls = (em: Awaited<ReturnType<typeof startEmulator>>): number => [...em.stats].filter(([k]) => k.includes('/open_api/')).reduce((n, [, v]) => n + v, 0)
 
 t.test('bytes flipped in the unique index of distributions: refused before any TikTok call; doctor reports it; the way out works', async t => {
-  const w = await world(t)
+  const w = await stateWorld(t, 'hp-integrity-')
   const first = await run(['distribute', '--config', w.config, '--threads', '1'])
   t.equal(first.code, 0, first.stderr)
   t.equal(members(w.em), 1500)

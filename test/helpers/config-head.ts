@@ -6,18 +6,29 @@ import type { startEmulator } from '../../adapters/emulator/emulator.js'
 import { DEFAULT_APP, DEFAULT_TOKEN } from '../../adapters/emulator/emulator-state.js'
 import { runCli } from './cli.js'
 
-export interface HeadOptions { qps?: number, qpm?: number, batchSize?: number, tiktok?: string }
+export interface HeadOptions {
+  qps?: number
+  qpm?: number
+  /** null: no batch_size key (the config's default). */
+  batchSize?: number | null
+  /** tiktok.app_id (default: the emulator's default app). */
+  appId?: string
+  /** rate_limit.redis_url, written as given (a ${VAR} stays for the config to interpolate). */
+  redisUrl?: string
+  tiktok?: string
+}
 
 /** `state_dir: state` and a tiktok section pointing at `em`; `tiktok` appends keys to it. */
 export function configHead (em: Awaited<ReturnType<typeof startEmulator>>, options: HeadOptions = {}): string {
+  const redis = options.redisUrl === undefined ? '' : `, redis_url: "${options.redisUrl}"`
+  const batch = options.batchSize === null ? '' : `\n  batch_size: ${options.batchSize ?? 100}`
   return `state_dir: state
 tiktok:
   api_base_url: ${em.apiBaseUrl}
   auth_url: ${em.authUrl}
-  app_id: "${DEFAULT_APP.appId}"
+  app_id: "${options.appId ?? DEFAULT_APP.appId}"
   secret: \${TIKTOK_APP_SECRET}
-  rate_limit: { qps: ${options.qps ?? 1000}, qpm: ${options.qpm ?? 60000} }
-  batch_size: ${options.batchSize ?? 100}${options.tiktok ?? ''}
+  rate_limit: { qps: ${options.qps ?? 1000}, qpm: ${options.qpm ?? 60000}${redis} }${batch}${options.tiktok ?? ''}
 `
 }
 

@@ -10,6 +10,7 @@ import { startEmulator, type Emulator } from '../../adapters/emulator/emulator.j
 import { DEFAULT_APP, DEFAULT_TOKEN } from '../../adapters/emulator/emulator-state.js'
 import { createHash } from 'node:crypto'
 import { cliPath, runCli } from './cli.js'
+import { configHead } from './config-head.js'
 
 export const kAdv = '7123456789012345678'
 
@@ -63,15 +64,7 @@ export async function quotaWorld (o: QuotaOptions): Promise<QuotaWorld> {
     mkdirSync(dir)
     const names = Array.from({ length: segments }, (_, s) => `team${p}-seg${s}`)
     const config = join(dir, 'hashpipe.yaml')
-    writeFileSync(config, `state_dir: state
-tiktok:
-  api_base_url: ${em.apiBaseUrl}
-  auth_url: ${em.authUrl}
-  app_id: "${DEFAULT_APP.appId}"
-  secret: \${TIKTOK_APP_SECRET}
-  rate_limit: { qps: ${o.qps}, qpm: ${o.qpm}${o.redisUrl !== undefined ? ', redis_url: "${HP_REDIS_URL}"' : ''} }
-  batch_size: ${o.batchSize}
-destinations:
+    writeFileSync(config, `${configHead(em, { qps: o.qps, qpm: o.qpm, batchSize: o.batchSize, ...(o.redisUrl !== undefined ? { redisUrl: '${HP_REDIS_URL}' } : {}) })}destinations:
   - { name: Acme, integration: first-party, advertiser_id: "${kAdv}", connection: acme }
 segments:
 ${names.map(n => `  - { name: ${n}, inputs: [${n}.csv], destination: Acme }`).join('\n')}
