@@ -114,7 +114,18 @@ class SendLog {
   }
 }
 
-interface Scope { kind: RateScope, key: string, rate: AdaptiveRate, fifo: FifoLock, spacing: number, /** Its QPS quota: at most this many sends per 1 s + margin. */ limit: number, log: SendLog }
+interface Scope {
+  kind: RateScope
+  key: string
+  rate: AdaptiveRate
+  fifo: FifoLock
+  /** Between grants: it sets the pace, the log keeps the windows (a write delayed by d would otherwise add d to every interval). */
+  spacing: number
+  lastGrant: number
+  /** Its QPS quota: at most this many sends per 1 s + margin. */
+  limit: number
+  log: SendLog
+}
 
 export const DEFAULT_MARGIN_MS = 30
 
@@ -152,7 +163,7 @@ export class RateLimiter implements Limiter {
   }
 
   #scope (kind: RateScope, key: string, qps: number): Scope {
-    return { kind, key, rate: new AdaptiveRate({ ...this.#options.adaptiveOptions, ceiling: qps }), fifo: new FifoLock(), spacing: this.#spacing(qps), limit: Math.max(1, Math.floor(qps)), log: new SendLog() }
+    return { kind, key, rate: new AdaptiveRate({ ...this.#options.adaptiveOptions, ceiling: qps }), fifo: new FifoLock(), spacing: this.#spacing(qps), lastGrant: Number.NEGATIVE_INFINITY, limit: Math.max(1, Math.floor(qps)), log: new SendLog() }
   }
 
   #spacing (qps: number): number { return (1000 + this.#margin) / qps }
@@ -178,6 +189,8 @@ export class RateLimiter implements Limiter {
       try {
         await this.#waitTurn(this.#app)
         const now = Date.now()
+        this.#app.lastGrant = now
+        if (adv !== undefined) adv.lastGrant = now
         for (const log of [this.#app.log, this.#minute, ...(adv !== undefined ? [adv.log] : [])]) stamps.push([log, log.add(now)])
       } finally { releaseApp() }
     } finally { releaseAdv?.() }
@@ -197,10 +210,8 @@ export class RateLimiter implements Limiter {
       const now = Date.now()
       const pause = (this.#pauses.get(s.key)?.until ?? 0) - now
       const second = 1000 + this.#margin
-      // The latest send stays while the spacing needs it (at a low adaptive rate it exceeds the window).
-      s.log.prune(now - Math.max(second, s.spacing))
-      let wait = pause
-      if (s.log.length > 0) wait = Math.max(wait, s.log.recent(1) + s.spacing - now)
+      s.log.prune(now - second)
+      let wait = Math.max(pause, s.lastGrant + s.spacing - now)
       if (s.log.length >= s.limit) wait = Math.max(wait, s.log.recent(s.limit) + second - now)
       if (s.kind === 'app') {
         const minute = 60_000 + this.#margin
