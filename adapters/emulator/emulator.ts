@@ -54,6 +54,8 @@ export interface EmulatorRateStats {
   busiestSecond: number
   /** Most requests accepted for one advertiser within one sliding second. */
   busiestAdvertiserSecond: number
+  /** Most /event/track/ requests accepted within one sliding second. */
+  busiestEventSecond: number
 }
 
 export interface EmulatorOptions {
@@ -95,10 +97,44 @@ export interface Emulator {
 
 export const API_PREFIX = '/open_api/v1.3'
 
+// Arrival times in order. Requests are stamped when they arrive but judged when their bodies
+// have been read, so a judged arrival can be earlier than one already admitted: every window
+// of `span` that would hold it is checked, not only the one ending at it.
+function upper (w: number[], t: number): number {
+  let lo = 0
+  let hi = w.length
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (w[mid]! <= t) lo = mid + 1; else hi = mid }
+  return lo
+}
+
+/** With an arrival at t, the most arrivals any window (y − span, y] holding t would count; undefined when one would exceed limit. */
+function fits (w: number[], t: number, span: number, limit: number): number | undefined {
+  const i = upper(w, t)
+  let busiest = 0
+  // The window ending at t (j = i − 1), then those ending at each later arrival within span.
+  for (let j = i - 1; j < w.length; j++) {
+    const y = j < i ? t : w[j]!
+    if (y >= t + span) break
+    const n = upper(w, y) - upper(w, y - span) + 1
+    if (n > limit) return undefined
+    busiest = Math.max(busiest, n)
+  }
+  return busiest
+}
+
+/** Inserts t in order and forgets what no window can reach any more. */
+function admit (w: number[], t: number): void {
+  w.splice(upper(w, t), 0, t)
+  // A few seconds beyond the minute: a judged arrival may be that much older than the latest.
+  let n = 0
+  while (n < w.length && w[n]! <= w[w.length - 1]! - 65_000) n++
+  if (n > 0) w.splice(0, n)
+}
+
 export async function startEmulator (options: EmulatorOptions = {}): Promise<Emulator> {
   const state = new EmulatorState(options.seed, options.stateFile, { processingMs: options.processingMs ?? 0, fileMaxBytes: options.fileMaxBytes ?? 250_000_000 })
   const limits: EmulatorLimits = { ...(options.limits ?? { qps: 10, qpm: 600, advertiserQps: 10 }) }
-  const rateStats: EmulatorRateStats = { received: 0, accepted: 0, refusedApp: 0, refusedAdvertiser: 0, busiestSecond: 0, busiestAdvertiserSecond: 0 }
+  const rateStats: EmulatorRateStats = { received: 0, accepted: 0, refusedApp: 0, refusedAdvertiser: 0, busiestSecond: 0, busiestAdvertiserSecond: 0, busiestEventSecond: 0 }
   const faults: EmulatorFaults = { ...options.faults }
   const random = options.random ?? Math.random
   const started = Date.now()
@@ -108,12 +144,11 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
   const eventLimits = options.eventLimits ?? { qps: 1000, qpm: 600_000 }
   const eventWindow: number[] = []
   const bodies: string[] = []
-  const overEventLimit = (): number | undefined => {
-    const now = Date.now()
-    while (eventWindow.length > 0 && eventWindow[0]! <= now - 60_000) eventWindow.shift()
-    const lastSecond = eventWindow.filter(t => t > now - 1000).length
-    if (lastSecond >= eventLimits.qps || eventWindow.length >= eventLimits.qpm) return 40100
-    eventWindow.push(now)
+  const overEventLimit = (now: number): number | undefined => {
+    const second = fits(eventWindow, now, 1000, eventLimits.qps)
+    if (second === undefined || fits(eventWindow, now, 60_000, eventLimits.qpm) === undefined) return 40100
+    admit(eventWindow, now)
+    rateStats.busiestEventSecond = Math.max(rateStats.busiestEventSecond, second)
     return undefined
   }
   const advWindows = new Map<string, number[]>()
@@ -124,23 +159,25 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
     saveTimer = setTimeout(() => { saveTimer = undefined; state.save() }, 500)
   }
 
-  // Sliding windows of request times: the app's (QPS and QPM) and each advertiser's (QPS).
-  const overLimit = (advertiserId: string | undefined): number | undefined => {
-    const now = Date.now()
-    while (appWindow.length > 0 && appWindow[0]! <= now - 60_000) appWindow.shift()
-    const lastSecond = appWindow.filter(t => t > now - 1000).length
-    if (lastSecond >= limits.qps || appWindow.length >= limits.qpm) return 40100
+  // Sliding windows of request times: the app's (QPS and QPM) and each advertiser's (QPS). A
+  // request is counted at its arrival (its headers parsed), as an API gateway counts it, not
+  // when its body has been read and its turn to be handled has come: those add this process's
+  // own delays, which TikTok's counter does not have. A window still never holds more than the
+  // limit of arrivals.
+  const overLimit = (advertiserId: string | undefined, now: number): number | undefined => {
+    const second = fits(appWindow, now, 1000, limits.qps)
+    if (second === undefined || fits(appWindow, now, 60_000, limits.qpm) === undefined) return 40100
     if (advertiserId !== undefined) {
       const w = advWindows.get(advertiserId) ?? []
-      while (w.length > 0 && w[0]! <= now - 1000) w.shift()
-      if (w.length >= limits.advertiserQps) return 40133
-      w.push(now)
+      const adv = fits(w, now, 1000, limits.advertiserQps)
+      if (adv === undefined) return 40133
+      admit(w, now)
       advWindows.set(advertiserId, w)
-      rateStats.busiestAdvertiserSecond = Math.max(rateStats.busiestAdvertiserSecond, w.length)
+      rateStats.busiestAdvertiserSecond = Math.max(rateStats.busiestAdvertiserSecond, adv)
     }
-    appWindow.push(now)
+    admit(appWindow, now)
     rateStats.accepted++
-    rateStats.busiestSecond = Math.max(rateStats.busiestSecond, lastSecond + 1)
+    rateStats.busiestSecond = Math.max(rateStats.busiestSecond, second)
     return undefined
   }
 
@@ -159,6 +196,7 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
   }
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const arrivedAt = Date.now()
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
@@ -191,7 +229,7 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
         if (faults.uploadSlowMs !== undefined && url.pathname.endsWith('/file/upload/')) await new Promise(resolve => setTimeout(resolve, faults.uploadSlowMs))
         state.files.options.fileTtlMs = faults.fileTtlMs
         const raw = Buffer.concat(chunks)
-        const reply = handleApi({ state, faults, overLimit, overEventLimit, requestId, scheduleSave }, req.method ?? 'GET', url, req.headers, /multipart\/form-data/i.test(req.headers['content-type'] ?? '') ? '' : raw.toString('utf8'), raw)
+        const reply = handleApi({ state, faults, overLimit: advertiserId => overLimit(advertiserId, arrivedAt), overEventLimit: () => overEventLimit(arrivedAt), requestId, scheduleSave }, req.method ?? 'GET', url, req.headers, /multipart\/form-data/i.test(req.headers['content-type'] ?? '') ? '' : raw.toString('utf8'), raw)
         send(res, reply)
       })().catch(err => {
         res.writeHead(500, { 'content-type': 'application/json' })

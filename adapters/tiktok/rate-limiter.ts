@@ -13,6 +13,15 @@
 //
 // Fixed (`adaptive: false`, the behaviour before the adaptive rate): bottleneck spaces requests
 // at the configured QPS with a QPM reservoir; every refusal is a strike, any success clears it.
+//
+// TikTok counts a request when it arrives, not when the limiter let it go: whatever runs between
+// the grant and the write (a GC pause, a synchronous commit, another task on the event loop)
+// delays one request and not the next, and a window that held qps grants can then hold qps + 1
+// arrivals. So the adaptive mode keeps a log of send times per scope, each moved from its grant
+// to the moment the request was handed to the connection (the `sent` callback of schedule()),
+// and lets a request go only when fewer than qps of them lie in the last 1 s + marginMs (and
+// fewer than qpm in the last 60 s + marginMs). What is left for the margin is the way from the
+// socket to TikTok's counter: the network's jitter, not this process's.
 import Bottleneck from 'bottleneck'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { HashpipeError } from '../../pipeline/errors.js'
@@ -31,6 +40,12 @@ export interface RateLimitOptions {
   backoffCapMs?: number
   /** Learn the allowed rate from TikTok's answers (default true). */
   adaptive?: boolean
+  /**
+   * Added to TikTok's windows (1 s, 60 s), and the spacing at the current rate is
+   * (1000 + marginMs) / rate: what may separate the hand-off to the socket from TikTok's count
+   * (default 30 ms, 97 % of the quota at most).
+   */
+  marginMs?: number
   /** Tuning of the adaptive rate (tests; the defaults are documented in README.md). */
   adaptiveOptions?: Omit<AdaptiveRateOptions, 'ceiling'>
   onWait?: (scope: RateScope, seconds: number) => void
@@ -40,8 +55,12 @@ export interface RateLimitOptions {
 
 /** What the TikTok client needs of a limiter: the embedded one below, or the shared one in Redis (redis-rate-limiter.ts). */
 export interface Limiter {
-  /** Runs fn when both the app and the advertiser limits allow it. */
-  schedule: <T>(advertiserId: string | undefined, fn: () => Promise<T>) => Promise<T>
+  /**
+   * Runs fn when both the app and the advertiser limits allow it. fn calls sent() when the
+   * request has been handed to the connection (its bytes written, or queued behind none): the
+   * limits then count it from that moment instead of the grant.
+   */
+  schedule: <T>(advertiserId: string | undefined, fn: (sent: () => void) => Promise<T>) => Promise<T>
   /** A rate-limit answer to a request sent at sentAt (this process's clock); returns the pause in ms. */
   backoff: (scope: RateScope, advertiserId?: string, sentAt?: number) => number
   /** A success of a request sent at sentAt. */
@@ -53,11 +72,65 @@ export interface Limiter {
 
 interface Pause { until: number, strikes: number, lastStrike: number }
 
-interface Scope { kind: RateScope, key: string, rate: AdaptiveRate, last: number, fifo: FifoLock, spacing: number }
+/** A send time in a scope's log; moved later (never earlier) when the request is written. */
+interface Stamp { t: number }
 
-// A couple of ms over the exact spacing: network jitter must not squeeze 11 requests into one
-// of TikTok's one-second windows.
-const spacing = (qps: number): number => Math.ceil(1000 / qps) + 2
+/**
+ * Send times in time order, oldest first. Stamps only move later, and a moved stamp is put
+ * back in order, so the k-th most recent is at length − k.
+ */
+class SendLog {
+  readonly #stamps: Stamp[] = []
+
+  get length (): number { return this.#stamps.length }
+  /** The k-th most recent time (1: the latest). */
+  recent (k: number): number { return this.#stamps[this.#stamps.length - k]!.t }
+
+  add (t: number): Stamp {
+    const s = { t }
+    this.#stamps.push(s)
+    this.#reorder(this.#stamps.length - 1)
+    return s
+  }
+
+  move (s: Stamp, t: number): void {
+    if (t <= s.t) return
+    s.t = t
+    const i = this.#stamps.lastIndexOf(s)
+    if (i >= 0) this.#reorder(i)
+  }
+
+  /** Drops the times at or before `before`. */
+  prune (before: number): void {
+    let n = 0
+    while (n < this.#stamps.length && this.#stamps[n]!.t <= before) n++
+    if (n > 0) this.#stamps.splice(0, n)
+  }
+
+  #reorder (i: number): void {
+    const a = this.#stamps
+    while (i + 1 < a.length && a[i]!.t > a[i + 1]!.t) { [a[i], a[i + 1]] = [a[i + 1]!, a[i]!]; i++ }
+    while (i > 0 && a[i - 1]!.t > a[i]!.t) { [a[i], a[i - 1]] = [a[i - 1]!, a[i]!]; i-- }
+  }
+}
+
+interface Scope {
+  kind: RateScope
+  key: string
+  rate: AdaptiveRate
+  fifo: FifoLock
+  /** Between grants: it sets the pace, the log keeps the windows (a write delayed by d would otherwise add d to every interval). */
+  spacing: number
+  lastGrant: number
+  /** Its QPS quota: at most this many sends per 1 s + margin. */
+  limit: number
+  log: SendLog
+}
+
+export const DEFAULT_MARGIN_MS = 30
+
+// Fixed mode: a couple of ms over the exact spacing, as before.
+const fixedSpacing = (qps: number): number => Math.ceil(1000 / qps) + 2
 
 export class RateLimiter implements Limiter {
   readonly #options: RateLimitOptions & { backoffBaseMs: number, backoffCapMs: number }
@@ -67,8 +140,9 @@ export class RateLimiter implements Limiter {
   // Adaptive mode.
   readonly #app: Scope
   readonly #advertisers = new Map<string, Scope>()
-  /** Send times within the last minute, for the QPM quota. */
-  #minute: number[] = []
+  /** Send times within the last minute (and margin), for the QPM quota. */
+  readonly #minute = new SendLog()
+  readonly #margin: number
   // Fixed mode.
   #fixedApp: Bottleneck | undefined
   readonly #fixedAdvertisers = new Map<string, Bottleneck>()
@@ -76,10 +150,11 @@ export class RateLimiter implements Limiter {
   constructor (options: RateLimitOptions) {
     this.#options = { backoffBaseMs: 1000, backoffCapMs: 60_000, ...options }
     this.#adaptive = options.adaptive ?? true
+    this.#margin = options.marginMs ?? DEFAULT_MARGIN_MS
     this.#app = this.#scope('app', 'app', options.qps)
     if (!this.#adaptive) {
       this.#fixedApp = new Bottleneck({
-        minTime: spacing(options.qps),
+        minTime: fixedSpacing(options.qps),
         reservoir: options.qpm,
         reservoirRefreshAmount: options.qpm,
         reservoirRefreshInterval: 60_000
@@ -88,8 +163,10 @@ export class RateLimiter implements Limiter {
   }
 
   #scope (kind: RateScope, key: string, qps: number): Scope {
-    return { kind, key, rate: new AdaptiveRate({ ...this.#options.adaptiveOptions, ceiling: qps }), last: Number.NEGATIVE_INFINITY, fifo: new FifoLock(), spacing: spacing(qps) }
+    return { kind, key, rate: new AdaptiveRate({ ...this.#options.adaptiveOptions, ceiling: qps }), fifo: new FifoLock(), spacing: this.#spacing(qps), lastGrant: Number.NEGATIVE_INFINITY, limit: Math.max(1, Math.floor(qps)), log: new SendLog() }
   }
+
+  #spacing (qps: number): number { return (1000 + this.#margin) / qps }
 
   #advertiser (id: string): Scope {
     let s = this.#advertisers.get(id)
@@ -101,9 +178,10 @@ export class RateLimiter implements Limiter {
   }
 
   /** Runs fn when both the app and the advertiser limits allow it. */
-  async schedule<T> (advertiserId: string | undefined, fn: () => Promise<T>): Promise<T> {
-    if (!this.#adaptive) return await this.#scheduleFixed(advertiserId, fn)
+  async schedule<T> (advertiserId: string | undefined, fn: (sent: () => void) => Promise<T>): Promise<T> {
+    if (!this.#adaptive) return await this.#scheduleFixed(advertiserId, async () => await fn(() => {}))
     const adv = advertiserId === undefined ? undefined : this.#advertiser(advertiserId)
+    const stamps: Array<[SendLog, Stamp]> = []
     const releaseAdv = adv === undefined ? undefined : await adv.fifo.lock()
     try {
       if (adv !== undefined) await this.#waitTurn(adv)
@@ -111,12 +189,18 @@ export class RateLimiter implements Limiter {
       try {
         await this.#waitTurn(this.#app)
         const now = Date.now()
-        this.#app.last = now
-        if (adv !== undefined) adv.last = now
-        this.#minute.push(now)
+        this.#app.lastGrant = now
+        if (adv !== undefined) adv.lastGrant = now
+        for (const log of [this.#app.log, this.#minute, ...(adv !== undefined ? [adv.log] : [])]) stamps.push([log, log.add(now)])
       } finally { releaseApp() }
     } finally { releaseAdv?.() }
-    return await fn()
+    let moved = false
+    return await fn(() => {
+      if (moved) return
+      moved = true
+      const now = Date.now()
+      for (const [log, stamp] of stamps) log.move(stamp, now)
+    })
   }
 
   /** Waits out the scope's pause, its spacing at the current rate and (app) the QPM window. */
@@ -125,10 +209,14 @@ export class RateLimiter implements Limiter {
       if (this.#stopped.signal.aborted) throw new HashpipeError('HP_ERR_ABORTED', 'the TikTok client was closed while a request waited for the rate limit; the run is resumable: run the command again')
       const now = Date.now()
       const pause = (this.#pauses.get(s.key)?.until ?? 0) - now
-      let wait = Math.max(pause, s.last + s.spacing - now)
+      const second = 1000 + this.#margin
+      s.log.prune(now - second)
+      let wait = Math.max(pause, s.lastGrant + s.spacing - now)
+      if (s.log.length >= s.limit) wait = Math.max(wait, s.log.recent(s.limit) + second - now)
       if (s.kind === 'app') {
-        while (this.#minute.length > 0 && this.#minute[0]! <= now - 60_000) this.#minute.shift()
-        if (this.#minute.length >= this.#options.qpm) wait = Math.max(wait, this.#minute[0]! + 60_000 - now)
+        const minute = 60_000 + this.#margin
+        this.#minute.prune(now - minute)
+        if (this.#minute.length >= this.#options.qpm) wait = Math.max(wait, this.#minute.recent(this.#options.qpm) + minute - now)
       }
       if (wait <= 0) return
       if (pause > 0) this.#options.onWait?.(s.kind, pause / 1000)
@@ -143,7 +231,7 @@ export class RateLimiter implements Limiter {
     if (advertiserId !== undefined) {
       let l = this.#fixedAdvertisers.get(advertiserId)
       if (l === undefined) {
-        l = new Bottleneck({ minTime: spacing(this.#options.advertiserQps ?? this.#options.qps) })
+        l = new Bottleneck({ minTime: fixedSpacing(this.#options.advertiserQps ?? this.#options.qps) })
         l.chain(this.#fixedApp!)
         this.#fixedAdvertisers.set(advertiserId, l)
       }
@@ -218,7 +306,7 @@ export class RateLimiter implements Limiter {
   }
 
   #respace (s: Scope): void {
-    const next = spacing(s.rate.rate)
+    const next = this.#spacing(s.rate.rate)
     if (next === s.spacing) return
     s.spacing = next
     this.#options.onRate?.(s.kind, s.rate.rate)

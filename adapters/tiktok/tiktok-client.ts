@@ -5,6 +5,7 @@
 // or terminal. When the budget is spent the caller gets HP_ERR_API_UNAVAILABLE (exit 5, resumable).
 import { Pool } from 'undici'
 import { performance } from 'node:perf_hooks'
+import { subscribe } from 'node:diagnostics_channel'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseEnvelope, type Envelope } from './envelope.js'
 import { classify } from './classify.js'
@@ -12,6 +13,25 @@ import { ApiError } from './api-error.js'
 import { RateLimiter, type Limiter } from './rate-limiter.js'
 import { multipart } from './multipart.js'
 import type { Readable } from 'node:stream'
+
+// When a request's first byte goes to the socket: undici publishes it on its diagnostics
+// channels (undici 7 writes after request() has returned, a few ms later, more on a busy event
+// loop). request:create is published inside request() when a connection takes the request at
+// once, which ties undici's request object to the caller's sent().
+let claim: ((request: object) => void) | undefined
+const onWrite = new WeakMap<object, () => void>()
+subscribe('undici:request:create', m => {
+  const c = claim
+  claim = undefined
+  c?.((m as { request: object }).request)
+})
+subscribe('undici:client:sendHeaders', m => {
+  const request = (m as { request: object }).request
+  const f = onWrite.get(request)
+  if (f === undefined) return
+  onWrite.delete(request)
+  f()
+})
 
 export interface ApiObserver {
   onRequest?: (e: { endpoint: string, codeClass: string, seconds: number }) => void
@@ -92,10 +112,13 @@ export class TikTokClient {
   /** One API call with retries; resolves with `data` of a successful envelope. */
   async call<T = Record<string, unknown>> (method: 'GET' | 'POST', endpoint: string, options: CallOptions = {}): Promise<T> {
     const started = Date.now()
+    // Serialized once, before the limiter's grant: a 1,000-event body is ~250 KB of JSON, and
+    // the time between the grant and the write is time TikTok's window does not wait for.
+    const json = options.body === undefined ? undefined : JSON.stringify(options.body)
     let attempt = 0
     for (;;) {
       let sentAt = 0
-      const r = await this.#limiter.schedule(options.advertiserId, async () => { sentAt = Date.now(); return await this.#once(method, endpoint, options) })
+      const r = await this.#limiter.schedule(options.advertiserId, async sent => { sentAt = Date.now(); return await this.#once(method, endpoint, options, json, sent) })
       const outcome = classify(r.status, r.envelope?.code, r.transportError)
       this.#o.observer?.onRequest?.({ endpoint, codeClass: outcome.codeClass, seconds: r.seconds })
       const details = { endpoint, ...(r.status !== undefined ? { httpStatus: r.status } : {}), ...(r.envelope !== undefined ? { apiCode: r.envelope.code, requestId: r.envelope.request_id, apiMessage: r.envelope.message } : {}) }
@@ -137,7 +160,7 @@ export class TikTokClient {
     }
   }
 
-  async #once (method: string, endpoint: string, options: CallOptions): Promise<{ status?: number, headers?: Record<string, string | string[] | undefined>, envelope?: Envelope, transportError?: string, seconds: number }> {
+  async #once (method: string, endpoint: string, options: CallOptions, json: string | undefined, sent: () => void): Promise<{ status?: number, headers?: Record<string, string | string[] | undefined>, envelope?: Envelope, transportError?: string, seconds: number }> {
     const t0 = performance.now()
     const query = new URLSearchParams()
     for (const [k, v] of Object.entries(options.query ?? {})) {
@@ -148,9 +171,9 @@ export class TikTokClient {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (options.auth !== false && this.#token !== undefined) headers['access-token'] = this.#token
     let body: string | Readable | undefined
-    if (options.body !== undefined) {
+    if (json !== undefined) {
       headers['content-type'] = 'application/json'
-      body = JSON.stringify(options.body)
+      body = json
     } else if (options.form !== undefined) {
       const form = multipart(options.form)
       headers['content-type'] = form.contentType
@@ -158,14 +181,23 @@ export class TikTokClient {
       body = form.body
     }
     try {
-      const res = await this.#pool.request({
-        method: method as 'GET' | 'POST',
-        path: `${this.#basePath}${endpoint}${qs === '' ? '' : `?${qs}`}`,
-        headers,
-        ...(body !== undefined ? { body } : {}),
-        headersTimeout: this.#o.timeoutMs,
-        bodyTimeout: this.#o.timeoutMs
-      })
+      let claimed = false
+      claim = request => { claimed = true; onWrite.set(request, sent) }
+      let pending
+      try {
+        pending = this.#pool.request({
+          method: method as 'GET' | 'POST',
+          path: `${this.#basePath}${endpoint}${qs === '' ? '' : `?${qs}`}`,
+          headers,
+          ...(body !== undefined ? { body } : {}),
+          headersTimeout: this.#o.timeoutMs,
+          bodyTimeout: this.#o.timeoutMs
+        })
+      } finally { claim = undefined }
+      const res = await pending
+      // Queued behind busy connections, the write went unseen: the answer is later than the
+      // arrival, so counting the request from now errs on the safe side.
+      if (!claimed) sent()
       // Always read the body: an unconsumed body holds the connection (undici README).
       const text = await res.body.text()
       const envelope = parseEnvelope(text)
