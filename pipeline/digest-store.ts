@@ -1,7 +1,8 @@
 // Exact dedupe in bounded memory. Digests are bucketed by (id schema, first digest byte): 4 × 256
 // partitions. Batches are held in memory as the workers grouped them (one buffer per batch, not
-// copied on the main thread) until the budget is reached; then every partition is gathered,
-// sorted, deduplicated and appended to a spill file as one sorted run, and memory is released.
+// copied on the main thread) until the generation (generationBytes, at most the budget) is full;
+// then every partition is gathered, sorted, deduplicated and appended to a spill file as one
+// sorted run, and the generation's batch buffers are handed out again (takeSpare).
 // At the end each partition (its memory part plus its run from every spill) is loaded alone,
 // sorted and deduplicated again, and emitted in ascending digest order; a partition past
 // sliceBytes is loaded and sorted in slices by its second byte (spilled runs index where each
@@ -10,7 +11,8 @@
 // Nothing approximate takes part: a digest is dropped only when all 32 bytes equal another's.
 // Peak memory is the budget plus what arrives while a spill runs (a spilled generation is
 // released as a whole when its spill ends), plus the sorts in flight (bounded by count and by
-// inFlightBytes), plus the buffers kept for reuse (at most 2 × inFlightBytes).
+// inFlightBytes), plus the buffers kept for reuse (at most 2 × inFlightBytes, and batch spares
+// of at most one generation, which later batches fill instead of fresh memory).
 import { DIGEST_BYTES, ID_SCHEMAS, type RowFormat, type SortRows } from './protocol.js'
 import { sortUnique } from './sort-unique.js'
 import { formatDigests, maxRowBytes } from './digest-format.js'
