@@ -1,7 +1,8 @@
 // Exact dedupe in bounded memory. Digests are bucketed by (id schema, first digest byte): 4 × 256
 // partitions. Batches are held in memory as the workers grouped them (one buffer per batch, not
-// copied on the main thread) until the budget is reached; then every partition is gathered,
-// sorted, deduplicated and appended to a spill file as one sorted run, and memory is released.
+// copied on the main thread) until the generation (generationBytes, at most the budget) is full;
+// then every partition is gathered, sorted, deduplicated and appended to a spill file as one
+// sorted run, and the generation's batch buffers are handed out again (takeSpare).
 // At the end each partition (its memory part plus its run from every spill) is loaded alone,
 // sorted and deduplicated again, and emitted in ascending digest order; a partition past
 // sliceBytes is loaded and sorted in slices by its second byte (spilled runs index where each
@@ -10,7 +11,8 @@
 // Nothing approximate takes part: a digest is dropped only when all 32 bytes equal another's.
 // Peak memory is the budget plus what arrives while a spill runs (a spilled generation is
 // released as a whole when its spill ends), plus the sorts in flight (bounded by count and by
-// inFlightBytes), plus the buffers kept for reuse (at most 2 × inFlightBytes).
+// inFlightBytes), plus the buffers kept for reuse (at most 2 × inFlightBytes, and batch spares
+// of at most one generation, which later batches fill instead of fresh memory).
 import { DIGEST_BYTES, ID_SCHEMAS, type RowFormat, type SortRows } from './protocol.js'
 import { sortUnique } from './sort-unique.js'
 import { formatDigests, maxRowBytes } from './digest-format.js'
@@ -84,6 +86,15 @@ export interface DigestStoreOptions {
   inFlightBytes?: number
   /** Digest bytes above which a partition is finalized in slices of about this size. Default 4 MiB. */
   sliceBytes?: number
+  /**
+   * Bytes of one in-memory generation: past them overBudget asks for a spill even while the
+   * budget has room. Default: the budget (one generation). With less, memory is the generation
+   * being filled plus the one being spilled, and a spilled generation's batch buffers come back
+   * through takeSpare() to hold later batches: the same memory serves the whole input instead
+   * of fresh pages for every batch (first-touch faults cost more than the spill's sequential
+   * writes; see bench/results/hash-2026-12-02-1GiB-quiet.md).
+   */
+  generationBytes?: number
 }
 
 /**
@@ -114,6 +125,9 @@ export class DigestStore {
   // marking on helper threads), on top of the kernel zeroing every fresh page.
   readonly #spare: ArrayBuffer[] = []
   #spareBytes = 0
+  readonly #generationBytes: number
+  // Batch buffers of spilled generations, for the workers to group later batches into.
+  readonly #batchSpares: ArrayBuffer[] = []
 
   constructor (options: DigestStoreOptions) {
     this.#budget = options.memoryBudgetBytes
@@ -122,6 +136,7 @@ export class DigestStore {
     this.#parallel = Math.max(1, options.parallelSorts ?? 4)
     this.#inFlightBytes = options.inFlightBytes ?? 24 << 20
     this.#sliceBytes = options.sliceBytes ?? 4 << 20
+    this.#generationBytes = Math.min(options.generationBytes ?? this.#budget, this.#budget)
   }
 
   get added (): number { return this.#added }
@@ -129,8 +144,17 @@ export class DigestStore {
   get memoryBytes (): number { return this.#memoryBytes + this.#spillingBytes }
   get spilledBytes (): number { return this.#spilledBytes }
   get spills (): number { return this.#spills.length }
-  /** True when the in-memory part is over budget: the caller should await spill() before adding more. */
-  get overBudget (): boolean { return this.#memoryBytes + this.#spillingBytes > this.#budget }
+  /**
+   * True when the generation being filled is full or memory is over budget: the caller should
+   * start a spill (after awaiting the one running, if any) before adding more.
+   */
+  get overBudget (): boolean { return this.#memoryBytes > this.#generationBytes || this.#memoryBytes + this.#spillingBytes > this.#budget }
+
+  /**
+   * A batch buffer of a spilled generation, no longer held (BatchTask.spare: the worker groups
+   * its digests into it), or undefined. Each is handed out once.
+   */
+  takeSpare (): ArrayBuffer | undefined { return this.#batchSpares.pop() }
 
   /** Adds `count` packed digests (copied: the caller may reuse them); digest i has id schema schemas[i]. */
   add (digests: Uint8Array, schemas: Uint8Array, count: number): void {
@@ -234,6 +258,17 @@ export class DigestStore {
     } finally {
       this.#spillingBytes = 0
     }
+    // Every partition was taken: the batch buffers hold nothing the store needs. Kept for
+    // later batches up to one generation's worth (more could never be held at once anyway).
+    let kept = 0
+    for (const b of this.#batchSpares) kept += b.byteLength
+    for (const b of gen.batches) {
+      const buffer = b.digests.buffer
+      if (!(buffer instanceof ArrayBuffer) || kept + buffer.byteLength > this.#generationBytes) continue
+      this.#batchSpares.push(buffer)
+      kept += buffer.byteLength
+    }
+    gen.batches.length = 0
   }
 
   async #spillGeneration (gen: Generation): Promise<void> {
@@ -354,6 +389,7 @@ export class DigestStore {
   /** Removes spill files. Safe to call more than once. */
   close (): void {
     this.#spills.length = 0
+    this.#batchSpares.length = 0
     this.#storage.close()
   }
 }

@@ -10,6 +10,8 @@ import { DIGEST_BYTES, PARTITIONS } from './protocol.js'
 import { nativeAddon } from './native-hash.js'
 import { kHole } from './native-layout.js'
 
+const kGrain = 4096
+
 export type PartitionDigests = (digests: Uint8Array, schemas: Uint8Array, count: number, out: Uint8Array, ends: Uint32Array) => number
 
 /** The addon's partitionDigests, when the native core is active. */
@@ -51,7 +53,11 @@ export function partitionDigestsJs (digests: Uint8Array, schemas: Uint8Array, co
 export function groupByPartition (digests: Buffer, schemas: Uint8Array, count: number, spare: ArrayBuffer | undefined,
   partition: PartitionDigests): Partitioned {
   const bytes = Math.max(count, 1) * DIGEST_BYTES
-  const grouped = spare !== undefined && spare.byteLength >= bytes ? Buffer.from(spare, 0, bytes) : Buffer.from(new ArrayBuffer(bytes))
+  // A fresh buffer gets ~6% of slack, in pages: batches of one run yield similar counts,
+  // so it can serve a later, slightly fuller batch when the store hands it back as a spare.
+  const grouped = spare !== undefined && spare.byteLength >= bytes
+    ? Buffer.from(spare, 0, bytes)
+    : Buffer.from(new ArrayBuffer(Math.ceil(bytes * 1.0625 / kGrain) * kGrain), 0, bytes)
   const ends = new Uint32Array(PARTITIONS)
   const kept = partition(digests, schemas, count, grouped, ends)
   return { ends, grouped, count: kept }

@@ -92,3 +92,48 @@ t.test('add() copies: the caller may reuse its buffer at once', async t => {
   t.same(out, expected)
   store.close()
 })
+
+t.test('generationBytes: a full generation asks for a spill under the budget, and its batch buffers come back as spares', async t => {
+  const pool = randomBytes(4000 * 32)
+  const reference = new Set<string>()
+  const store = new DigestStore({ memoryBudgetBytes: 1 << 30, generationBytes: 100 * 1024, storage: new SpillFiles(dir) })
+  t.equal(store.takeSpare(), undefined, 'no spare before a spill')
+  let spilling: Promise<void> | undefined
+  let spares = 0
+  let reused = 0
+  let seed = 11
+  const rnd = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+  for (let b = 0; b < 16; b++) {
+    const n = 1200
+    const digests = new Uint8Array(n * 32)
+    const schemas = new Uint8Array(n)
+    for (let i = 0; i < n; i++) {
+      const k = Math.floor(rnd() * 4000)
+      digests.set(pool.subarray(k * 32, k * 32 + 32), i * 32)
+      schemas[i] = k % 3
+      reference.add(`${k % 3}:${pool.subarray(k * 32, k * 32 + 32).toString('hex')}`)
+    }
+    // As a worker does with BatchTask.spare: group into the spare when it fits.
+    const spare = store.takeSpare()
+    if (spare !== undefined) spares++
+    const g = groupByPartition(Buffer.from(digests), schemas, n, spare, partitionDigestsJs)
+    if (spare !== undefined && g.grouped.buffer === spare) reused++
+    store.addPartitioned(g.grouped.subarray(0, g.count * 32), g.ends)
+    t.ok(store.memoryBytes < 1 << 30)
+    if (store.overBudget) {
+      if (spilling !== undefined) await spilling
+      if (store.overBudget) spilling = store.spill().finally(() => { spilling = undefined })
+    }
+    await sleep(0)
+  }
+  await spilling
+  t.ok(store.spills >= 3, `the 100 KiB generation spilled ${store.spills} times under a 1 GiB budget`)
+  t.ok(spares > 0 && reused === spares, `${spares} spares handed out, all reused`)
+  const out: string[] = []
+  for await (const r of store.unique()) {
+    for (let i = 0; i < r.count; i++) out.push(`${r.schema}:${Buffer.from(r.digests.subarray(i * 32, i * 32 + 32)).toString('hex')}`)
+  }
+  t.equal(out.length, reference.size, 'exact distinct set: a reused buffer leaked nothing of its earlier batch')
+  t.same(new Set(out), reference)
+  store.close()
+})
