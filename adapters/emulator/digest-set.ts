@@ -1,4 +1,4 @@
-// A set of 32-byte digests held as one sorted Buffer (32 bytes an entry, no per-entry object),
+// A set of 32-byte digests held as sorted Buffers (32 bytes an entry, no per-entry object),
 // so an emulated audience of 10^8 identifiers takes 3.2 GB, not the 2^24-entry ceiling of a
 // JavaScript Set of strings. Set operations are linear merges; building one sorts by radix on
 // the first two bytes, then each bucket natively on the next three (ties by the whole digest),
@@ -27,9 +27,28 @@ function put (from: Buffer, e: number, to: Buffer, m: number): void {
 }
 
 export class DigestSet {
-  readonly buf: Buffer
+  /** Sorted, disjoint runs in order (an audience made of files cut from one sorted list keeps one per file, uncopied). */
+  #parts: Buffer[]
+  readonly size: number
 
-  private constructor (buf: Buffer) { this.buf = buf }
+  private constructor (buf: Buffer | Buffer[]) {
+    this.#parts = Array.isArray(buf) ? buf.filter(b => b.length > 0) : [buf]
+    this.size = this.#parts.reduce((n, b) => n + b.length, 0) / W
+  }
+
+  /** Every member, sorted, in one buffer (joined on first use). */
+  get buf (): Buffer {
+    if (this.#parts.length !== 1) this.#parts = [Buffer.concat(this.#parts)]
+    return this.#parts[0]!
+  }
+
+  /** Byte order of this set's last member and the other's first. */
+  #before (other: DigestSet): boolean {
+    const last = this.#parts[this.#parts.length - 1]!
+    return cmp(last, last.length / W - 1, other.#parts[0]!, 0) < 0
+  }
+
+  #first (): Buffer { return this.#parts[0]! }
 
   static empty (): DigestSet { return new DigestSet(Buffer.alloc(0)) }
 
@@ -89,19 +108,17 @@ export class DigestSet {
     return DigestSet.from(b)
   }
 
-  get size (): number { return this.buf.length / W }
-
   /**
    * The union of many (a create or update of up to 500 files): sets that follow one another
    * (files cut from one sorted list) are joined in one copy, not one growing copy per file.
    */
   static unionAll (sets: DigestSet[]): DigestSet {
-    const some = sets.filter(x => x.size > 0).sort((x, y) => cmp(x.buf, 0, y.buf, 0))
+    const some = sets.filter(x => x.size > 0).sort((x, y) => cmp(x.#first(), 0, y.#first(), 0))
     if (some.length === 0) return DigestSet.empty()
     if (some.length === 1) return some[0]!
     let ordered = true
-    for (let i = 1; i < some.length && ordered; i++) ordered = cmp(some[i - 1]!.buf, some[i - 1]!.size - 1, some[i]!.buf, 0) < 0
-    if (ordered) return new DigestSet(Buffer.concat(some.map(x => x.buf)))
+    for (let i = 1; i < some.length && ordered; i++) ordered = some[i - 1]!.#before(some[i]!)
+    if (ordered) return new DigestSet(some.flatMap(x => x.#parts))
     return some.reduce((acc, x) => acc.union(x))
   }
 
@@ -109,13 +126,13 @@ export class DigestSet {
   union (other: DigestSet): DigestSet {
     if (other.size === 0) return this
     if (this.size === 0) return other
+    // Disjoint ranges (files cut from one sorted snapshot) are kept as they are, uncopied.
+    if (this.#before(other)) return new DigestSet([...this.#parts, ...other.#parts])
+    if (other.#before(this)) return new DigestSet([...other.#parts, ...this.#parts])
     const a = this.buf
     const b = other.buf
     const na = this.size
     const nb = other.size
-    // Disjoint ranges (files cut from one sorted snapshot) are one copy each.
-    if (cmp(a, na - 1, b, 0) < 0) return new DigestSet(Buffer.concat([a, b]))
-    if (cmp(b, nb - 1, a, 0) < 0) return new DigestSet(Buffer.concat([b, a]))
     const out = Buffer.allocUnsafe(a.length + b.length)
     let i = 0; let j = 0; let m = 0
     while (i < na && j < nb) {
@@ -147,7 +164,8 @@ export class DigestSet {
   /** Lowercase hex of every member, sorted (the inspection route; small audiences). */
   hex (): string[] {
     const out = new Array<string>(this.size)
-    for (let i = 0; i < this.size; i++) out[i] = this.buf.toString('hex', i * W, (i + 1) * W)
+    const b = this.buf
+    for (let i = 0; i < this.size; i++) out[i] = b.toString('hex', i * W, (i + 1) * W)
     return out
   }
 }

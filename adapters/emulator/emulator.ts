@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto'
 import type { AddressInfo, Socket } from 'node:net'
 import { EmulatorState, type EmulatorSeed } from './emulator-state.js'
 import { handleApi, type Reply } from './emulator-routes.js'
+import { collectBody } from './emulator-body.js'
 
 export interface EmulatorFaults {
   /** Share of API requests answered with HTTP 500/503. */
@@ -96,6 +97,8 @@ export interface Emulator {
 }
 
 export const API_PREFIX = '/open_api/v1.3'
+/** Room for a multipart wrapper around the largest upload. */
+const kBodySlack = 1 << 20
 
 // Arrival times in order. Requests are stamped when they arrive but judged when their bodies
 // have been read, so a judged arrival can be earlier than one already admitted: every window
@@ -197,13 +200,11 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const arrivedAt = Date.now()
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
+    collectBody(req, state.files.options.fileMaxBytes + kBodySlack, (raw: Buffer) => {
       void (async () => {
         const url = new URL(req.url ?? '/', 'http://emulator')
         count(`${req.method ?? 'GET'} ${url.pathname}`)
-        if (options.recordBodies === true && url.pathname.startsWith(API_PREFIX)) bodies.push(Buffer.concat(chunks).toString('utf8'))
+        if (options.recordBodies === true && url.pathname.startsWith(API_PREFIX)) bodies.push(raw.toString('utf8'))
         if (faults.slowMs !== undefined && faults.slowMs > 0) await new Promise(resolve => setTimeout(resolve, faults.slowMs))
         const isApi = url.pathname.startsWith(API_PREFIX)
         if (isApi) rateStats.received++
@@ -228,7 +229,6 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
         }
         if (faults.uploadSlowMs !== undefined && url.pathname.endsWith('/file/upload/')) await new Promise(resolve => setTimeout(resolve, faults.uploadSlowMs))
         state.files.options.fileTtlMs = faults.fileTtlMs
-        const raw = Buffer.concat(chunks)
         const reply = handleApi({ state, faults, overLimit: advertiserId => overLimit(advertiserId, arrivedAt), overEventLimit: () => overEventLimit(arrivedAt), requestId, scheduleSave }, req.method ?? 'GET', url, req.headers, /multipart\/form-data/i.test(req.headers['content-type'] ?? '') ? '' : raw.toString('utf8'), raw)
         send(res, reply)
       })().catch(err => {

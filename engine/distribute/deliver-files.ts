@@ -149,6 +149,13 @@ async function writeFiles (o: DeliverFilesOptions): Promise<UploadFile[]> {
   await rm(dir, { recursive: true, force: true })
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const out: Array<Pick<UploadFile, 'action' | 'idSchema' | 'name' | 'md5' | 'bytes' | 'ids'>> = []
+  // One write in flight while the next lines are hexed into the other of two buffers, and each
+  // file's fsync runs while the next file is written; all of them end before the files are recorded.
+  const pending = (p: Promise<unknown>): Promise<unknown> => { p.catch(() => {}); return p }
+  let inFlight: Promise<unknown> = Promise.resolve()
+  const syncs: Array<Promise<unknown>> = []
+  const buffers: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0)]
+  let flip = 0
   for (const [source, action] of sources) {
     const plan = await Snapshot.open(source)
     for (const schema of ID_SCHEMAS) {
@@ -156,10 +163,10 @@ async function writeFiles (o: DeliverFilesOptions): Promise<UploadFile[]> {
       const header = Buffer.from(`${kHeader[schema]}\n`)
       const perFile = Math.floor((o.fileMaxBytes - header.length) / kLine)
       let file: { fd: Awaited<ReturnType<typeof open>>, name: string, md5: ReturnType<typeof createHash>, ids: number } | undefined
-      const close = async (): Promise<void> => {
+      const close = (): void => {
         if (file === undefined) return
-        await file.fd.sync()
-        await file.fd.close()
+        const { fd } = file
+        syncs.push(pending(inFlight.then(async () => { await fd.sync() }).finally(async () => { await fd.close() })))
         out.push({ action, idSchema: schema, name: file.name, md5: file.md5.digest('hex'), bytes: header.length + file.ids * kLine, ids: file.ids })
         file = undefined
       }
@@ -172,7 +179,9 @@ async function writeFiles (o: DeliverFilesOptions): Promise<UploadFile[]> {
             await file.fd.write(header)
           }
           const take = Math.min(perFile - file.ids, (chunk.byteLength - at) / 32)
-          const lines = Buffer.allocUnsafe(take * kLine)
+          if (buffers[flip]!.length < take * kLine) buffers[flip] = Buffer.allocUnsafe(take * kLine)
+          const lines = buffers[flip]!.subarray(0, take * kLine)
+          flip ^= 1
           // Hex by table straight into the line buffer: no string per chunk or per digest.
           for (let i = 0, src = at, dst = 0; i < take; i++, dst++) {
             for (let k = 0; k < 32; k++, src++, dst += 2) {
@@ -183,15 +192,18 @@ async function writeFiles (o: DeliverFilesOptions): Promise<UploadFile[]> {
             lines[dst] = 0x0a
           }
           file.md5.update(lines)
-          await file.fd.write(lines)
+          await inFlight
+          inFlight = pending(file.fd.write(lines))
           file.ids += take
           at += take * 32
-          if (file.ids === perFile) await close()
+          if (file.ids === perFile) close()
         }
       }
-      await close()
+      close()
     }
   }
+  await inFlight
+  await Promise.all(syncs)
   o.state.uploads.record(o.runId, out)
   crashpoint('after-files-written')
   o.log?.info({ files: out.length, bytes: out.reduce((n, f) => n + f.bytes, 0) }, 'upload files written')
