@@ -30,10 +30,16 @@ export interface InstructionsOptions {
   tools?: { perf?: string, valgrind?: string }
 }
 
-// The difference must dwarf the run-to-run spread of start-up (~50 M instructions under
-// callgrind, measured: 2,000 and 12,000 rows gave a negative difference), at ~2,000 instructions
-// per identifier: ~1 M identifiers apart for perf, ~300 k for callgrind (minutes of CPU).
-const kRows: Record<Method, [number, number]> = { perf: [20_000, 350_000], callgrind: [2_000, 102_000] }
+// The difference must dwarf the run-to-run spread of start-up. Measured under callgrind
+// (2026-12-02, 2,000 rows, the same binary and input): with 2 worker threads and libuv's 4
+// pool threads, 5.82 G and 5.52 G instructions; with `--threads 1` and UV_THREADPOOL_SIZE=1,
+// 4.96 G and 4.89 G (fewer threads that wake and poll as valgrind schedules them). So the counts
+// take one worker and one libuv thread (the per-identifier work is the same: parse, hash,
+// dedupe, write) and sizes ~890 k identifiers apart under callgrind. The spread still grows with
+// wall time (two whole figures at nice 19 on a busy machine: 3,380 and 4,356 per identifier):
+// V8 schedules some work by the clock (GC heuristics, the memory reducer), and the flags that
+// would pin it (--predictable, --single-threaded) are refused in worker threads.
+const kRows: Record<Method, [number, number]> = { perf: [20_000, 350_000], callgrind: [2_000, 302_000] }
 const kSeed = 7
 
 /** Why perf cannot count instructions here, or undefined when it can. */
@@ -67,12 +73,12 @@ function valgrindUnavailable (valgrind: string): string | undefined {
 }
 
 function count (method: Method, tool: string, cli: string, input: string, dir: string): { instructions: number, identifiers: number } {
-  const hash = [cli, 'hash', input, '--out', join(dir, 'out.csv'), '--no-progress', '--json', '--max-reject-ratio', '1']
+  const hash = [cli, 'hash', input, '--out', join(dir, 'out.csv'), '--no-progress', '--json', '--max-reject-ratio', '1', '--threads', '1']
   const args = method === 'perf'
     ? ['stat', '-x', ',', '-e', 'instructions', '--', process.execPath, ...hash]
     // V8 writes machine code at run time: all-non-file makes valgrind notice it.
     : ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'callgrind.out')}`, process.execPath, ...hash]
-  const r = spawnSync(tool, args, { encoding: 'utf8', maxBuffer: 64 << 20 })
+  const r = spawnSync(tool, args, { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, UV_THREADPOOL_SIZE: '1' } })
   if (r.status !== 0) throw new Error(`${method} run of hashpipe hash exited ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`)
   const instructions = method === 'perf' ? parsePerf(r.stderr) : parseCallgrind(r.stderr)
   if (instructions === undefined) throw new Error(`${method} printed no instruction count`)
@@ -115,7 +121,7 @@ export function measureInstructions (options: InstructionsOptions): Instructions
       notes.push(`no figure: ${rows[1]} rows counted ${b.instructions} instructions, ${rows[0]} rows ${a.instructions}; start-up noise exceeds the difference, count larger inputs`)
       return { method, per_identifier: null, workload: { rows: [...rows], identifiers: runs.map(r => r.identifiers), seed: kSeed }, instructions: runs.map(r => r.instructions), note: notes.join('; ') }
     }
-    notes.push(`${method === 'perf' ? 'perf stat -e instructions' : 'valgrind --tool=callgrind'}, all threads; (instructions at ${rows[1]} rows − at ${rows[0]} rows) / (identifiers difference), bench/generate.ts seed ${kSeed}`)
+    notes.push(`${method === 'perf' ? 'perf stat -e instructions' : 'valgrind --tool=callgrind'}, all threads, --threads 1, UV_THREADPOOL_SIZE=1; (instructions at ${rows[1]} rows − at ${rows[0]} rows) / (identifiers difference), bench/generate.ts seed ${kSeed}`)
     return { method, per_identifier: Math.round(perIdentifier), workload: { rows: [...rows], identifiers: runs.map(r => r.identifiers), seed: kSeed }, instructions: runs.map(r => r.instructions), note: notes.join('; ') }
   } catch (err) {
     notes.push(`counting failed: ${(err as Error).message}`)
