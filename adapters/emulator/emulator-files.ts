@@ -87,61 +87,122 @@ const isSpace = (b: number): boolean => b === 0x20 || (b >= 0x09 && b <= 0x0d) |
 
 /**
  * The identifiers of an uploaded file, by header type; TikTok's file rules give the codes. The
- * file is scanned as bytes (a 250 MB upload is ~3.8 M lines): cells split at commas and trimmed,
- * SHA256 cells checked as 64 hex characters and decoded straight into a digest buffer.
+ * file is scanned as bytes (a 250 MB upload is ~3.8 M lines), in pieces as it arrives: lines as
+ * split(/\r?\n/) gives them less a last empty one, cells split at commas and trimmed, SHA256
+ * cells checked as 64 hex characters and decoded straight into a digest buffer. Only a line
+ * split across two pieces is copied; the first error thrown is the file's.
  */
-function parseFile (data: Buffer, calculateType: string): Map<string, DigestSet> {
-  let end = data.length
-  if (end > 0 && data[end - 1] === 0x0a) end--
-  // Lines as split(/\r?\n/) gives them, less a last empty one.
-  const lineEnd = (from: number): number => { const nl = data.indexOf(0x0a, from); return nl === -1 || nl > end ? end : nl }
-  const content = (from: number, to: number): number => to > from && data[to - 1] === 0x0d ? to - 1 : to
-  let pos = 0
-  let header: string[]
-  const firstEnd = data.length === 0 ? 0 : lineEnd(0)
-  const first = data.length === 0 ? [] : data.toString('latin1', 0, content(0, firstEnd)).split(',').map(s => s.trim().toUpperCase())
-  if (calculateType === 'MULTIPLE_TYPES') {
-    if (!first.every(h => kHeaders.has(h))) throw new FileFail(40914, 'Invalid file: MULTIPLE_TYPES files need a header row of MAID, phone_SHA256, email_SHA256, MAID_SHA256, MAID_MD5')
-    header = first
-    pos = firstEnd + 1
-  } else {
-    header = [calculateType]
-    // A single-type file may carry a header row; it is skipped.
-    if (first.length === 1 && (kHeaders.has(first[0]!) || first[0] === calculateType)) pos = firstEnd + 1
+export class FileDecoder {
+  readonly #type: string
+  #header: string[] | undefined
+  #headerRow = false
+  #rows = 0
+  #room: number
+  #columns: Array<Buffer | undefined> = []
+  #counts: number[] = []
+  #carry = Buffer.allocUnsafe(256)
+  #carried = 0
+
+  /** `sizeHint`: the file's size or a bound on it; a SHA256 cell takes at least 64 bytes. */
+  constructor (calculateType: string, sizeHint: number) {
+    this.#type = calculateType
+    this.#room = Math.floor(Math.max(0, sizeHint) / 64) + 1
   }
-  if (data.length === 0 || pos > end) throw new FileFail(40906, 'The file is empty')
-  // A SHA256 cell takes at least 64 bytes: room for every digest without counting lines first.
-  const room = Math.floor((end - pos + 1) / 64) + 1
-  const columns = header.map(h => h.endsWith('SHA256') ? Buffer.allocUnsafe(room * 32) : undefined)
-  const counts = header.map(() => 0)
-  const wide = header.length
-  const single = wide === 1 ? columns[0] : undefined
-  for (let at = pos; at <= end;) {
-    // The common line of a digest file (64 hex characters, then a newline or the end) is
-    // decoded a pair of characters per lookup; anything else takes the general path below.
-    if (single !== undefined && (at + 64 === end || (at + 64 < end && data[at + 64] === 0x0a))) {
-      const o = counts[0]! * 32
+
+  write (chunk: Buffer): void {
+    let from = 0
+    if (this.#carried > 0) {
+      const nl = chunk.indexOf(0x0a)
+      this.#keep(chunk, 0, nl === -1 ? chunk.length : nl)
+      if (nl === -1) return
+      this.#carried = 0
+      this.#line(this.#carry, 0, this.#lastCarried)
+      from = nl + 1
+    }
+    for (let nl = chunk.indexOf(0x0a, from); nl !== -1; nl = chunk.indexOf(0x0a, from)) {
+      this.#line(chunk, from, nl)
+      from = nl + 1
+    }
+    if (from < chunk.length) this.#keep(chunk, from, chunk.length)
+  }
+
+  end (): Map<string, DigestSet> {
+    if (this.#carried > 0) { const n = this.#carried; this.#carried = 0; this.#line(this.#carry, 0, n) }
+    if (this.#header === undefined || (this.#headerRow && this.#rows === 0)) throw new FileFail(40906, 'The file is empty')
+    const out = new Map<string, DigestSet>()
+    this.#header.forEach((h, i) => {
+      if (!h.endsWith('SHA256')) return
+      const type = h === 'MAID' ? 'MAID_SHA256' : h
+      out.set(type, (out.get(type) ?? DigestSet.empty()).union(DigestSet.from(this.#columns[i]!.subarray(0, this.#counts[i]! * 32))))
+    })
+    return out
+  }
+
+  #lastCarried = 0
+  #keep (src: Buffer, from: number, to: number): void {
+    const need = this.#carried + to - from
+    if (need > this.#carry.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.#carry.length * 2))
+      this.#carry.copy(bigger, 0, 0, this.#carried)
+      this.#carry = bigger
+    }
+    this.#carried += src.copy(this.#carry, this.#carried, from, to)
+    this.#lastCarried = this.#carried
+  }
+
+  /** Room for one more digest in a column, grown by doubling where the size hint fell short. */
+  #slot (cell: number): Buffer {
+    const out = this.#columns[cell]!
+    const o = this.#counts[cell]! * 32
+    if (o + 32 <= out.length) return out
+    const bigger = Buffer.allocUnsafe(out.length * 2 + 32)
+    out.copy(bigger, 0, 0, o)
+    this.#columns[cell] = bigger
+    return bigger
+  }
+
+  /** One line: bytes `from` up to `nl` (its newline or the end of the file). */
+  #line (data: Buffer, from: number, nl: number): void {
+    const stop = nl > from && data[nl - 1] === 0x0d ? nl - 1 : nl
+    let header = this.#header
+    if (header === undefined) {
+      const first = data.toString('latin1', from, stop).split(',').map(s => s.trim().toUpperCase())
+      if (this.#type === 'MULTIPLE_TYPES') {
+        if (!first.every(h => kHeaders.has(h))) throw new FileFail(40914, 'Invalid file: MULTIPLE_TYPES files need a header row of MAID, phone_SHA256, email_SHA256, MAID_SHA256, MAID_MD5')
+        header = first
+        this.#headerRow = true
+      } else {
+        header = [this.#type]
+        // A single-type file may carry a header row; it is skipped.
+        if (first.length === 1 && (kHeaders.has(first[0]!) || first[0] === this.#type)) this.#headerRow = true
+      }
+      this.#header = header
+      this.#columns = header.map(h => h.endsWith('SHA256') ? Buffer.allocUnsafe(this.#room * 32) : undefined)
+      this.#counts = header.map(() => 0)
+      if (this.#headerRow) return
+    }
+    this.#rows++
+    const wide = header.length
+    // The common line of a digest file (64 hex characters) is decoded a pair of characters per
+    // lookup; anything else takes the general path below.
+    if (wide === 1 && nl - from === 64 && this.#columns[0] !== undefined) {
+      const single = this.#slot(0)
+      const o = this.#counts[0]! * 32
       let bad = 0
-      for (let k = 0, q = at; k < 32; k++, q += 2) {
+      for (let k = 0, q = from; k < 32; k++, q += 2) {
         const v = kHexPair[data[q]! | (data[q + 1]! << 8)]!
         bad |= v
         single[o + k] = v
       }
-      if (bad >= 0) {
-        counts[0]!++
-        at += 65
-        continue
-      }
+      if (bad >= 0) { this.#counts[0]!++; return }
     }
-    const nl = lineEnd(at)
-    const stop = content(at, nl)
     if (wide > 1) {
       let fields = 1
-      for (let c = data.indexOf(0x2c, at); c !== -1 && c < stop; c = data.indexOf(0x2c, c + 1)) fields++
+      for (let c = data.indexOf(0x2c, from); c !== -1 && c < stop; c = data.indexOf(0x2c, c + 1)) fields++
       if (fields !== wide) throw new FileFail(40915, 'The file does not meet the specs: every row needs as many fields as the header')
     }
     let cell = 0
-    for (let c = at; ; cell++) {
+    for (let c = from; ; cell++) {
       // One cell: the whole line in a single-type file, else up to the next comma.
       let ce = wide === 1 ? stop : data.indexOf(0x2c, c)
       if (ce === -1 || ce > stop) ce = stop
@@ -149,33 +210,40 @@ function parseFile (data: Buffer, calculateType: string): Map<string, DigestSet>
       let b = ce
       while (a < b && isSpace(data[a]!)) a++
       while (b > a && isSpace(data[b - 1]!)) b--
-      const out = columns[cell]
-      if (a < b && out !== undefined) {
+      if (a < b && this.#columns[cell] !== undefined) {
         if (b - a !== 64) throw new FileFail(40915, 'The file does not meet the specs: a SHA256 value is not 64 hex characters')
-        const o = counts[cell]! * 32
+        const out = this.#slot(cell)
+        const o = this.#counts[cell]! * 32
         for (let k = 0; k < 32; k++) {
           const hi = kHexValue[data[a + 2 * k]!]!
           const lo = kHexValue[data[a + 2 * k + 1]!]!
           if (hi < 0 || lo < 0) throw new FileFail(40915, 'The file does not meet the specs: a SHA256 value is not 64 hex characters')
           out[o + k] = (hi << 4) | lo
         }
-        counts[cell]!++
+        this.#counts[cell]!++
       }
       if (ce >= stop) break
       c = ce + 1
     }
-    at = nl + 1
   }
-  const out = new Map<string, DigestSet>()
-  header.forEach((h, i) => {
-    if (!h.endsWith('SHA256')) return
-    const type = h === 'MAID' ? 'MAID_SHA256' : h
-    out.set(type, (out.get(type) ?? DigestSet.empty()).union(DigestSet.from(columns[i]!.subarray(0, counts[i]! * 32))))
-  })
-  return out
+}
+
+function parseFile (data: Buffer, calculateType: string): Map<string, DigestSet> {
+  const decoder = new FileDecoder(calculateType, data.length)
+  decoder.write(data)
+  return decoder.end()
 }
 
 const total = (m: Map<string, DigestSet>): number => [...m.values()].reduce((n, s) => n + s.size, 0)
+
+/** A file part read as it arrived (emulator-upload.ts): its size, MD5 and decoded identifiers. */
+export interface StreamedFile {
+  filename: string
+  size: number
+  md5: () => string
+  /** Throws the file's first FileFail; `calculateType` is the request's. */
+  members: (calculateType: string) => Map<string, DigestSet>
+}
 
 export class FileWorld {
   readonly uploads = new Map<string, Upload>()
@@ -184,17 +252,19 @@ export class FileWorld {
 
   constructor (options: FileOptions) { this.options = options }
 
-  upload (advertiserId: string, fields: Record<string, string>, file: { filename: string, data: Buffer } | undefined): string {
+  upload (advertiserId: string, fields: Record<string, string>, file: { filename: string, data: Buffer } | StreamedFile | undefined): string {
     const type = fields['calculate_type']
     if (type === undefined || !kUploadTypes.has(type)) throw new FileFail(40909, 'Unsupported calculate_type')
     const signature = fields['file_signature']
     if (signature === undefined || signature === '') throw new FileFail(40002, 'Parameter error: file_signature is required')
     if (file === undefined) throw new FileFail(40905, 'The file does not exist: the file part is required')
     if (!/\.(csv|txt)$/.test(file.filename)) throw new FileFail(40908, 'Unsupported file type: the file name must end with .csv or .txt')
-    if (file.data.length === 0) throw new FileFail(40906, 'The file is empty')
-    if (file.data.length > this.options.fileMaxBytes) throw new FileFail(40907, `The file is too large: at most ${this.options.fileMaxBytes} bytes`)
-    if (createHash('md5').update(file.data).digest('hex') !== signature.toLowerCase()) throw new FileFail(40900, 'The file_signature does not match the file (MD5)')
-    const members = parseFile(file.data, type)
+    const size = 'data' in file ? file.data.length : file.size
+    if (size === 0) throw new FileFail(40906, 'The file is empty')
+    if (size > this.options.fileMaxBytes) throw new FileFail(40907, `The file is too large: at most ${this.options.fileMaxBytes} bytes`)
+    const md5 = 'data' in file ? createHash('md5').update(file.data).digest('hex') : file.md5()
+    if (md5 !== signature.toLowerCase()) throw new FileFail(40900, 'The file_signature does not match the file (MD5)')
+    const members = 'data' in file ? parseFile(file.data, type) : file.members(type)
     const path = randomBytes(8).toString('hex')
     this.uploads.set(path, { advertiserId, calculateType: type, members, uploadedAt: Date.now() })
     return path

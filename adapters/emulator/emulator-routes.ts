@@ -5,6 +5,7 @@ import type { EmulatorFaults } from './emulator.js'
 import { adGroupGet, integratedReport, ReportFail } from './emulator-reporting.js'
 import { trackEvents } from './emulator-events.js'
 import { FileFail, parseMultipart } from './emulator-files.js'
+import type { StreamedMultipart } from './emulator-upload.js'
 
 export interface Reply { status: number, body?: { code: number, message: string, request_id: string, data: unknown }, redirect?: string, headers?: Record<string, string> }
 
@@ -45,7 +46,7 @@ function coverNum (members: number): number {
   return members < 1000 ? 0 : Math.floor(members * 0.62)
 }
 
-export function handleApi (ctx: RouteContext, method: string, url: URL, headers: IncomingHttpHeaders, rawBody: string, raw: Buffer = Buffer.from(rawBody)): Reply {
+export function handleApi (ctx: RouteContext, method: string, url: URL, headers: IncomingHttpHeaders, rawBody: string, raw: Buffer = Buffer.from(rawBody), multipart?: StreamedMultipart | FileFail): Reply {
   const { state } = ctx
   const ok = (data: unknown = {}): Reply => ({ status: 200, body: { code: 0, message: 'OK', request_id: ctx.requestId, data } })
   const q = url.searchParams
@@ -68,9 +69,10 @@ export function handleApi (ctx: RouteContext, method: string, url: URL, headers:
     if (!url.pathname.startsWith(kPrefix)) return { status: 404, body: { code: 40006, message: '404 page not found', request_id: ctx.requestId, data: {} } }
     const path = url.pathname.slice(kPrefix.length)
     let body: Record<string, unknown> = {}
-    let upload: ReturnType<typeof parseMultipart> | undefined
+    let upload: ReturnType<typeof parseMultipart> | StreamedMultipart | undefined
     if (method === 'POST' && /multipart\/form-data/i.test(headers['content-type'] ?? '')) {
-      upload = parseMultipart(headers['content-type'], raw)
+      if (multipart instanceof FileFail) throw multipart
+      upload = multipart ?? parseMultipart(headers['content-type'], raw)
       body = upload.fields
     } else if (method === 'POST') {
       try { body = JSON.parse(rawBody === '' ? '{}' : rawBody) as Record<string, unknown> } catch { throw new Fail(40000, 'invalid JSON body') }

@@ -11,6 +11,8 @@ import type { AddressInfo, Socket } from 'node:net'
 import { EmulatorState, type EmulatorSeed } from './emulator-state.js'
 import { handleApi, type Reply } from './emulator-routes.js'
 import { collectBody } from './emulator-body.js'
+import { receiveUpload, type StreamedMultipart } from './emulator-upload.js'
+import type { FileFail } from './emulator-files.js'
 
 export interface EmulatorFaults {
   /** Share of API requests answered with HTTP 500/503. */
@@ -200,7 +202,10 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const arrivedAt = Date.now()
-    collectBody(req, state.files.options.fileMaxBytes + kBodySlack, (raw: Buffer) => {
+    // Uploads are read as they stream in (no body buffer) unless bodies are recorded.
+    const upload = req.method === 'POST' && options.recordBodies !== true && /multipart\/form-data/i.test(req.headers['content-type'] ?? '') &&
+      (req.url ?? '').split('?')[0]!.endsWith('/file/upload/')
+    const handle = (raw: Buffer, multipart: StreamedMultipart | FileFail | undefined): void => {
       void (async () => {
         const url = new URL(req.url ?? '/', 'http://emulator')
         count(`${req.method ?? 'GET'} ${url.pathname}`)
@@ -229,13 +234,15 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
         }
         if (faults.uploadSlowMs !== undefined && url.pathname.endsWith('/file/upload/')) await new Promise(resolve => setTimeout(resolve, faults.uploadSlowMs))
         state.files.options.fileTtlMs = faults.fileTtlMs
-        const reply = handleApi({ state, faults, overLimit: advertiserId => overLimit(advertiserId, arrivedAt), overEventLimit: () => overEventLimit(arrivedAt), requestId, scheduleSave }, req.method ?? 'GET', url, req.headers, /multipart\/form-data/i.test(req.headers['content-type'] ?? '') ? '' : raw.toString('utf8'), raw)
+        const reply = handleApi({ state, faults, overLimit: advertiserId => overLimit(advertiserId, arrivedAt), overEventLimit: () => overEventLimit(arrivedAt), requestId, scheduleSave }, req.method ?? 'GET', url, req.headers, /multipart\/form-data/i.test(req.headers['content-type'] ?? '') ? '' : raw.toString('utf8'), raw, multipart)
         send(res, reply)
       })().catch(err => {
         res.writeHead(500, { 'content-type': 'application/json' })
         res.end(JSON.stringify({ code: 50000, message: `emulator error: ${(err as Error).message}`, request_id: '', data: {} }))
       })
-    })
+    }
+    if (upload) receiveUpload(req, state.files.options.fileMaxBytes, multipart => handle(Buffer.alloc(0), multipart))
+    else collectBody(req, state.files.options.fileMaxBytes + kBodySlack, raw => handle(raw, undefined))
   })
   server.on('connection', s => { sockets.add(s); s.on('close', () => sockets.delete(s)) })
   await new Promise<void>((resolve, reject) => {
