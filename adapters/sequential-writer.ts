@@ -104,12 +104,18 @@ export class SequentialWriter {
   async close (): Promise<void> {
     const fh = this.#fh
     this.#fh = undefined
+    // A closed writer can outlive its file's writing (a spill file keeps it for its byte count
+    // until the run ends): its blocks, up to 20 MiB, must not. Held, they grew the billion-
+    // identifier run's RSS by ~20 MiB per spill.
+    this.#block = undefined
+    this.#free = []
     await fh?.close()
   }
 
   /** Lets writes in flight settle and closes; the file stays (callers remove it). */
   async abort (): Promise<void> {
     this.#block = undefined
+    this.#free = []
     // A write's failure is already known to the caller, or beside the point of aborting.
     await this.#writes.close().catch(() => {})
     await this.#fh?.close().catch(() => {})
