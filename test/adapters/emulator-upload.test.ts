@@ -55,3 +55,23 @@ t.test('a body without a boundary is refused with 40002', async t => {
   t.ok(r instanceof FileFail, 'a FileFail')
   t.equal((r as FileFail).code, 40002)
 })
+
+t.test('a body cut off inside the file part is refused with 40002', async t => {
+  const req = Object.assign(new PassThrough(), { headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(body.length) } })
+  const result = new Promise<StreamedMultipart | FileFail>(resolve => receiveUpload(req as unknown as IncomingMessage, 250_000_000, resolve))
+  req.end(body.subarray(0, Math.floor(body.length / 2)))
+  const r = await result
+  t.ok(r instanceof FileFail, 'a FileFail')
+  t.equal((r as FileFail).code, 40002)
+})
+
+t.test('a file past the size limit keeps its size but none of its contents', async t => {
+  const req = Object.assign(new PassThrough(), { headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(body.length) } })
+  const result = new Promise<StreamedMultipart | FileFail>(resolve => receiveUpload(req as unknown as IncomingMessage, 10_000, resolve))
+  for (let at = 0; at < body.length; at += 4096) req.write(body.subarray(at, at + 4096))
+  req.end()
+  const r = await result
+  if (r instanceof FileFail) { t.fail(`refused: ${r.code}`); return }
+  t.equal(r.files['file']?.size, file.length, 'the whole size is counted, so upload can answer 40907')
+  t.throws(() => r.files['file']?.members('MULTIPLE_TYPES'), 'no members are kept for it')
+})
