@@ -34,7 +34,7 @@ t.test('three limiters of one app: no second holds more than qps, and they share
   t.equal(sent.length, 60)
   t.ok(busiest(sent, 1000) <= 20, `busiest second ${busiest(sent, 1000)} ≤ 20`)
   // 60 requests at 20/s: the first 20 at once, then two more windows of about 1.04 s.
-  t.ok(seconds >= 1.9 && seconds < 4, `60 requests at 20 QPS took ${seconds.toFixed(2)} s`)
+  t.ok(seconds >= 1.9 && seconds < 5, `60 requests at 20 QPS took ${seconds.toFixed(2)} s`)
 
   const admin = new Redis(redis.url)
   t.teardown(() => { admin.disconnect() })
@@ -78,9 +78,9 @@ t.test('a limiter that vanishes with the window full holds the others back for o
   await Promise.all(Array.from({ length: 20 }, async () => { await live.schedule(undefined, async () => { const now = Date.now(); sent.push(now); mine.push(now) }) }))
   t.ok(busiest(sent, 1000) <= 10, `the dead one's reservations still count while in the window: busiest second ${busiest(sent, 1000)} ≤ 10`)
   const first = Math.min(...mine) - firstDead
-  t.ok(first >= 1000 && first < 1300, `the first request waited for the oldest reservation to leave: ${first} ms after it (one window)`)
+  t.ok(first >= 1000 && first < 1800, `the first request waited for the oldest reservation to leave: ${first} ms after it (one window)`)
   const last = Math.max(...mine) - firstDead
-  t.ok(last < 3500, `then the whole quota: 20 more by ${last} ms, two windows later`)
+  t.ok(last < 4500, `then the whole quota: 20 more by ${last} ms, two windows later`)
 })
 
 t.test('a rate-limit answer seen by one limiter pauses the others; a later success ends the pause', async t => {
@@ -100,7 +100,7 @@ t.test('a rate-limit answer seen by one limiter pauses the others; a later succe
   const t1 = Date.now()
   await b.schedule(undefined, async () => {})
   const waitedB = Date.now() - t1 + (t1 - t0)
-  t.ok(waitedA >= 350 && waitedA < 900, `the limiter that was refused paused ${waitedA} ms`)
+  t.ok(waitedA >= 350 && waitedA < 1500, `the limiter that was refused paused ${waitedA} ms`)
   t.ok(waitedB >= 350, `the other one too: its request left ${waitedB} ms after the strike`)
   const admin = new Redis(redis.url)
   t.teardown(() => { admin.disconnect() })
