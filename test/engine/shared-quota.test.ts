@@ -1,6 +1,7 @@
 // Several hashpipe processes, one TikTok app, one Redis (tiktok.rate_limit.redis_url): against
-// the emulator at the app's quota, two and four processes together get no 40100 (one tolerated: see the test) and no sliding
-// second carries more than qps. (Killed processes and storms: shared-quota-kill.test.ts.)
+// the emulator at the app's quota, two and four processes together get no 40100 (one tolerated:
+// see the test) and no sliding second carries more than qps. (Killed processes and storms:
+// shared-quota-kill.test.ts.)
 import t from 'tap'
 import { startRedis } from '../helpers/redis-server.js'
 import { quotaWorld } from '../helpers/quota-world.js'
