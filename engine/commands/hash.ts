@@ -44,8 +44,8 @@ files, sorted), quoted globs ('data/*.csv.gz', expanded by hashpipe), or '-' for
   --max-reject-ratio R        exit 3 when rejected/identifiers exceeds R (default 0.1)
   --max-line-bytes N          longer records are rejected as line_too_long (default ${formatSize(d.maxRecordBytes)},
                               ${b.maxRecordBytes.min} bytes to ${formatSize(b.maxRecordBytes.max)})
-  --memory-budget SIZE        dedupe memory before spilling to disk (default ${formatSize(d.memoryBudgetBytes)},
-                              ${formatSize(b.memoryBudgetBytes.min)} to this machine's memory)
+  --memory-budget SIZE        dedupe memory; digests spill to disk each time half of it, at most
+                              256MiB, has filled (default ${formatSize(d.memoryBudgetBytes)}, ${formatSize(b.memoryBudgetBytes.min)} to this machine's memory)
   --tmp-dir DIR               where dedupe spills go (default: the OS temp dir)
   --batch-bytes SIZE          bytes per worker batch (default ${formatSize(d.batchBytes)}, ${formatSize(b.batchBytes.min)} to ${formatSize(b.batchBytes.max)})
   --progress / --no-progress  progress on stderr (default: on; a bar on a TTY, lines otherwise)
