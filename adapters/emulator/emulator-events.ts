@@ -41,10 +41,11 @@ export function trackEvents (state: EmulatorState, poisonEventId: string | undef
       if (props['value'] !== undefined && (typeof props['value'] !== 'number' || !Number.isFinite(props['value']) || props['value'] < 0)) throw bad('properties.value must be a number')
     }
   })
-  for (const raw of data as Array<Record<string, unknown>>) {
+  const keyed = (data as Array<Record<string, unknown>>).map(raw => {
     state.eventsReceived++
     const key = `${sourceId}\u0000${String(raw['event_id'] ?? '')}\u0000${String(raw['event'])}`
-    if (raw['event_id'] !== undefined && state.events.has(key)) { state.duplicatesDropped++; continue }
-    state.events.set(raw['event_id'] === undefined ? `${key}\u0000${state.eventsReceived}` : key, { eventSourceId: sourceId, event: raw })
-  }
+    // An event without event_id is never a duplicate (TikTok cannot tell it from another).
+    return { key: raw['event_id'] === undefined ? `${key}\u0000${state.eventsReceived}` : key, event: raw }
+  })
+  state.duplicatesDropped += keyed.length - state.events.addAll(sourceId, keyed)
 }

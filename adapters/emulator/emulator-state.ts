@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { FileWorld, type FileOptions } from './emulator-files.js'
 import { openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, existsSync } from 'node:fs'
 import type { EmulatorAdGroup } from './emulator-reporting.js'
+import { EventStore } from './event-store.js'
 
 export interface EmulatorApp { appId: string, secret: string }
 export interface EmulatorAdvertiser {
@@ -45,7 +46,7 @@ export class EmulatorState {
   /** Ad groups with their daily delivery, for /adgroup/get/ and /report/integrated/get/ (tests shape them). */
   adGroups = new Map<string, EmulatorAdGroup>()
   /** Offline events by (event_source_id, event_id, event): TikTok's dedupe key. */
-  events = new Map<string, { eventSourceId: string, event: Record<string, unknown> }>()
+  readonly events = new EventStore()
   eventsReceived = 0
   duplicatesDropped = 0
   /** Customer File audiences and uploaded files. */

@@ -60,7 +60,7 @@ export interface RedisRateLimitOptions {
   onWait?: (scope: RateScope, seconds: number) => void
 }
 
-// KEYS: app log, app pause, advertiser log, advertiser pause. ARGV: qps, qpm, advertiser qps (0:
+// KEYS: app log, app pause, advertiser log, advertiser pause, app pace. ARGV: qps, qpm, advertiser qps (0:
 // none), member, margin ms. Returns { wait ms (0: reserved), pause ms, a pause key exists (0/1),
 // Redis's time of the reservation }.
 const kReserve = `
@@ -91,8 +91,13 @@ if inMinute >= qpm then
   local e = redis.call('ZRANGE', KEYS[1], inMinute - qpm, inMinute - qpm, 'WITHSCORES')
   wait = math.max(wait, tonumber(e[2]) + minute - now)
 end
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] then wait = math.max(wait, tonumber(last[2]) + 1000 / qps - now) end
+-- The pace: the next reservation is due one spacing after the last was due, not after it was
+-- made, so the lateness of a process's timer and of its round trip to Redis (a few ms each, on
+-- every request) is made up by the next interval instead of added to every one. Later than one
+-- spacing (idle, or held by a window) the pace starts again from now: no burst after idle time.
+local spacing = sec / qps
+local due = tonumber(redis.call('GET', KEYS[5]) or '')
+if due and due > now then wait = math.max(wait, due - now) end
 if aqps > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - sec)
   local n = redis.call('ZCARD', KEYS[3])
@@ -104,6 +109,9 @@ end
 if wait > 0 then return { math.ceil(wait), math.ceil(math.max(pause, 0)), paused, now } end
 redis.call('ZADD', KEYS[1], now, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], minute + 1000)
+local nextDue = now + spacing
+if due and now - due <= spacing then nextDue = due + spacing end
+redis.call('SET', KEYS[5], string.format('%.3f', nextDue), 'PX', math.ceil(sec + 1000))
 if aqps > 0 then
   redis.call('ZADD', KEYS[3], now, ARGV[4])
   redis.call('PEXPIRE', KEYS[3], sec + 1000)
@@ -195,7 +203,7 @@ export class RedisRateLimiter implements Limiter {
     this.#o = { backoffBaseMs: 1000, backoffCapMs: 60_000, marginMs: 30, unavailableAfterMs: 3000, ...options }
     this.#ns = quotaNamespace(options.appId, options.apiBaseUrl, options.quota)
     this.#shownUrl = redactRedisUrl(options.url)
-    this.#redis.defineCommand('hpReserve', { numberOfKeys: 4, lua: kReserve })
+    this.#redis.defineCommand('hpReserve', { numberOfKeys: 5, lua: kReserve })
     this.#redis.defineCommand('hpBackoff', { numberOfKeys: 1, lua: kBackoff })
     this.#redis.defineCommand('hpRecovered', { numberOfKeys: 1, lua: kRecovered })
     this.#redis.defineCommand('hpSent', { numberOfKeys: 2, lua: kSent })
@@ -253,7 +261,7 @@ export class RedisRateLimiter implements Limiter {
     let fifo = this.#fifos.get(scope)
     if (fifo === undefined) { fifo = new FifoLock(); this.#fifos.set(scope, fifo) }
     const release = await fifo.lock()
-    const keys = [this.#key('app'), this.#key('app:pause'), advertiserId === undefined ? this.#key('none') : this.#advKey(advertiserId), advertiserId === undefined ? this.#key('none:pause') : `${this.#advKey(advertiserId)}:pause`]
+    const keys = [this.#key('app'), this.#key('app:pause'), advertiserId === undefined ? this.#key('none') : this.#advKey(advertiserId), advertiserId === undefined ? this.#key('none:pause') : `${this.#advKey(advertiserId)}:pause`, this.#key('app:pace')]
     let member: string
     let reservedAt: number
     let askedAt: number

@@ -5,11 +5,13 @@
 import { hash } from 'node:crypto'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import type { Readable } from 'node:stream'
+import { setImmediate as turn } from 'node:timers/promises'
 import hyperid from 'hyperid'
 import { readRows } from '../../adapters/conversion-rows.js'
 import { checkReadable } from '../../adapters/file-source.js'
 import { expandInputs } from '../../adapters/input-paths.js'
 import { createEventBuilder, type ConversionField, type ConversionRejectReason, type TikTokEvent } from '../../pipeline/conversion-event.js'
+import { DigestTable } from '../../pipeline/digest-table.js'
 import { HashpipeError, InputError, InterruptedError } from '../../pipeline/errors.js'
 import { csvCell } from '../cli-values.js'
 import type { ConversionConfig, ResolvedConfig } from '../config.js'
@@ -128,8 +130,8 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
     options.onEvents?.('rejected', reason, 1)
   }
   const build = createEventBuilder({ eventSourceId: entry.eventSourceId, defaultEvent: entry.event, lookbackDays: entry.lookbackDays, normalize: config.normalize })
-  // Exact in-run dedupe: 16 bytes of SHA-256 per distinct event, about 60 B of heap each.
-  const seen = new Set<string>()
+  // Exact in-run dedupe: 16 bytes of SHA-256 per distinct event, off the heap (DigestTable).
+  const seen = new DigestTable()
   // The mapped columns' keys, once: a row's cells are looked up, not the mapping rebuilt per row.
   const mapped = (Object.entries(entry.columns) as Array<[ConversionField, string]>).map(([f, h]) => [f, h.trim().toLowerCase()] as const)
   let batch: TikTokEvent[] = []
@@ -233,6 +235,13 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
       for await (const rows of readRows(file, options.stdin, entry.format, entry.delimiter)) {
         for (const row of rows) {
           r.read++
+          // A block of input is a mebibyte, ~14,000 rows, ~170 ms of normalizing and hashing, and
+          // an await that resolves at once (a flush with room) runs no timer: the requests waiting
+          // for the limiter would leave that much late, and TikTok's windows not be filled (91 %
+          // of the quota in the conversions bench). Every 64 rows (under 1 ms) timers and sockets
+          // get their turn: a request the limiter lets go is written within that, and TikTok's
+          // windows, counted from the writes, lose no more. (256 rows, 3 ms, still cost 2 %.)
+          if ((r.read & 63) === 0) await turn()
           if ('malformed' in row) { reject(file, row.line, '', 'row_malformed'); continue }
           if (!checked) {
             checked = true
@@ -249,9 +258,7 @@ export async function sendConversions (config: ResolvedConfig, state: StateStore
           }
           const b = build(cells, referenceTime)
           if (!b.ok) { reject(file, row.line, b.field, b.reason); continue }
-          const key = hash('sha256', `${b.event.event}\u0000${b.event.event_id}`, 'base64').slice(0, 22)
-          if (seen.has(key)) { r.duplicates++; options.onEvents?.('duplicate', '', 1); continue }
-          seen.add(key)
+          if (!seen.add(hash('sha256', `${b.event.event}\u0000${b.event.event_id}`, 'buffer'))) { r.duplicates++; options.onEvents?.('duplicate', '', 1); continue }
           batch.push(b.event)
           where.push({ file, line: row.line })
           if (batch.length >= entry.batchSize) await flush()
