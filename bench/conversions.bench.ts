@@ -6,8 +6,9 @@
 //   EVENTS=1000000 QPS=20 node dist/bench/conversions.bench.js
 //   env: EVENTS (default 1,000,000), QPS (requests/s of 1,000 events, both sides; default 20),
 //        INFLIGHT (conversions[].inflight; default the config's, 4),
-//        OUT (results file under bench/results/, default conversions-DATE.md)
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, openSync, writeSync, closeSync } from 'node:fs'
+//        OUT (results file under bench/results/, default conversions-DATE.md), APPEND=1 (add this
+//        run as a row of OUT), TRACE=FILE (every request's ask, grant, write, answer and arrival times)
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, openSync, writeSync, closeSync } from 'node:fs'
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { cpus, loadavg, setPriority, tmpdir } from 'node:os'
@@ -100,6 +101,7 @@ conversions:
   senderLag.enable()
   // Let the limiter's first second pass so the run starts at a window edge, as the upload bench does.
   await new Promise(resolve => setTimeout(resolve, 1100))
+  const started = new Date()
   const real = await sendConversions(config, state, api, entry, { dryRun: false, restart: false, stdin: new PassThrough() })
   senderLag.disable()
   state.close()
@@ -115,23 +117,26 @@ conversions:
   const span = writes.length > 1 ? (writes[writes.length - 1]! - writes[0]!) / 1000 : 0
   const spanRate = span > 0 ? (writes.length - 1) * 1000 / span : 0
   console.log(`emulator priority ${emulatorPriority}`)
-  console.log(`sender loop delay p50 ${(senderLag.percentile(50) / 1e6).toFixed(1)} p90 ${(senderLag.percentile(90) / 1e6).toFixed(1)} p99 ${(senderLag.percentile(99) / 1e6).toFixed(1)} max ${(senderLag.max / 1e6).toFixed(1)} ms`)
-  console.log(`stamp lag ms: p50 ${pct(0.5)} p99 ${pct(0.99)} max ${pct(1)} min ${pct(0)}; emulator loop delay p99 ${lagP99.toFixed(1)} max ${lagMax.toFixed(1)} ms; delivery ${span.toFixed(1)} s at ${spanRate.toFixed(0)} events/s (${(100 * spanRate / (qps * 1000)).toFixed(1)}%)`)
   if (process.env['TRACE'] !== undefined) writeFileSync(process.env['TRACE'], JSON.stringify({ writes, arrivals, asks, answers, grants }))
   const rate = real.sent / real.seconds
   const quota = qps * 1000
+  const ms = (h: { percentile: (p: number) => number, max: number }): string => `${(h.percentile(99) / 1e6).toFixed(0)} / ${(h.max / 1e6).toFixed(0)}`
+  const row = `| ${started.toISOString().slice(11, 19)} | ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} | ${Math.round(rate)} | ${(100 * rate / quota).toFixed(1)}% | ${span.toFixed(1)} | ${(100 * spanRate / quota).toFixed(1)}% | ${real.requests} | ${stats['40100'] ?? 0} | ${busiest} | ${real.seconds.toFixed(1)} | ${(100 * dry.seconds / real.seconds).toFixed(1)}% | ${pct(0.99)} / ${pct(1)} | ${lagP99.toFixed(0)} / ${lagMax.toFixed(0)} | ${ms(senderLag)} |`
   const table = `# Offline conversions benchmark — ${new Date().toISOString().slice(0, 10)}
 
-Machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}; 1-minute load average during the run ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} (mean ${(loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(2)}). ${events.toLocaleString('en-US')} events (email + phone each), emulator (its own process) and client both at ${qps} QPS / ${qps * 60} QPM on /event/track/, 1,000 events per request, ${entry.inflight} request(s) in flight. \`EVENTS=${events} QPS=${qps}${inflight === undefined ? '' : ` INFLIGHT=${entry.inflight}`} node dist/bench/conversions.bench.js\`.
+Machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}. ${events.toLocaleString('en-US')} events (email + phone each), emulator (its own process, priority ${emulatorPriority}) and client both at ${qps} QPS / ${qps * 60} QPM on /event/track/, 1,000 events per request, ${entry.inflight} request(s) in flight. \`EVENTS=${events} QPS=${qps}${inflight === undefined ? '' : ` INFLIGHT=${entry.inflight}`} node dist/bench/conversions.bench.js\`; each row one run (APPEND=1 adds a row to OUT).
 
-| events/s | share of quota (${quota.toLocaleString('en-US')}/s) | requests | 40100 answers | busiest 1-s window (qps ${qps}) | seconds | hashing share (dry run ${dry.seconds.toFixed(1)} s) |
-|---:|---:|---:|---:|---:|---:|---:|
-| ${Math.round(rate)} | ${(100 * rate / quota).toFixed(1)}% | ${real.requests} | ${stats['40100'] ?? 0} | ${busiest} | ${real.seconds.toFixed(1)} | ${(100 * dry.seconds / real.seconds).toFixed(1)}% |
+"End to end" is events sent over the command's seconds (input opened to last answer); "delivery" runs from the first request written to the last, the rate the quota is about. The stamp error is the emulator's arrival stamp minus the sender's write time, per request: what the limiter's 30 ms margin must cover. Loop delays are event-loop delays (perf_hooks, 5 ms resolution, so 5 is none), p99 / max.
+
+| start (UTC) | load | events/s end to end | of quota | delivery s | delivery of quota | requests | 40100 | busiest 1-s window (qps ${qps}) | seconds | hashing share (dry run ${dry.seconds.toFixed(1)} s) | stamp error p99 / max ms | emulator loop delay ms | sender loop delay ms |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 `
-  process.stdout.write(table)
+  process.stdout.write(table + row + '\n')
   const results = fileURLToPath(new URL('../../bench/results/', import.meta.url))
   mkdirSync(results, { recursive: true })
-  writeFileSync(`${results}${process.env['OUT'] ?? `conversions-${new Date().toISOString().slice(0, 10)}.md`}`, table)
+  const out = `${results}${process.env['OUT'] ?? `conversions-${new Date().toISOString().slice(0, 10)}.md`}`
+  if (process.env['APPEND'] === '1' && existsSync(out)) appendFileSync(out, row + '\n')
+  else writeFileSync(out, table + row + '\n')
 } finally {
   clearInterval(sampleLoad)
   rmSync(dir, { recursive: true, force: true })

@@ -81,12 +81,12 @@ try {
   ]
   const text = `# Shared quota: ${processes} processes, one TikTok app at Basic tier\n\n` +
     `${processes} hashpipe processes (\`distribute\`, each its own state dir and a ${rows.toLocaleString('en-US')}-identifier segment, batch 1,000) against the emulator at ${qps} QPS / ${qpm} QPM ` +
-    `(the app's quota: ${quota} requests/s), every config at the same limits. "Delivery s" runs from the first accepted request to the last; "of quota" is the accepted rate over it.\n\n` +
+    `(the app's quota: ${quota} requests/s), every config at the same limits. "Delivery s" runs from the first request accepted after the start to the last; "of quota" is the accepted rate over it.\n\n` +
     `${table.join('\n')}\n\n` +
     `Machine: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}. Run: \`node dist/bench/shared-quota.bench.js\`. Emulator priority: ${emulatorPriority}.\n`
   const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url))
   mkdirSync(dir, { recursive: true })
-  writeFileSync(`${dir}shared-quota.md`, text)
+  writeFileSync(`${dir}${process.env['OUT'] ?? `shared-quota-${new Date().toISOString().slice(0, 10)}.md`}`, text)
   console.log(text)
 } finally {
   for (const fn of teardowns.reverse()) await fn().catch(() => {})

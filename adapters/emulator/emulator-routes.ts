@@ -4,6 +4,7 @@ import type { EmulatorState, EmulatorToken } from './emulator-state.js'
 import type { EmulatorFaults } from './emulator.js'
 import { adGroupGet, integratedReport, ReportFail } from './emulator-reporting.js'
 import { trackEvents } from './emulator-events.js'
+import { ShardedSet } from './sharded-set.js'
 import { FileFail, parseMultipart } from './emulator-files.js'
 import type { StreamedMultipart } from './emulator-upload.js'
 
@@ -46,7 +47,7 @@ function coverNum (members: number): number {
   return members < 1000 ? 0 : Math.floor(members * 0.62)
 }
 
-export function handleApi (ctx: RouteContext, method: string, url: URL, headers: IncomingHttpHeaders, rawBody: string, raw: Buffer = Buffer.from(rawBody), multipart?: StreamedMultipart | FileFail): Reply {
+export function handleApi (ctx: RouteContext, method: string, url: URL, headers: IncomingHttpHeaders, rawBody: string, raw: Buffer = Buffer.from(rawBody), multipart?: StreamedMultipart | FileFail): Reply | Promise<Reply> {
   const { state } = ctx
   const ok = (data: unknown = {}): Reply => ({ status: 200, body: { code: 0, message: 'OK', request_id: ctx.requestId, data } })
   const q = url.searchParams
@@ -144,8 +145,11 @@ export function handleApi (ctx: RouteContext, method: string, url: URL, headers:
         return ok({ audience_id: state.createAudience(advertiserId, name) })
       }
       case 'POST /event/track/':
-        trackEvents(ctx.state, ctx.faults.poisonEventId, body, (code, message) => new Fail(code, message))
-        return ok({})
+        // Checked in slices that let other requests in (emulator-events.ts): a promise.
+        return trackEvents(ctx.state, ctx.faults.poisonEventId, body, (code, message) => new Fail(code, message)).then(() => ok({}), (err: unknown) => {
+          if (err instanceof Fail) return { status: 200, body: { code: err.code, message: err.message, request_id: ctx.requestId, data: {} } }
+          throw err
+        })
       case 'POST /segment/mapping/':
         mappingRequest(ctx, token, body)
         return ok({})
@@ -220,7 +224,7 @@ function pageParam (v: string | null, name: string, min: number, max: number, fa
   return n
 }
 
-function details (a: { audienceId: string, name: string, createdAt: number, members: Map<string, Set<string>> }): Record<string, unknown> {
+function details (a: { audienceId: string, name: string, createdAt: number, members: Map<string, ShardedSet> }): Record<string, unknown> {
   const members = [...a.members.values()].reduce((n, s) => n + s.size, 0)
   return { audience_id: a.audienceId, name: a.name, type: 'Partner', audience_type: 'Partner', cover_num: coverNum(members), is_valid: true, is_expiring: false, create_time: Math.floor(a.createdAt / 1000), shared: false }
 }
@@ -279,7 +283,7 @@ function mappingRequest (ctx: RouteContext, token: EmulatorToken, body: Record<s
   for (const [audienceId, schema, id] of ops) {
     const a = ctx.state.audiences.get(audienceId)!
     let set = a.members.get(schema)
-    if (set === undefined) { set = new Set(); a.members.set(schema, set) }
+    if (set === undefined) { set = new ShardedSet(); a.members.set(schema, set) }
     if (action === 'add') {
       set.add(id)
       ctx.state.received.set(audienceId, (ctx.state.received.get(audienceId) ?? 0) + 1)

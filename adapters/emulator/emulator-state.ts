@@ -6,6 +6,7 @@ import { FileWorld, type FileOptions } from './emulator-files.js'
 import { openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, existsSync } from 'node:fs'
 import type { EmulatorAdGroup } from './emulator-reporting.js'
 import { EventStore } from './event-store.js'
+import { ShardedSet } from './sharded-set.js'
 
 export interface EmulatorApp { appId: string, secret: string }
 export interface EmulatorAdvertiser {
@@ -40,7 +41,7 @@ export class EmulatorState {
   advertisers = new Map<string, EmulatorAdvertiser>()
   tokens = new Map<string, EmulatorToken>()
   codes = new Map<string, { appId: string, expires: number, used: boolean }>()
-  audiences = new Map<string, { audienceId: string, advertiserId: string, name: string, createdAt: number, members: Map<string, Set<string>> }>()
+  audiences = new Map<string, { audienceId: string, advertiserId: string, name: string, createdAt: number, members: Map<string, ShardedSet> }>()
   /** Identifiers received by mapping adds per partner audience, re-sent ones included (tests see re-sends). */
   received = new Map<string, number>()
   /** Ad groups with their daily delivery, for /adgroup/get/ and /report/integrated/get/ (tests shape them). */
@@ -120,7 +121,7 @@ export class EmulatorState {
     this.files.load(data.fileAudiences ?? [])
     this.#nextAudience = BigInt(data.nextAudience)
     for (const a of data.audiences) {
-      this.audiences.set(a.audienceId, { ...a, members: new Map(Object.entries(a.members).map(([k, v]) => [k, new Set(v)])) })
+      this.audiences.set(a.audienceId, { ...a, members: new Map(Object.entries(a.members).map(([k, v]) => [k, new ShardedSet(v)])) })
     }
     for (const t of data.tokens) this.tokens.set(t.token, t)
   }

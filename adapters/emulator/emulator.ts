@@ -234,7 +234,7 @@ export async function startEmulator (options: EmulatorOptions = {}): Promise<Emu
         }
         if (faults.uploadSlowMs !== undefined && url.pathname.endsWith('/file/upload/')) await new Promise(resolve => setTimeout(resolve, faults.uploadSlowMs))
         state.files.options.fileTtlMs = faults.fileTtlMs
-        const reply = handleApi({ state, faults, overLimit: advertiserId => overLimit(advertiserId, arrivedAt), overEventLimit: () => overEventLimit(arrivedAt), requestId, scheduleSave }, req.method ?? 'GET', url, req.headers, /multipart\/form-data/i.test(req.headers['content-type'] ?? '') ? '' : raw.toString('utf8'), raw, multipart)
+        const reply = await handleApi({ state, faults, overLimit: advertiserId => overLimit(advertiserId, arrivedAt), overEventLimit: () => overEventLimit(arrivedAt), requestId, scheduleSave }, req.method ?? 'GET', url, req.headers, /multipart\/form-data/i.test(req.headers['content-type'] ?? '') ? '' : raw.toString('utf8'), raw, multipart)
         send(res, reply)
       })().catch(err => {
         res.writeHead(500, { 'content-type': 'application/json' })
