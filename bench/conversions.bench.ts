@@ -11,7 +11,7 @@
 import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, openSync, writeSync, closeSync } from 'node:fs'
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
-import { cpus, loadavg, setPriority, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
@@ -26,6 +26,7 @@ import { trackEvents } from '../adapters/tiktok/events.js'
 import { parseConfig } from '../engine/config.js'
 import { StateStore } from '../engine/state/state-store.js'
 import { sendConversions } from '../engine/conversions/send-conversions.js'
+import { renice } from './renice.js'
 
 const events = Number(process.env['EVENTS'] ?? 1_000_000)
 const qps = Number(process.env['QPS'] ?? 20)
@@ -68,7 +69,7 @@ try {
   // parallel GC and hashing would otherwise delay the emulator's arrival stamps (tens of ms).
   // Raising its priority needs root or CAP_SYS_NICE; without it the run says so.
   let emulatorPriority = 'not raised (needs root or CAP_SYS_NICE)'
-  try { setPriority(child.pid!, -10); emulatorPriority = 'raised (nice −10)' } catch {}
+  if (renice(child.pid!, -10)) emulatorPriority = 'raised (nice −10, every thread)'
   const em = { apiBaseUrl }
   const config = parseConfig(`state_dir: ${join(dir, 'state')}
 tiktok: { api_base_url: "${em.apiBaseUrl}", app_id: "1", secret: s, events_rate_limit: { qps: ${qps}, qpm: ${qps * 60} } }

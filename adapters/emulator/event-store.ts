@@ -3,10 +3,9 @@
 // the events as JSON in an append-only log of large Buffers, parsed only when inspected. A
 // million events kept as parsed objects in a Map are some ten million heap objects; collecting
 // them paused the emulator's event loop for up to 400 ms in the conversions bench, and the Map's
-// rehash when it doubled for 200 ms more. The emulator stamps a request's
-// arrival on that loop, so a pause stamped the requests that arrived during it late, a sliding
-// second then seemed to hold one request more than it did, and the sender got a 40100 it had
-// not earned.
+// rehash when it doubled for 200 ms more. The emulator stamps a request's arrival on that loop,
+// so a pause stamped the requests that arrived during it late, a sliding second then seemed to
+// hold one request more than it did, and the sender got a 40100 it had not earned.
 import { createHash } from 'node:crypto'
 import { DigestTable } from '../../pipeline/digest-table.js'
 
@@ -25,7 +24,7 @@ export class EventStore {
 
   /**
    * Stores the events of one request whose keys are not there yet (nor earlier in the list), as
-   * one record: one JSON text a request, not one a event, keeps the emulator's own work per
+   * one record: one JSON text per request, not per event, keeps the emulator's own work per
    * request (and the delay it adds to the stamps of requests arriving meanwhile) small. Returns
    * how many were stored.
    */

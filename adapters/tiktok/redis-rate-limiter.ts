@@ -7,6 +7,8 @@
 // to the app's and the advertiser's sets) or answers how long to wait, atomically, on Redis's
 // own clock (TIME), so machines whose clocks differ still share one window. TikTok's windows
 // slide; so do these: no second ever holds more than qps reservations, no minute more than qpm.
+// Reservations are also paced, (1 s + margin) / qps apart, by a due time every process shares
+// (a key of its own), so the app's requests leave evenly rather than in bursts.
 // A reservation is only a timestamp that ages out: a process killed with requests in flight
 // leaves nothing that holds the others back beyond one window, and there is no count to leak.
 //
@@ -60,9 +62,9 @@ export interface RedisRateLimitOptions {
   onWait?: (scope: RateScope, seconds: number) => void
 }
 
-// KEYS: app log, app pause, advertiser log, advertiser pause, app pace. ARGV: qps, qpm, advertiser qps (0:
-// none), member, margin ms. Returns { wait ms (0: reserved), pause ms, a pause key exists (0/1),
-// Redis's time of the reservation }.
+// KEYS: app log, app pause, advertiser log, advertiser pause, app pace. ARGV: qps, qpm,
+// advertiser qps (0: none), member, margin ms. Returns { wait ms (0: reserved), pause ms, a
+// pause key exists (0/1), Redis's time of the reservation }.
 const kReserve = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
