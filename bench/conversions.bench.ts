@@ -117,7 +117,6 @@ conversions:
   const pct = (q: number): number => offsets[Math.min(offsets.length - 1, Math.floor(q * offsets.length))] ?? 0
   const span = writes.length > 1 ? (writes[writes.length - 1]! - writes[0]!) / 1000 : 0
   const spanRate = span > 0 ? (writes.length - 1) * 1000 / span : 0
-  console.log(`emulator priority ${emulatorPriority}`)
   if (process.env['TRACE'] !== undefined) writeFileSync(process.env['TRACE'], JSON.stringify({ writes, arrivals, asks, answers, grants }))
   const rate = real.sent / real.seconds
   const quota = qps * 1000

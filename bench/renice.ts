@@ -1,9 +1,9 @@
 // Process priority for the benches' emulator. setpriority(2) on Linux sets one thread's nice
 // value, not the process's: a process reniced by its pid keeps its other threads (V8's GC
-// helpers, libuv's pool) at the old value, and a parallel scavenge then waits for helpers that
-// the contenders' threads starve (20–46 ms pauses in the emulator at nice −10). So every thread
-// listed in /proc/PID/task is reniced. Needs root or CAP_SYS_NICE to raise; returns whether it
-// could, and does nothing elsewhere than Linux but try the pid.
+// helpers, libuv's pool) at the old value. So every thread listed in /proc/PID/task is reniced.
+// (Whether the helpers' priority mattered was not shown: the emulator's rare 50–80 ms stalls
+// stayed, and its CPU profile puts most of them on the virtual machine.) Needs root or
+// CAP_SYS_NICE to raise; returns whether it could. Elsewhere than Linux it tries the pid alone.
 import { readdirSync } from 'node:fs'
 import { setPriority } from 'node:os'
 
