@@ -17,18 +17,12 @@
 // Errors are the system's (ENOSPC, EFBIG, ...): callers know what the file is for and say so.
 import { constants, type PathLike } from 'node:fs'
 import { open as fsOpen, rm, type FileHandle } from 'node:fs/promises'
-import { nativeAddon } from '../pipeline/native-hash.js'
 import { OrderedWindow } from '../pipeline/ordered-window.js'
+import { alignedBuffer, kDirectAlign } from './aligned-buffer.js'
 
 const kWritesInFlight = 4
 // Data is copied into blocks of this size, each written whole while the next fills.
 const kBlockBytes = 4 << 20
-// Direct writes: offsets, lengths and memory must be multiples of the device's logical block,
-// which is at most 4096 on the disks Linux supports for it.
-const kDirectAlign = 4096
-
-type AlignedBuffer = (bytes: number) => Buffer
-const alignedBuffer = typeof nativeAddon?.alignedBuffer === 'function' ? nativeAddon.alignedBuffer as AlignedBuffer : undefined
 
 export interface SequentialWriterOptions {
   /** Permission bits of a file this creates. Default 0o644. */

@@ -1,7 +1,8 @@
 // DigestStore's spill files on disk: one private temporary directory, made on the first spill
 // under the job's --tmp-dir and removed by close(). Files are written like the output
 // (SequentialWriter: O_DIRECT where possible, since the page cache would only hold a run until
-// the final pass reads it once) and read back through their own descriptor on libuv's threads.
+// the final pass reads it once) and read back through their own descriptor on libuv's threads,
+// direct too when they were written so (adapters/direct-reader.ts says why).
 import { closeSync, mkdtempSync, openSync, read, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -9,6 +10,7 @@ import { HashpipeError } from '../pipeline/errors.js'
 import type { SpillFile, SpillStorage } from '../pipeline/spill-storage.js'
 import { asDiskFull, diskFullError, isDiskFull, type DiskFullWhere } from '../pipeline/disk-full.js'
 import { SequentialWriter, type SequentialWriterOptions } from './sequential-writer.js'
+import { DirectReader } from './direct-reader.js'
 
 const readAsync = promisify(read)
 
@@ -19,6 +21,7 @@ export class SpillFiles implements SpillStorage {
   readonly #parent: string
   #dir: string | undefined
   readonly #fds: number[] = []
+  readonly #readers: DirectReader[] = []
   #next = 0
   readonly #open: SequentialWriterOptions['open']
 
@@ -44,7 +47,9 @@ export class SpillFiles implements SpillStorage {
       throw new HashpipeError('HP_ERR_SPILL_IO', `cannot write dedupe spill file ${path}: ${(err as Error).message}; free disk space there or point --tmp-dir at a larger disk`, undefined, { cause: err })
     }
     let fd = -1
+    let reader: DirectReader | undefined
     const fds = this.#fds
+    const readers = this.#readers
     return {
       name: path,
       get bytes () { return writer.bytes },
@@ -56,11 +61,13 @@ export class SpillFiles implements SpillStorage {
           await writer.finish()
           await writer.close()
         } catch (err) { throw asDiskFull(err, spillWhere(path)) }
-        fd = openSync(path, 'r')
-        fds.push(fd)
+        reader = writer.direct ? DirectReader.open(path) : undefined
+        if (reader !== undefined) readers.push(reader)
+        else fds.push(fd = openSync(path, 'r'))
       },
       abort: async () => { await writer.abort() },
       read: async (into, offset, length, position) => {
+        if (reader !== undefined) return await reader.read(into, offset, length, position)
         if (fd < 0) throw new Error(`spill file ${path} read before it was sealed`)
         return (await readAsync(fd, into, offset, length, position)).bytesRead
       }
@@ -72,6 +79,10 @@ export class SpillFiles implements SpillStorage {
       try { closeSync(fd) } catch {}
     }
     this.#fds.length = 0
+    for (const reader of this.#readers) {
+      try { reader.close() } catch {}
+    }
+    this.#readers.length = 0
     if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true })
     this.#dir = undefined
   }
