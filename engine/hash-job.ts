@@ -498,12 +498,14 @@ class HashJob {
   }
 }
 
-// The dedupe store's generation: half the budget, at most 256 MiB. Memory is then the generation
+// The dedupe store's generation: half the budget, at most 128 MiB. Memory is then the generation
 // being filled plus the one being spilled, and spilled batch buffers are reused for later
-// batches: on the 1 GiB workload peak RSS fell from ~1250 to ~815 MB at the same rate, since
-// touching fresh pages cost as much as the extra spill writes saved (bench/results,
-// hash-2026-12-02-1GiB-quiet.md).
-const kMaxGenerationBytes = 256 * 2 ** 20
+// batches. Every fresh page costs a fault, slow on VMs (~230 MB/s of first touch on this
+// project's), so less memory is faster as long as the spills keep up: on the 1 GiB workload
+// 256 MiB generations gave ~815 MB of peak RSS at 14.0–14.6 s, 128 MiB ~550 MB at 12.0–12.2 s,
+// 64 MiB ~450 MB at 12.7 s (the main thread's gathering grows) (bench/results,
+// hash-2026-12-02-1GiB-quiet.md, hash-2026-12-02-1GiB-direct.md).
+const kMaxGenerationBytes = 128 * 2 ** 20
 
 function generationBytes (budget: number): number {
   return Math.min(Math.floor(budget / 2), kMaxGenerationBytes)

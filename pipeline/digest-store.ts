@@ -28,16 +28,22 @@ const kWords = DIGEST_BYTES / 4
 // A spilled run also records where each slice of it starts: records are sorted, so the ones whose
 // second byte falls in slice b (of kSlices, by its top bits) are contiguous. The final pass can
 // then read a big partition slice by slice instead of whole.
-const kSlices = 64
-const kSliceShift = 2
+// 16 slices keep a unit near sliceBytes up to ~64 GB of digests; the index is per spill and a
+// billion-identifier input makes a few hundred spills, so it stays one small array each (64 KiB).
+const kSlices = 16
+const kSliceShift = 4
 
 // Reused buffers come in multiples of this, so units of similar size fit each other's.
 const kSpareGrain = 64 << 10
 
-interface Run { offset: number, count: number, ends: Uint32Array }
-/** Records in memory laid out like a run (offset is a byte offset into records, 0). */
-interface SlicedRecords extends Run { records: Uint8Array }
-interface Spill { file: SpillFile, runs: Run[] }
+/** Records in memory grouped by slice: ends[b] = how many are in slices 0..b (empty when not grouped). */
+interface SlicedRecords { records: Uint8Array, count: number, ends: Uint32Array }
+/**
+ * A spill file and its runs: partition p's starts at offsets[p], and ends[p * kSlices + b] of
+ * its records are in slices 0..b. Flat arrays, not an object per run: 1,024 runs a spill, and
+ * hundreds of spills at a billion identifiers.
+ */
+interface Spill { file: SpillFile, offsets: Float64Array, ends: Uint32Array }
 /** Batches held in memory, grouped by partition, and the records per partition not yet taken. */
 interface Generation { batches: Array<{ digests: Uint8Array, ends: Uint32Array }>, counts: Float64Array }
 
@@ -188,7 +194,7 @@ export class DigestStore {
   /** Digest bytes partition p will load: its memory part plus its run in every spill. */
   #partitionBytes (p: number): number {
     let records = this.#gen.counts[p]!
-    for (const sp of this.#spills) records += sp.runs[p]?.count ?? 0
+    for (const sp of this.#spills) records += sp.ends[p * kSlices + kSlices - 1]!
     return records * DIGEST_BYTES
   }
 
@@ -273,10 +279,11 @@ export class DigestStore {
 
   async #spillGeneration (gen: Generation): Promise<void> {
     const file = await this.#storage.create()
-    const spill: Spill = { file, runs: [] }
+    const spill: Spill = { file, offsets: new Float64Array(kPartitions), ends: new Uint32Array(kPartitions * kSlices) }
     try {
       await this.#sortEach(this.#memoryUnits(gen), undefined, async unique => {
-        spill.runs[unique.p] = { offset: file.bytes, count: unique.count, ends: sliceEnds(unique.records, unique.count) }
+        spill.offsets[unique.p] = file.bytes
+        sliceEnds(unique.records, unique.count, spill.ends, unique.p * kSlices)
         await file.write(unique.records.subarray(0, unique.count * DIGEST_BYTES))
         this.#recycle(unique.records.buffer)
       })
@@ -298,9 +305,9 @@ export class DigestStore {
    */
   #gather (p: number, mem: SlicedRecords, lo: number, hi: number): Records | Promise<Records> {
     const whole = lo === 0 && hi === kSlices
-    const part = whole ? { offset: 0, count: mem.count } : runSlice(mem, lo, hi)
+    const part = whole ? { offset: 0, count: mem.count } : runSlice(0, mem.ends, 0, lo, hi)
     let spilled = 0
-    for (const sp of this.#spills) spilled += runSlice(sp.runs[p]!, lo, hi).count
+    for (const sp of this.#spills) spilled += runSlice(sp.offsets[p]!, sp.ends, p * kSlices, lo, hi).count
     if (spilled === 0 && whole) return mem
     const bytes = (part.count + spilled) * DIGEST_BYTES
     const records = new Uint8Array(this.#buffer(bytes), 0, bytes)
@@ -310,7 +317,7 @@ export class DigestStore {
     let at = part.count * DIGEST_BYTES
     const reads: Array<Promise<void>> = []
     for (const sp of this.#spills) {
-      const slice = runSlice(sp.runs[p]!, lo, hi)
+      const slice = runSlice(sp.offsets[p]!, sp.ends, p * kSlices, lo, hi)
       const bytes = slice.count * DIGEST_BYTES
       if (bytes > 0) reads.push(readFully(sp, records, at, bytes, slice.offset))
       at += bytes
@@ -329,7 +336,7 @@ export class DigestStore {
       const bytes = this.#partitionBytes(p)
       const k = Math.min(kSlices, Math.max(1, Math.ceil(bytes / this.#sliceBytes)))
       let mem: SlicedRecords | undefined
-      const memory = (): SlicedRecords => (mem ??= k === 1 ? { ...this.#take(gen, p), offset: 0, ends: new Uint32Array(0) } : groupBySlice(this.#take(gen, p)))
+      const memory = (): SlicedRecords => (mem ??= k === 1 ? { ...this.#take(gen, p), ends: new Uint32Array(0) } : groupBySlice(this.#take(gen, p)))
       for (let i = 0; i < k; i++) {
         const lo = Math.floor(i * kSlices / k)
         const hi = Math.floor((i + 1) * kSlices / k)
@@ -399,19 +406,17 @@ function sliceOf (records: Uint8Array, i: number): number {
   return records[i * DIGEST_BYTES + 1]! >> kSliceShift
 }
 
-/** For a sorted run: ends[b] = how many of its records are in slices 0..b. */
-function sliceEnds (records: Uint8Array, count: number): Uint32Array {
-  const ends = new Uint32Array(kSlices)
-  for (let i = 0; i < count; i++) ends[sliceOf(records, i)]!++
-  for (let b = 1; b < kSlices; b++) ends[b]! += ends[b - 1]!
-  return ends
+/** For a sorted run: ends[at + b] = how many of its records are in slices 0..b. */
+function sliceEnds (records: Uint8Array, count: number, ends: Uint32Array, at: number): void {
+  for (let i = 0; i < count; i++) ends[at + sliceOf(records, i)]!++
+  for (let b = 1; b < kSlices; b++) ends[at + b]! += ends[at + b - 1]!
 }
 
-/** Where slices [lo, hi) of a spilled run are in its file. */
-function runSlice (run: Run, lo: number, hi: number): { offset: number, count: number } {
-  const start = lo === 0 ? 0 : run.ends[lo - 1]!
-  const end = run.ends[hi - 1]!
-  return { offset: run.offset + start * DIGEST_BYTES, count: end - start }
+/** Where slices [lo, hi) of a run starting at byte `offset`, with slice ends at ends[at…], are. */
+function runSlice (offset: number, ends: Uint32Array, at: number, lo: number, hi: number): { offset: number, count: number } {
+  const start = lo === 0 ? 0 : ends[at + lo - 1]!
+  const end = ends[at + hi - 1]!
+  return { offset: offset + start * DIGEST_BYTES, count: end - start }
 }
 
 /** A partition's memory part reordered so each slice is contiguous (a counting sort by slice). */
@@ -430,7 +435,7 @@ function groupBySlice (mem: { records: Uint8Array, count: number }): SlicedRecor
     const o = i * kWords
     for (let w = 0; w < kWords; w++) dst[d + w] = src[o + w]!
   }
-  return { records, count: mem.count, offset: 0, ends }
+  return { records, count: mem.count, ends }
 }
 
 /** Reads exactly `length` bytes of a spill at `position` into records[offset...]. */
