@@ -2,7 +2,7 @@
 // (bench/csv-to-parquet.mjs, once per size, beside the CSV), read by hashpipe (row groups →
 // the same worker pool as CSV) and by DuckDB's read_parquet with the baseline's query. Their
 // identifiers/s sit in the table beside the CSV runs.
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, rmSync, statSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
@@ -35,6 +35,8 @@ export function parquetContenders<M> (b: ParquetBench<M>): Array<Contender<M>> {
       name: 'hashpipe, Parquet input',
       run: async () => {
         ensure()
+        // A new file each run, like the CSV runs (bench/run.ts, freshOut).
+        rmSync(join(b.dir, 'out-parquet.csv'), { force: true })
         return await b.measure([join(b.root, 'dist/engine/cli.js'), 'hash', parquet, '--out', join(b.dir, 'out-parquet.csv'), '--no-progress', '--json', '--max-reject-ratio', '1'],
           out => { const s = JSON.parse(out); return { identifiers: s.identifiers_total, unique: s.unique_total, stages: s.stages, note: `the workload as Parquet (${mib()}, snappy, written by DuckDB)` } })
       }
