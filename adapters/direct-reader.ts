@@ -11,7 +11,7 @@
 // At most kBlocks blocks exist; a read waits for one to be free. The final pass may ask for
 // hundreds of reads at once (a unit reads its run from every spill), so without the bound a
 // billion-identifier run would hold hundreds of MiB of blocks.
-import { constants, openSync, read, closeSync } from 'node:fs'
+import { close as closeFd, constants, openSync, read } from 'node:fs'
 import { promisify } from 'node:util'
 import { alignedBuffer, kDirectAlign } from './aligned-buffer.js'
 
@@ -82,5 +82,6 @@ export class DirectReader {
     }
   }
 
-  close (): void { closeSync(this.#fd) }
+  /** Closes on libuv's threads (freeing an unlinked file's blocks can take a while); errors are dropped. */
+  close (): void { closeFd(this.#fd, () => {}) }
 }

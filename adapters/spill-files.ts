@@ -3,7 +3,13 @@
 // (SequentialWriter: O_DIRECT where possible, since the page cache would only hold a run until
 // the final pass reads it once) and read back through their own descriptor on libuv's threads,
 // direct too when they were written so (adapters/direct-reader.ts says why).
-import { closeSync, mkdtempSync, openSync, read, rmSync } from 'node:fs'
+//
+// A sealed file is unlinked at once and lives on through its read descriptor: a run killed
+// after that leaves nothing behind (the kernel frees it with the process), and the end of a run
+// does not wait for the files' blocks to be freed (~40 ms per 128 MB on this project's VM, whose
+// disk is mounted with online discard): close() closes the descriptors on libuv's threads,
+// while the output is committed.
+import { close as closeFd, mkdtempSync, openSync, read, rmSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { HashpipeError } from '../pipeline/errors.js'
@@ -64,6 +70,7 @@ export class SpillFiles implements SpillStorage {
         reader = writer.direct ? DirectReader.open(path) : undefined
         if (reader !== undefined) readers.push(reader)
         else fds.push(fd = openSync(path, 'r'))
+        unlinkSync(path)
       },
       abort: async () => { await writer.abort() },
       read: async (into, offset, length, position) => {
@@ -75,13 +82,10 @@ export class SpillFiles implements SpillStorage {
   }
 
   close (): void {
-    for (const fd of this.#fds) {
-      try { closeSync(fd) } catch {}
-    }
+    // Nothing to do about a failed close of a file that is already unlinked.
+    for (const fd of this.#fds) closeFd(fd, () => {})
     this.#fds.length = 0
-    for (const reader of this.#readers) {
-      try { reader.close() } catch {}
-    }
+    for (const reader of this.#readers) reader.close()
     this.#readers.length = 0
     if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true })
     this.#dir = undefined

@@ -1,11 +1,14 @@
 // A dedupe budget far below the data: the run spills many times, in the background while batches
 // keep coming, and must give the very output of a run that never spills. A spill that cannot
-// start fails the run with HP_ERR_SPILL_IO naming --tmp-dir, and leaves no output behind.
+// start fails the run with HP_ERR_SPILL_IO naming --tmp-dir, and leaves no output behind. A run
+// killed mid-way leaves at most the spill file it was writing (sealed ones are unlinked).
 import t from 'tap'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runCli } from '../helpers/cli.js'
+import { cliPath, runCli } from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'hp-spill-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -48,4 +51,28 @@ t.test('a spill directory that cannot be made fails the run with HP_ERR_SPILL_IO
   t.notMatch(r.stderr, /internal error/)
   t.notOk(existsSync(out), 'no output')
   t.same(readdirSync(dir).filter(f => f.startsWith('.never')), [], 'no temp output left')
+})
+
+t.test('a run killed after several spills leaves at most the spill file it was writing', async t => {
+  const tmp = mkdtempSync(join(dir, 'killed-'))
+  const big = join(dir, 'big.csv')
+  // Five copies: the run outlasts the polling below on a fast machine.
+  writeFileSync(big, rows.join('\n') + '\n' + (rows.slice(1).join('\n') + '\n').repeat(4))
+  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, cliPath, 'hash', big, '--out', join(dir, 'killed.csv'), '--no-progress', '--memory-budget', '96KiB', '--batch-bytes', '64KiB', '--tmp-dir', tmp], { stdio: 'ignore' })
+  const exited = once(child, 'close')
+  // Sealed spill files, seen from outside: descriptors of the run that point at unlinked files.
+  const sealed = (): number => {
+    try {
+      return readdirSync(`/proc/${child.pid!}/fd`).filter(n => { try { return /hashpipe-spill-.*\.bin \(deleted\)$/.test(readlinkSync(`/proc/${child.pid!}/fd/${n}`)) } catch { return false } }).length
+    } catch { return 0 }
+  }
+  let seen = 0
+  const run = { done: false }
+  void exited.then(() => { run.done = true })
+  while (!run.done && (seen = sealed()) < 3) await new Promise(resolve => setTimeout(resolve, 5))
+  child.kill('SIGKILL')
+  await exited
+  t.ok(seen >= 3, `the run had sealed ${seen} spill files when it was killed`)
+  const left = readdirSync(tmp).filter(f => f.startsWith('hashpipe-spill-')).flatMap(d => readdirSync(join(tmp, d)))
+  t.ok(left.length <= 1, `spill files left: ${left.join(', ') || 'none'}`)
 })

@@ -2,7 +2,7 @@
 // dedupe is exact, with and without spills to disk, against a reference Set.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, truncateSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { RecordSplitter, type SplitEvent } from '../../pipeline/record-splitter.js'
@@ -330,8 +330,11 @@ t.test('DigestStore: a spill file truncated behind its back fails the final pass
     const store = new DigestStore({ memoryBudgetBytes: 1 << 30, storage: new SpillFiles(dir), ...(sliceBytes !== undefined ? { sliceBytes } : {}) })
     store.add(randomBytes(20000 * 32), new Uint8Array(20000), 20000)
     await store.spill()
-    const spillDir = readdirSync(dir)[0]!
-    truncateSync(join(dir, spillDir, 'spill-0.bin'), 1000 * 32)
+    // Sealed spill files are unlinked (adapters/spill-files.ts): reach this one through its descriptor.
+    const spillPath = join(dir, readdirSync(dir)[0]!, 'spill-0.bin')
+    const fd = readdirSync('/proc/self/fd').find(n => { try { return readlinkSync(`/proc/self/fd/${n}`) === `${spillPath} (deleted)` } catch { return false } })
+    t.ok(fd, 'the sealed spill file is open and unlinked')
+    truncateSync(`/proc/self/fd/${fd!}`, 1000 * 32)
     await t.rejects((async () => { for await (const _ of store.unique()) { /* drain */ } })(),
       { code: 'HP_ERR_SPILL_IO', message: /spill-0\.bin is shorter than written; was it truncated\? rerun the job/ }, `sliceBytes ${sliceBytes ?? 'default'}`)
     store.close()
