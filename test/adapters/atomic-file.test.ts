@@ -65,6 +65,27 @@ t.test('a path that is not a regular file is written in place, sequentially', as
   t.equal(w.bytes, parts.reduce((n, b) => n + b.length, 0))
 })
 
+t.test('a FIFO gets every block in order, byte-exact, small ones gathered and big ones written as they are', async t => {
+  const dir = tempDir(t, 'hashpipe-atomic-')
+  const fifo = join(dir, 'out.fifo')
+  t.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo')
+  // The reader opens the FIFO first (an open for writing waits for one), and reads to the end.
+  const reader = open(fifo, 'r').then(async fh => { try { return await fh.readFile() } finally { await fh.close() } })
+  const w = await AtomicFileWriter.create(fifo, new PassThrough())
+  t.equal(w.mode, 'in-place')
+  const parts = blocks()
+  const expected = Buffer.concat(parts)
+  for (const b of parts) {
+    await w.write(b)
+    // The caller may reuse its buffer once write() resolves.
+    b.fill(0x2a)
+  }
+  await w.commit()
+  const got = await reader
+  t.equal(w.bytes, expected.length)
+  t.ok(got.equals(expected), 'the bytes as they were when written, in order')
+})
+
 t.test('an output in a missing directory fails with HP_ERR_OUTPUT_IO naming the path', async t => {
   const path = join(tmpdir(), 'hashpipe-no-such-dir-' + process.pid, 'out.csv')
   await t.rejects(AtomicFileWriter.create(path, new PassThrough()), { code: 'HP_ERR_OUTPUT_IO', message: new RegExp(path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')) })
