@@ -505,7 +505,7 @@ class HashJob {
 // 256 MiB generations gave ~815 MB of peak RSS at 14.0–14.6 s, 128 MiB ~550 MB at 12.0–12.2 s,
 // 64 MiB ~450 MB at 12.7 s (the main thread's gathering grows) (bench/results,
 // hash-2026-12-02-1GiB-quiet.md, hash-2026-12-02-1GiB-direct.md).
-const kMaxGenerationBytes = 128 * 2 ** 20
+export const kMaxGenerationBytes = 128 * 2 ** 20
 
 function generationBytes (budget: number): number {
   return Math.min(Math.floor(budget / 2), kMaxGenerationBytes)

@@ -1,7 +1,7 @@
 // `hashpipe hash <input...>`: the pipeline without delivery (docs/cli-contract.md). Options are validated
 // here, once, into a resolved HashJobOptions; the job itself never re-validates.
 import { parseArgs } from 'node:util'
-import { runHashJob, type HashJobOptions } from '../hash-job.js'
+import { kMaxGenerationBytes, runHashJob, type HashJobOptions } from '../hash-job.js'
 import { fillHashOptions, formatSize, kCliNames, kHashBounds, kHashDefaults, type HashOptionKey } from '../hash-options.js'
 import { formatSummary, rejectVerdict, type HashSummary } from '../hash-summary.js'
 import { createProgress } from '../progress.js'
@@ -45,7 +45,7 @@ files, sorted), quoted globs ('data/*.csv.gz', expanded by hashpipe), or '-' for
   --max-line-bytes N          longer records are rejected as line_too_long (default ${formatSize(d.maxRecordBytes)},
                               ${b.maxRecordBytes.min} bytes to ${formatSize(b.maxRecordBytes.max)})
   --memory-budget SIZE        dedupe memory; digests spill to disk each time half of it, at most
-                              256MiB, has filled (default ${formatSize(d.memoryBudgetBytes)}, ${formatSize(b.memoryBudgetBytes.min)} to this machine's memory)
+                              ${formatSize(kMaxGenerationBytes)}, has filled (default ${formatSize(d.memoryBudgetBytes)}, ${formatSize(b.memoryBudgetBytes.min)} to this machine's memory)
   --tmp-dir DIR               where dedupe spills go (default: the OS temp dir)
   --batch-bytes SIZE          bytes per worker batch (default ${formatSize(d.batchBytes)}, ${formatSize(b.batchBytes.min)} to ${formatSize(b.batchBytes.max)})
   --progress / --no-progress  progress on stderr (default: on; a bar on a TTY, lines otherwise)
