@@ -178,3 +178,28 @@ t.test('spills that sort several partitions at once (generations of MiBs, four s
     t.same(new Set(got), reference)
   }
 })
+
+t.test('a final pass in slices reuses its buffers: the memory part of each partition goes back to the spares', async t => {
+  // One schema, ~390 digests in each of its 256 partitions, slices of 2 KiB: every partition is
+  // finalized in 6 or more slices, and part of it is still in memory (the last generation is not spilled).
+  const n = 100_000
+  const digests = randomBytes(n * 32)
+  const schemas = new Uint8Array(n)
+  const store = new DigestStore({ memoryBudgetBytes: 1 << 30, generationBytes: 1 << 20, sliceBytes: 2048, storage: new SpillFiles(dir) })
+  for (let at = 0; at < n; at += 5000) {
+    store.add(digests.subarray(at * 32, (at + 5000) * 32), schemas, 5000)
+    if (store.overBudget) await store.spill()
+  }
+  t.ok(store.spills >= 2, `spilled ${store.spills} times`)
+  t.ok(store.memoryBytes > 0, 'part of the input is still in memory')
+  const before = store.bufferBytesAllocated
+  let runs = 0
+  let count = 0
+  for await (const r of store.unique('csv')) { runs++; count += r.count }
+  const allocated = store.bufferBytesAllocated - before
+  t.equal(count, new Set(Array.from({ length: n }, (_, i) => digests.subarray(i * 32, i * 32 + 32).toString('hex'))).size, 'every distinct digest')
+  t.ok(runs >= 3 * 256, `finalized in ${runs} slices`)
+  // Dropped instead, each of the 256 partitions cost one buffer: ~256 × 64 KiB at least.
+  t.ok(allocated < 64 * 64 * 1024, `the final pass allocated ${allocated} bytes of buffers`)
+  store.close()
+})
