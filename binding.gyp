@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "hash_many",
-      "sources": ["pipeline/native/addon.cc", "pipeline/native/hash_many.cc", "pipeline/native/scan_batch.cc", "pipeline/native/scan_tokenizer.cc", "pipeline/native/ascii_normalize.cc", "pipeline/native/format_rows.cc", "pipeline/native/sort_unique.cc", "pipeline/native/aligned_buffer.cc", "pipeline/native/partition_digests.cc"],
+      "sources": ["pipeline/native/addon.cc", "pipeline/native/hash_many.cc", "pipeline/native/scan_batch.cc", "pipeline/native/scan_tokenizer.cc", "pipeline/native/ascii_normalize.cc", "pipeline/native/format_rows.cc", "pipeline/native/sort_unique.cc", "pipeline/native/aligned_buffer.cc", "pipeline/native/partition_digests.cc", "pipeline/native/heap_trim.cc"],
       "defines": ["NAPI_VERSION=8"],
       "cflags!": ["-O2", "-O0", "-fno-exceptions"],
       "cflags_cc!": ["-O2", "-O0", "-fno-exceptions"],

@@ -399,6 +399,9 @@ export class DigestStore {
   async * unique (format?: RowFormat): AsyncGenerator<UniqueRun> {
     // The window applies a result by handing it to this generator's consumer, and holds it (so
     // it counts against the bound) until the consumer asks for the next run.
+    // The input phase is over: no batch is grouped into a spare again. Let a generation's worth
+    // of them go (up to --memory-budget/2, at most 128 MiB) instead of holding it to the end.
+    this.#batchSpares.length = 0
     const handoff = new Handoff<Sorted>()
     const sorting = this.#sortEach(this.#finalUnits(), format, async r => { await handoff.give(r) })
       .then(() => { handoff.end() }, (error: unknown) => { handoff.end(error) })

@@ -36,6 +36,8 @@ export interface NativeAddon {
   sortUnique: unknown
   alignedBuffer: unknown
   partitionDigests: unknown
+  /** Optional: an addon built before it still loads (heap-trim.ts then does nothing). */
+  trimHeap?: unknown
   layout: unknown
   cpu?: unknown
 }

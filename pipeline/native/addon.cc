@@ -17,6 +17,7 @@ napi_value FormatRows(napi_env env, napi_callback_info info);  // format_rows.cc
 napi_value SortUniqueNapi(napi_env env, napi_callback_info info);  // sort_unique.cc
 napi_value AlignedBuffer(napi_env env, napi_callback_info info);  // aligned_buffer.cc
 napi_value PartitionDigests(napi_env env, napi_callback_info info);  // partition_digests.cc
+napi_value TrimHeap(napi_env env, napi_callback_info info);  // heap_trim.cc
 
 namespace {
 
@@ -80,6 +81,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   if (!SetFunction(env, exports, "hashMany", HashMany) || !SetFunction(env, exports, "scanBatch", ScanBatch) ||
       !SetFunction(env, exports, "formatRows", FormatRows) || !SetFunction(env, exports, "sortUnique", SortUniqueNapi) ||
       !SetFunction(env, exports, "alignedBuffer", AlignedBuffer) || !SetFunction(env, exports, "partitionDigests", PartitionDigests) ||
+      !SetFunction(env, exports, "trimHeap", TrimHeap) ||
       !SetLayout(env, exports) || !SetCpu(env, exports)) return nullptr;
   return exports;
 }

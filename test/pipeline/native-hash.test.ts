@@ -199,3 +199,12 @@ t.test('HASHPIPE_NATIVE=0 selects the JS path with identical digests', async t =
   t.equal(on.backend, nativeHashMany !== undefined ? 'native' : 'js', 'without the variable the addon is used when built')
   t.equal(on.hex, off.hex)
 })
+
+t.test('trimHeap hands free heap pages back on glibc with the native core, and is a no-op without it', async t => {
+  const { trimHeap } = await import('../../pipeline/heap-trim.js')
+  const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } }
+  const glibc = typeof report.header?.glibcVersionRuntime === 'string'
+  t.equal(trimHeap(), nativeAddon !== undefined && glibc, `native ${nativeAddon !== undefined}, glibc ${String(report.header?.glibcVersionRuntime)}`)
+  const off = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(new URL('../../pipeline/heap-trim.js', import.meta.url).href)}); process.stdout.write(String(m.trimHeap()))`], { encoding: 'utf8', env: { ...process.env, HASHPIPE_NATIVE: '0' } })
+  t.equal(off.stdout, 'false', 'HASHPIPE_NATIVE=0: nothing is called')
+})
