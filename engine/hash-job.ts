@@ -88,8 +88,8 @@ export async function runHashJob (options: HashJobOptions, sinks: HashJobSinks, 
 }
 
 const kInterrupted = 'interrupted; nothing was written: run the command again'
-// The final pass gives freed heap pages back every this many runs (~1/8 of a 1 GiB input's;
-// a trim takes well under a millisecond).
+// The final pass gives freed heap pages back every this many runs (it yields one per partition
+// or slice, 1,024 or more in all; a trim takes well under a millisecond).
 const kTrimEveryRuns = 128
 
 /** Where an input's results go: absolute line numbers start at lineBase; JSON arrays have no byte offsets. */
@@ -423,8 +423,9 @@ class HashJob {
   #spillInBackground (store: DigestStore): Promise<void> {
     const t0 = performance.now()
     const p = store.spill().finally(() => {
-      // The generation's sort buffers were freed between the spill's long-lived index arrays.
-      trimHeap()
+      // No trimHeap() here: given back after each spill, the pages were faulted in again by the
+      // next generation's batches (a billion identifiers: 413 s against 266 s, for 42 MiB less
+      // peak RSS).
       this.#stages.spill += (performance.now() - t0) / 1000
       if (this.#spilling === p) this.#spilling = undefined
     })
