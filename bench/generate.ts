@@ -103,9 +103,44 @@ export function parseBytes (s: string): number {
   return Math.floor(Number(m[1]) * (kUnits[(m[2] ?? '').toLowerCase() || 'b'] ?? NaN))
 }
 
+const kUsage = `usage: node dist/bench/generate.js --out FILE [--size SIZE | --rows N] [--seed N]
+
+Writes a deterministic benchmark CSV (email,phone,maid): same seed and size, same bytes.
+  --out FILE   where to write it (keep it out of the repository)
+  --size SIZE  about this many bytes: 100MB, 1GiB, 12.5GiB (default 1GiB)
+  --rows N     exactly N rows instead of a size
+  --seed N     the seed (default 1)
+  -h, --help
+`
+
+function usageError (message: string): never {
+  process.stderr.write(`generate: ${message}\n\n${kUsage}`)
+  process.exit(2)
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { size: { type: 'string' }, rows: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string', default: '1' } } })
-  if (values.out === undefined) throw new Error('--out FILE is required')
-  const stats = generateFile({ path: values.out, seed: Number(values.seed), ...(values.size !== undefined ? { bytes: parseBytes(values.size) } : {}), ...(values.rows !== undefined ? { rows: Number(values.rows) } : {}) })
+  let values: { size?: string, rows?: string, out?: string, seed?: string, help?: boolean }
+  try {
+    ;({ values } = parseArgs({ options: { size: { type: 'string' }, rows: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string', default: '1' }, help: { type: 'boolean', short: 'h' } } }))
+  } catch (err) {
+    usageError((err as Error).message)
+  }
+  if (values.help === true) {
+    process.stdout.write(kUsage)
+    process.exit(0)
+  }
+  if (values.out === undefined) usageError('--out FILE is required')
+  const seed = Number(values.seed)
+  if (!Number.isInteger(seed)) usageError(`--seed must be an integer; got '${values.seed ?? ''}'`)
+  const rows = values.rows !== undefined ? Number(values.rows) : undefined
+  if (rows !== undefined && !(Number.isInteger(rows) && rows > 0)) usageError(`--rows must be a positive integer; got '${values.rows ?? ''}'`)
+  let bytes: number | undefined
+  try {
+    // Neither a size nor a row count would mean an endless file.
+    bytes = values.size !== undefined ? parseBytes(values.size) : rows === undefined ? 1 << 30 : undefined
+  } catch (err) {
+    usageError(`--size: ${(err as Error).message} (e.g. 100MB, 1GiB)`)
+  }
+  const stats = generateFile({ path: values.out, seed, ...(bytes !== undefined ? { bytes } : {}), ...(rows !== undefined ? { rows } : {}) })
   process.stdout.write(JSON.stringify(stats) + '\n')
 }
