@@ -460,8 +460,8 @@ class HashJob {
     try {
       for (let r = await this.#timed('dedupe', async () => await runs.next()); r.done !== true; r = await this.#timed('dedupe', async () => await runs.next())) {
         if (this.#signal?.aborted === true) throw new InterruptedError(kInterrupted)
-        // What the input phase held and the final pass does not (batch spares, the last
-        // generation as its partitions are taken) is freed as it goes: give the pages back.
+        // What the input phase held and the final pass does not (the batch spares, sort buffers
+        // past the spares' bound) is freed as it goes: give its pages back.
         if (++taken % kTrimEveryRuns === 0) trimHeap()
         const run = r.value
         const key = ID_SCHEMAS[run.schema]!

@@ -12,7 +12,8 @@
 // Peak memory is the budget plus what arrives while a spill runs (a spilled generation is
 // released as a whole when its spill ends), plus the sorts in flight (bounded by count and by
 // inFlightBytes), plus the buffers kept for reuse (at most 2 × inFlightBytes, and batch spares
-// of at most one generation, which later batches fill instead of fresh memory).
+// of at most one generation, which later batches fill instead of fresh memory, let go when the
+// final pass starts).
 import { DIGEST_BYTES, ID_SCHEMAS, type RowFormat, type SortRows } from './protocol.js'
 import { sortUnique } from './sort-unique.js'
 import { formatDigests, maxRowBytes } from './digest-format.js'
@@ -397,11 +398,11 @@ export class DigestStore {
 
   /** Every distinct digest, by schema, then partition, in ascending byte order; formatted too with `format`. */
   async * unique (format?: RowFormat): AsyncGenerator<UniqueRun> {
-    // The window applies a result by handing it to this generator's consumer, and holds it (so
-    // it counts against the bound) until the consumer asks for the next run.
     // The input phase is over: no batch is grouped into a spare again. Let a generation's worth
     // of them go (up to --memory-budget/2, at most 128 MiB) instead of holding it to the end.
     this.#batchSpares.length = 0
+    // The window applies a result by handing it to this generator's consumer, and holds it (so
+    // it counts against the bound) until the consumer asks for the next run.
     const handoff = new Handoff<Sorted>()
     const sorting = this.#sortEach(this.#finalUnits(), format, async r => { await handoff.give(r) })
       .then(() => { handoff.end() }, (error: unknown) => { handoff.end(error) })
