@@ -20,6 +20,11 @@ import { DirectReader } from './direct-reader.js'
 
 const readAsync = promisify(read)
 
+// Read-ahead per spill file (adapters/direct-reader.ts says why): below 64 KiB a fill costs about
+// what the asks it serves would; past 1 MiB a direct read is no faster per byte on this VM.
+const kMinReadAhead = 64 << 10
+const kMaxReadAhead = 1 << 20
+
 const spillWhere = (path: string, doing = `cannot write dedupe spill file ${path}`): DiskFullWhere =>
   ({ path, doing, elsewhere: 'point --tmp-dir at a larger disk' })
 
@@ -30,11 +35,33 @@ export class SpillFiles implements SpillStorage {
   readonly #readers: DirectReader[] = []
   #next = 0
   readonly #open: SequentialWriterOptions['open']
+  #readAheadBytes: number
+  #readAheadSet = false
 
-  /** `options.open`: for tests, the open() the spill files are written through. */
-  constructor (parentDir: string, options: Pick<SequentialWriterOptions, 'open'> = {}) {
+  /**
+   * `options.readAheadBytes`: memory the direct readers may hold for reading ahead, shared by all
+   * the files (each gets an equal part, at most kMaxReadAhead; none below kMinReadAhead).
+   * `options.open`: for tests, the open() the spill files are written through.
+   */
+  constructor (parentDir: string, options: Pick<SequentialWriterOptions, 'open'> & { readAheadBytes?: number } = {}) {
     this.#parent = parentDir
     this.#open = options.open
+    this.#readAheadBytes = options.readAheadBytes ?? 0
+  }
+
+  /** Changes the read-ahead memory (see the constructor); reads from here on use the new share. */
+  set readAheadBytes (bytes: number) {
+    this.#readAheadBytes = bytes
+    this.#readAheadSet = false
+  }
+
+  get readAheadBytes (): number { return this.#readAheadBytes }
+
+  /** Each reader's read-ahead, set at the first read after a change: the files are all sealed by then. */
+  #shareReadAhead (): void {
+    this.#readAheadSet = true
+    const each = Math.min(kMaxReadAhead, Math.floor(this.#readAheadBytes / Math.max(1, this.#readers.length)))
+    for (const reader of this.#readers) reader.readAhead = each >= kMinReadAhead ? each : 0
   }
 
   async create (): Promise<SpillFile> {
@@ -74,6 +101,7 @@ export class SpillFiles implements SpillStorage {
       },
       abort: async () => { await writer.abort() },
       read: async (into, offset, length, position) => {
+        if (!this.#readAheadSet) this.#shareReadAhead()
         if (reader !== undefined) return await reader.read(into, offset, length, position)
         if (fd < 0) throw new Error(`spill file ${path} read before it was sealed`)
         return (await readAsync(fd, into, offset, length, position)).bytesRead
@@ -87,6 +115,7 @@ export class SpillFiles implements SpillStorage {
     this.#fds.length = 0
     for (const reader of this.#readers) reader.close()
     this.#readers.length = 0
+    this.#readAheadSet = false
     if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true })
     this.#dir = undefined
   }

@@ -138,12 +138,12 @@ t.test('generationBytes: a full generation asks for a spill under the budget, an
   store.close()
 })
 
-t.test('spills that sort several partitions at once (generations of MiBs, four schemas) keep the exact distinct set, whole and in slices', async t => {
+t.test('spills that sort several partitions at once (generations of MiBs, four schemas) keep the exact distinct set, whole and in slices, with and without read-ahead', async t => {
   // ~4.6 MB of digests a generation: each schema's share spans more than one 2 MiB spill unit.
   const pool = randomBytes(150_000 * 32)
-  for (const sliceBytes of [undefined, 16 * 1024]) {
+  for (const [sliceBytes, readAheadBytes] of [[undefined, 0], [16 * 1024, 0], [16 * 1024, 1 << 20], [undefined, 8 << 20]] as const) {
     const reference = new Set<string>()
-    const store = new DigestStore({ memoryBudgetBytes: 1 << 30, generationBytes: 4 << 20, storage: new SpillFiles(dir), ...(sliceBytes !== undefined ? { sliceBytes } : {}) })
+    const store = new DigestStore({ memoryBudgetBytes: 1 << 30, generationBytes: 4 << 20, storage: new SpillFiles(dir, { readAheadBytes }), ...(sliceBytes !== undefined ? { sliceBytes } : {}) })
     let seed = 5
     const rnd = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
     for (let b = 0; b < 12; b++) {
@@ -174,7 +174,7 @@ t.test('spills that sort several partitions at once (generations of MiBs, four s
     }
     store.close()
     t.ok(ascending, 'ascending by schema, then digest')
-    t.equal(got.length, reference.size, `sliceBytes ${sliceBytes ?? 'default'}: every distinct digest once`)
+    t.equal(got.length, reference.size, `sliceBytes ${sliceBytes ?? 'default'}, read-ahead ${readAheadBytes}: every distinct digest once`)
     t.same(new Set(got), reference)
   }
 })
