@@ -1,5 +1,6 @@
 // A dedupe budget far below the data: the run spills many times, in the background while batches
-// keep coming, and must give the very output of a run that never spills. A spill that cannot
+// keep coming, and must give the very output of a run that never spills (also when the final pass
+// reads its spill files ahead). A spill that cannot
 // start fails the run with HP_ERR_SPILL_IO naming --tmp-dir, and leaves no output behind. A run
 // killed mid-way leaves at most the spill file it was writing (sealed ones are unlinked).
 import t from 'tap'
@@ -24,21 +25,26 @@ for (let i = 0; i < 120_000; i++) {
 writeFileSync(input, rows.join('\n') + '\n')
 
 interface Summary { unique_total: number, spilled_bytes: number, stages: Record<string, number> }
+interface SpillRun { out: string, summary: Summary }
 
 t.test('many background spills give the output of a run without any', async t => {
-  const runs: Array<{ out: string, summary: Summary }> = []
-  for (const budget of ['1GiB', '96KiB']) {
+  const runs: SpillRun[] = []
+  // 4 MiB: three spills, and a read-ahead share (a sixteenth of the budget over the files) big
+  // enough that the final pass reads ahead from its 128th run on.
+  for (const budget of ['1GiB', '96KiB', '4MiB']) {
     const out = join(dir, `out-${budget}.csv`)
     const r = await runCli(['hash', input, '--out', out, '--json', '--no-progress', '--memory-budget', budget, '--batch-bytes', '64KiB', '--tmp-dir', dir])
     t.equal(r.code, 0, r.stderr)
     runs.push({ out: readFileSync(out, 'utf8'), summary: JSON.parse(r.stdout) as Summary })
   }
-  const [whole, spilled] = runs as [{ out: string, summary: Summary }, { out: string, summary: Summary }]
+  const [whole, spilled, readAhead] = runs as [SpillRun, SpillRun, SpillRun]
   t.equal(whole.summary.spilled_bytes, 0, 'a 1 GiB budget holds it all')
   t.ok(spilled.summary.spilled_bytes > 4 * whole.summary.unique_total * 32 / 10, `spilled ${spilled.summary.spilled_bytes} bytes`)
   t.ok(spilled.summary.stages.spill! > 0, 'spill seconds are reported')
   t.equal(spilled.summary.unique_total, whole.summary.unique_total)
   t.equal(spilled.out, whole.out, 'byte-identical output')
+  t.ok(readAhead.summary.spilled_bytes > 0 && readAhead.summary.spilled_bytes < spilled.summary.spilled_bytes, `4 MiB: spilled ${readAhead.summary.spilled_bytes} bytes`)
+  t.equal(readAhead.out, whole.out, 'byte-identical output with the final pass reading ahead')
   t.same(readdirSync(dir).filter(f => f.startsWith('hashpipe-spill-')), [], 'spill directories removed')
 })
 
