@@ -1,8 +1,8 @@
 // A dedupe budget far below the data: the run spills many times, in the background while batches
 // keep coming, and must give the very output of a run that never spills (also when the final pass
-// reads its spill files ahead). A spill that cannot
-// start fails the run with HP_ERR_SPILL_IO naming --tmp-dir, and leaves no output behind. A run
-// killed mid-way leaves at most the spill file it was writing (sealed ones are unlinked).
+// reads its spill files ahead). A spill that cannot start fails the run with HP_ERR_SPILL_IO
+// naming --tmp-dir, and leaves no output behind. A run killed mid-way leaves at most the spill
+// file it was writing (sealed ones are unlinked).
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
