@@ -327,8 +327,9 @@ t.test('DigestStore: a failing sort fails unique() and spill(), with nothing lef
 t.test('DigestStore: a spill file truncated behind its back fails the final pass with HP_ERR_SPILL_IO', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'hp-dedupe-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  for (const sliceBytes of [undefined, 4096]) {
-    const store = new DigestStore({ memoryBudgetBytes: 1 << 30, storage: new SpillFiles(dir), ...(sliceBytes !== undefined ? { sliceBytes } : {}) })
+  // Also reading ahead: the fill that meets the cut end must not pass for the end of the run.
+  for (const [sliceBytes, readAheadBytes] of [[undefined, 0], [4096, 0], [4096, 1 << 20]] as const) {
+    const store = new DigestStore({ memoryBudgetBytes: 1 << 30, storage: new SpillFiles(dir, { readAheadBytes }), ...(sliceBytes !== undefined ? { sliceBytes } : {}) })
     store.add(randomBytes(20000 * 32), new Uint8Array(20000), 20000)
     await store.spill()
     // Sealed spill files are unlinked (adapters/spill-files.ts): reach this one through its descriptor.
@@ -337,7 +338,7 @@ t.test('DigestStore: a spill file truncated behind its back fails the final pass
     t.ok(fd, 'the sealed spill file is open and unlinked')
     truncateSync(`/proc/self/fd/${fd!}`, 1000 * 32)
     await t.rejects((async () => { for await (const _ of store.unique()) { /* drain */ } })(),
-      { code: 'HP_ERR_SPILL_IO', message: /spill-0\.bin is shorter than written; was it truncated\? rerun the job/ }, `sliceBytes ${sliceBytes ?? 'default'}`)
+      { code: 'HP_ERR_SPILL_IO', message: /spill-0\.bin is shorter than written; was it truncated\? rerun the job/ }, `sliceBytes ${sliceBytes ?? 'default'}, read-ahead ${readAheadBytes}`)
     store.close()
   }
 })
