@@ -148,10 +148,10 @@ async function openFifo (name: string): Promise<FileHandle> {
  * thread: page faults, and full GCs that V8 starts for external memory.
  *
  * A regular file is read kReadsAhead chunks ahead, each read at its own position. Why: with one
- * read ahead, the 1 GiB bench's main thread waited 1.2–1.5 s for reads with 2 workers (0.3 s
- * with one): each read is a hop to a libuv thread and back, and on a 2-core machine busy with
- * two workers both hops wait for a core. A stream (stdin, a FIFO) has no positions: one read
- * ahead, in order.
+ * read ahead, the 1 GiB bench's main thread waited 1.2–2.0 s for reads with 2 workers (0.3 s
+ * with one; 0.6–0.8 s with four): each read is a hop to a libuv thread and back, and on a 2-core machine busy with
+ * two workers both hops wait for a core. (One more read is in flight while the rest of a short
+ * read is read.) A stream (stdin, a FIFO) has no positions: one read ahead, in order.
  */
 export const kReadsAhead = 4
 
@@ -162,49 +162,46 @@ export class ChunkReader {
 
   /** Reads to the end of the stream, or only the first `limit` bytes (a regular file's size at open). */
   async * chunks (fh: Pick<FileHandle, 'read' | 'close'>, limit?: number): AsyncGenerator<Buffer> {
-    const ahead: Array<Promise<{ buffer: Buffer, bytesRead: number }>> = []
+    const ahead: Array<{ read: Promise<{ buffer: Buffer, bytesRead: number }>, position: number, length: number }> = []
     try {
       if (limit === undefined) {
-        ahead.push(this.#read(fh, Number.POSITIVE_INFINITY, null))
+        // A stream: each read takes what comes next, so a short one needs nothing more.
+        const read = (): void => { ahead.push({ read: this.#read(fh, kHighWaterMark, null), position: 0, length: 0 }) }
+        read()
         for (;;) {
-          const { buffer, bytesRead } = await ahead.shift()!
+          const { buffer, bytesRead } = await ahead.shift()!.read
           if (bytesRead === 0) return
-          ahead.push(this.#read(fh, Number.POSITIVE_INFINITY, null))
+          read()
           yield buffer.subarray(0, bytesRead)
         }
       }
       let next = 0
-      const spans: Array<{ position: number, length: number }> = []
       const queue = (): void => {
         while (ahead.length < kReadsAhead && next < limit) {
           const length = Math.min(kHighWaterMark, limit - next)
-          ahead.push(this.#read(fh, length, next))
-          spans.push({ position: next, length })
+          ahead.push({ read: this.#read(fh, length, next), position: next, length })
           next += length
         }
       }
       queue()
-      while (ahead.length > 0) {
-        const first = await ahead.shift()!
-        let { bytesRead } = first
-        let { position, length } = spans.shift()!
-        // 0 before the end: the file shrank since it was opened, and nothing follows.
-        if (bytesRead === 0) return
-        queue()
-        yield first.buffer.subarray(0, bytesRead)
-        // A short read (the system may return fewer bytes than asked): the rest of its span is
-        // read before the chunks queued after it, so nothing is skipped.
-        while (bytesRead < length) {
+      for (let span = ahead.shift(); span !== undefined; span = ahead.shift()) {
+        let { position, length } = span
+        let { buffer, bytesRead } = await span.read
+        // A short read (the system may return fewer bytes than asked) has the rest of its span
+        // read before the chunks queued after it, so nothing is skipped. 0 before the end: the
+        // file shrank since it was opened, and nothing follows.
+        for (;;) {
+          if (bytesRead === 0) return
+          queue()
+          yield buffer.subarray(0, bytesRead)
+          if (bytesRead === length) break
           position += bytesRead
           length -= bytesRead
-          const rest = await this.#read(fh, length, position)
-          if (rest.bytesRead === 0) return
-          bytesRead = rest.bytesRead
-          yield rest.buffer.subarray(0, bytesRead)
+          ;({ buffer, bytesRead } = await this.#read(fh, length, position))
         }
       }
     } finally {
-      for (const read of ahead) await read.catch(() => {})
+      for (const { read } of ahead) await read.catch(() => {})
       await fh.close()
     }
   }
@@ -214,20 +211,20 @@ export class ChunkReader {
   }
 
   /** Marked handled at once: a consumer that stops early may never await the reads ahead. */
-  #read (fh: Pick<FileHandle, 'read'>, left: number, position: number | null): Promise<{ buffer: Buffer, bytesRead: number }> {
-    const read = this.#readInto(fh, left, position)
+  #read (fh: Pick<FileHandle, 'read'>, length: number, position: number | null): Promise<{ buffer: Buffer, bytesRead: number }> {
+    const read = this.#readInto(fh, length, position)
     read.catch(() => {})
     return read
   }
 
-  async #readInto (fh: Pick<FileHandle, 'read'>, left: number, position: number | null): Promise<{ buffer: Buffer, bytesRead: number }> {
-    if (left <= 0) return { buffer: kEmpty, bytesRead: 0 }
+  async #readInto (fh: Pick<FileHandle, 'read'>, length: number, position: number | null): Promise<{ buffer: Buffer, bytesRead: number }> {
+    if (length <= 0) return { buffer: kEmpty, bytesRead: 0 }
     let buffer = this.#free.pop()
     if (buffer === undefined) {
       buffer = Buffer.allocUnsafeSlow(kHighWaterMark)
       this.#own.add(buffer.buffer)
     }
-    const { bytesRead } = await fh.read(buffer, 0, Math.min(buffer.length, left), position)
+    const { bytesRead } = await fh.read(buffer, 0, Math.min(buffer.length, length), position)
     return { buffer, bytesRead }
   }
 }

@@ -77,28 +77,50 @@ t.test('an empty file yields nothing', async t => {
 
 // A file handle over `bytes` whose reads return fewer bytes than asked, as a system may: a
 // regular file's reads run several ahead at their own positions, so a short one must have the
-// rest of its span read before the chunks after it.
-function shortReadHandle (bytes: Buffer, shrinkTo = bytes.length): { read: ChunkReaderHandle['read'], close: () => Promise<void>, closed: () => boolean, positions: Array<number | null> } {
+// rest of its span read before the chunks after it. It counts the reads in flight, the most at
+// once, and those still in flight when it is closed; `failAt` makes the read at that position fail.
+interface FakeHandle {
+  read: ChunkReaderHandle['read']
+  close: () => Promise<void>
+  closed: () => boolean
+  positions: Array<number | null>
+  maxInFlight: () => number
+  inFlightAtClose: () => number
+}
+type ChunkReaderHandle = Parameters<ChunkReader['chunks']>[0]
+
+function shortReadHandle (bytes: Buffer, options: { shrinkTo?: number, failAt?: number } = {}): FakeHandle {
+  const shrinkTo = options.shrinkTo ?? bytes.length
   let closed = false
   let n = 0
+  let inFlight = 0
+  let maxInFlight = 0
+  let atClose = -1
   const positions: Array<number | null> = []
   return {
     read: (async (buffer: Buffer, offset: number, length: number, position: number | null) => {
       positions.push(position)
-      const at = position ?? 0
-      // Every third read comes back short, by a varying amount.
-      const want = ++n % 3 === 0 ? Math.max(1, Math.floor(length / (2 + n % 5))) : length
-      const got = Math.max(0, Math.min(want, shrinkTo - at))
-      bytes.copy(buffer, offset, at, at + got)
-      await new Promise(resolve => setImmediate(resolve))
-      return { bytesRead: got, buffer }
+      maxInFlight = Math.max(maxInFlight, ++inFlight)
+      try {
+        const at = position ?? 0
+        // Every third read comes back short, by a varying amount.
+        const want = ++n % 3 === 0 ? Math.max(1, Math.floor(length / (2 + n % 5))) : length
+        const got = Math.max(0, Math.min(want, shrinkTo - at))
+        bytes.copy(buffer, offset, at, at + got)
+        await new Promise(resolve => setImmediate(resolve))
+        if (at === options.failAt) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' })
+        return { bytesRead: got, buffer }
+      } finally {
+        inFlight--
+      }
     }) as ChunkReaderHandle['read'],
-    close: async () => { closed = true },
+    close: async () => { closed = true; atClose = inFlight },
     closed: () => closed,
-    positions
+    positions,
+    maxInFlight: () => maxInFlight,
+    inFlightAtClose: () => atClose
   }
 }
-type ChunkReaderHandle = Parameters<ChunkReader['chunks']>[0]
 
 t.test('short reads of a regular file leave nothing out and nothing out of order', async t => {
   const bytes = randomBytes((9 << 20) + 777)
@@ -108,29 +130,44 @@ t.test('short reads of a regular file leave nothing out and nothing out of order
   for await (const chunk of reader.chunks(fh, bytes.length)) { copies.push(Buffer.from(chunk)); reader.recycle(chunk) }
   t.ok(Buffer.concat(copies).equals(bytes), 'identical bytes')
   t.ok(fh.positions.every(p => p !== null), 'every read at its own position')
-  t.ok(fh.closed(), 'closed at the end')
+  // The reads ahead, plus the rest of a short read.
+  t.ok(fh.maxInFlight() >= kReadsAhead && fh.maxInFlight() <= kReadsAhead + 1, `reads run ahead, ${fh.maxInFlight()} at most at once`)
+  t.equal(fh.inFlightAtClose(), 0, 'closed with no read in flight')
 })
 
 t.test('a file that shrinks while read ends at its new end, without an error', async t => {
   const bytes = randomBytes(6 << 20)
   const cut = (3 << 20) + 5000
-  const fh = shortReadHandle(bytes, cut)
+  const fh = shortReadHandle(bytes, { shrinkTo: cut })
   const reader = new ChunkReader()
   const copies: Buffer[] = []
   for await (const chunk of reader.chunks(fh, bytes.length)) copies.push(Buffer.from(chunk))
   t.ok(Buffer.concat(copies).equals(bytes.subarray(0, cut)))
-  t.ok(fh.closed())
+  t.equal(fh.inFlightAtClose(), 0)
+})
+
+t.test('a failing read fails the reader with its error, after the chunks before it, and closes the file', async t => {
+  const bytes = randomBytes(8 << 20)
+  const fh = shortReadHandle(bytes, { failAt: 3 << 20 })
+  const reader = new ChunkReader()
+  const copies: Buffer[] = []
+  await t.rejects(async () => {
+    for await (const chunk of reader.chunks(fh, bytes.length)) copies.push(Buffer.from(chunk))
+  }, { code: 'EIO' })
+  t.ok(Buffer.concat(copies).equals(bytes.subarray(0, 3 << 20)), 'every chunk before the failed one, none after')
+  t.equal(fh.inFlightAtClose(), 0, 'the reads ahead settled before the close')
 })
 
 t.test('a stream (no size) is read in order, one read at a time, short reads included', async t => {
   const bytes = randomBytes((4 << 20) + 3)
   let at = 0
   const fh = shortReadHandle(bytes)
+  const nullPositions: boolean[] = []
   const inOrder: ChunkReaderHandle = {
     read: (async (buffer: Buffer, offset: number, length: number, position: number | null) => {
+      nullPositions.push(position === null)
       const r = await fh.read(buffer, offset, length, at)
       at += r.bytesRead
-      t.equal(position, null)
       return r
     }) as ChunkReaderHandle['read'],
     close: fh.close
@@ -139,6 +176,8 @@ t.test('a stream (no size) is read in order, one read at a time, short reads inc
   const copies: Buffer[] = []
   for await (const chunk of reader.chunks(inOrder)) copies.push(Buffer.from(chunk))
   t.ok(Buffer.concat(copies).equals(bytes))
+  t.ok(nullPositions.length > 4 && nullPositions.every(Boolean), 'every read at the current position')
+  t.equal(fh.maxInFlight(), 1, 'one read at a time')
 })
 
 t.test('a consumer that stops early leaves no read unsettled and closes the file', async t => {
@@ -151,4 +190,5 @@ t.test('a consumer that stops early leaves no read unsettled and closes the file
   // What a for-await loop's break does: reads ahead are still in flight.
   await chunks.return(undefined)
   t.ok(fh.closed())
+  t.equal(fh.inFlightAtClose(), 0)
 })
