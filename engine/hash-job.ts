@@ -21,7 +21,7 @@ import { InputError, InterruptedError } from '../pipeline/errors.js'
 import { HashPool } from '../pipeline/hash-pool.js'
 import { RecordSplitter, type SplitEvent } from '../pipeline/record-splitter.js'
 import { DigestStore } from '../pipeline/digest-store.js'
-import { trimHeap } from '../pipeline/heap-trim.js'
+import { pinMmapThreshold, trimHeap } from '../pipeline/heap-trim.js'
 import { OrderedWindow } from '../pipeline/ordered-window.js'
 import { parseRecord } from '../pipeline/csv-record.js'
 import { delimiterHint, detectFormat, encodingProblem, planColumns, type InputFormat, type PlanRequest } from '../pipeline/column-plan.js'
@@ -150,6 +150,8 @@ class HashJob {
     this.#signal = signal
     this.#started = started
     this.#metrics = options.metrics
+    // Before the pool's and the store's first buffers (pipeline/heap-trim.ts says why).
+    pinMmapThreshold()
     const workerOptions: WorkerOptions = { ...options.normalize, maxRecordBytes: options.maxRecordBytes, includeValues: options.includeValues }
     const pool = this.#pool = new HashPool({ threads: options.threads, workerOptions, ...(options.workerFile !== undefined ? { filename: options.workerFile } : {}) })
     this.#store = options.dedupe

@@ -38,6 +38,8 @@ export interface NativeAddon {
   partitionDigests: unknown
   /** Optional: an addon built before it still loads (heap-trim.ts then does nothing). */
   trimHeap?: unknown
+  /** Optional, like trimHeap. */
+  pinMmapThreshold?: unknown
   layout: unknown
   cpu?: unknown
 }

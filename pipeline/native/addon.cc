@@ -18,6 +18,7 @@ napi_value SortUniqueNapi(napi_env env, napi_callback_info info);  // sort_uniqu
 napi_value AlignedBuffer(napi_env env, napi_callback_info info);  // aligned_buffer.cc
 napi_value PartitionDigests(napi_env env, napi_callback_info info);  // partition_digests.cc
 napi_value TrimHeap(napi_env env, napi_callback_info info);  // heap_trim.cc
+napi_value PinMmapThreshold(napi_env env, napi_callback_info info);  // heap_trim.cc
 
 namespace {
 
@@ -81,7 +82,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   if (!SetFunction(env, exports, "hashMany", HashMany) || !SetFunction(env, exports, "scanBatch", ScanBatch) ||
       !SetFunction(env, exports, "formatRows", FormatRows) || !SetFunction(env, exports, "sortUnique", SortUniqueNapi) ||
       !SetFunction(env, exports, "alignedBuffer", AlignedBuffer) || !SetFunction(env, exports, "partitionDigests", PartitionDigests) ||
-      !SetFunction(env, exports, "trimHeap", TrimHeap) ||
+      !SetFunction(env, exports, "trimHeap", TrimHeap) || !SetFunction(env, exports, "pinMmapThreshold", PinMmapThreshold) ||
       !SetLayout(env, exports) || !SetCpu(env, exports)) return nullptr;
   return exports;
 }

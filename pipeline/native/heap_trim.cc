@@ -1,8 +1,11 @@
 // trimHeap(): gives the free pages inside malloc's heaps back to the kernel (glibc's
 // malloc_trim(0), which walks every arena, the worker threads' too), and answers whether it
-// could. Elsewhere (musl, macOS) it does nothing and answers false. pipeline/heap-trim.ts says
-// when hashpipe calls it.
+// could. pinMmapThreshold(bytes): fixes glibc's mmap threshold (mallopt M_MMAP_THRESHOLD), which
+// also turns off its dynamic raising, and answers whether glibc took it. Elsewhere (musl, macOS)
+// both do nothing and answer false. pipeline/heap-trim.ts says when hashpipe calls them.
 #include <node_api.h>
+
+#include "napi_args.h"
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -18,6 +21,27 @@ napi_value TrimHeap(napi_env env, napi_callback_info /* info */) {
 #endif
   napi_value result;
   if (napi_get_boolean(env, trimmed, &result) != napi_ok) return nullptr;
+  return result;
+}
+
+napi_value PinMmapThreshold(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 1) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "pinMmapThreshold(bytes) needs a byte count");
+    return nullptr;
+  }
+  size_t bytes = 0;
+  // glibc's own ceiling for the threshold (HEAP_MAX_SIZE / 2 on 64-bit) is 32 MiB.
+  if (!IntegerArg(env, argv[0], 32.0 * 1024 * 1024, "bytes must be a number", "bytes must be an integer from 0 to 32 MiB", &bytes)) return nullptr;
+#if defined(__GLIBC__)
+  const bool pinned = mallopt(M_MMAP_THRESHOLD, static_cast<int>(bytes)) == 1;
+#else
+  const bool pinned = false;
+#endif
+  napi_value result;
+  if (napi_get_boolean(env, pinned, &result) != napi_ok) return nullptr;
   return result;
 }
 

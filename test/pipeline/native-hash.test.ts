@@ -208,3 +208,43 @@ t.test('trimHeap hands free heap pages back on glibc with the native core, and i
   const off = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(new URL('../../pipeline/heap-trim.js', import.meta.url).href)}); process.stdout.write(String(m.trimHeap()))`], { encoding: 'utf8', env: { ...process.env, HASHPIPE_NATIVE: '0' } })
   t.equal(off.stdout, 'false', 'HASHPIPE_NATIVE=0: nothing is called')
 })
+
+t.test('pinMmapThreshold keeps big blocks out of the heap after glibc would have raised its threshold', async t => {
+  const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } }
+  const glibc = typeof report.header?.glibcVersionRuntime === 'string'
+  // In a child of its own: the setting is process-wide. A freed 8 MiB mapped block raises glibc's
+  // threshold past 4 MiB; without the pin the next 4 MiB blocks then come from the heap.
+  const child = (pin: boolean): { pinned: boolean, grew: number } => {
+    const script = `
+      import { readFileSync } from 'node:fs'
+      const { pinMmapThreshold } = await import(${JSON.stringify(new URL('../../pipeline/heap-trim.js', import.meta.url).href)})
+      const { alignedBuffer } = await import(${JSON.stringify(new URL('../../adapters/aligned-buffer.js', import.meta.url).href)})
+      const heap = () => {
+        const line = readFileSync('/proc/self/maps', 'utf8').split('\\n').find(l => l.endsWith('[heap]'))
+        if (line === undefined) return 0
+        const [from, to] = line.split(' ')[0].split('-')
+        return parseInt(to, 16) - parseInt(from, 16)
+      }
+      const pinned = ${String(pin)} ? pinMmapThreshold() : false
+      let big = alignedBuffer(8 << 20); big.fill(1); big = undefined
+      for (let i = 0; i < 3; i++) { globalThis.gc(); await new Promise(resolve => setImmediate(resolve)) }
+      const before = heap()
+      const held = []
+      for (let i = 0; i < 4; i++) held.push(alignedBuffer(4 << 20).fill(1))
+      process.stdout.write(JSON.stringify({ pinned, grew: heap() - before, held: held.length }))`
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' })
+    t.equal(r.status, 0, r.stderr)
+    return JSON.parse(r.stdout) as { pinned: boolean, grew: number }
+  }
+  if (nativeAddon === undefined || !glibc) {
+    const { pinMmapThreshold } = await import('../../pipeline/heap-trim.js')
+    t.equal(pinMmapThreshold(), false, 'nothing to pin without the native core on glibc')
+    return
+  }
+  const free = child(false)
+  t.equal(free.pinned, false)
+  t.ok(free.grew >= 16 << 20, `unpinned, the heap took the 4 MiB blocks (grew ${free.grew} bytes)`)
+  const pinned = child(true)
+  t.equal(pinned.pinned, true, 'glibc took the threshold')
+  t.ok(pinned.grew < 1 << 20, `pinned, they were mapped on their own (heap grew ${pinned.grew} bytes)`)
+})
