@@ -24,6 +24,14 @@ const kWritesInFlight = 4
 // Data is copied into blocks of this size, each written whole while the next fills.
 const kBlockBytes = 4 << 20
 
+/**
+ * Free blocks shared by writers that run one after another (the spill files of one run): each
+ * takes from them before allocating, and gives its blocks back when it closes, up to
+ * kWritesInFlight + 1 of each kind. Why: with glibc's mmap threshold pinned (pipeline/heap-trim.ts)
+ * every fresh block is fresh pages to fault in, 20 MiB a spill file.
+ */
+export interface SharedBlocks { direct: Buffer[], plain: Buffer[] }
+
 export interface SequentialWriterOptions {
   /** Permission bits of a file this creates. Default 0o644. */
   mode?: number
@@ -31,6 +39,8 @@ export interface SequentialWriterOptions {
   directIo?: boolean
   /** For tests: the open() used. */
   open?: (path: PathLike, flags: number, mode: number) => Promise<FileHandle>
+  /** Blocks to take from and give back at close (see SharedBlocks). */
+  blocks?: SharedBlocks
 }
 
 export class SequentialWriter {
@@ -46,11 +56,13 @@ export class SequentialWriter {
   #fill = 0
   #position = 0
   #free: Buffer[] = []
+  readonly #shared: Buffer[] | undefined
 
-  private constructor (path: string, fh: FileHandle, direct: boolean) {
+  private constructor (path: string, fh: FileHandle, direct: boolean, blocks: SharedBlocks | undefined) {
     this.path = path
     this.#fh = fh
     this.direct = direct
+    this.#shared = direct ? blocks?.direct : blocks?.plain
   }
 
   /** Creates (or truncates) path. */
@@ -61,9 +73,9 @@ export class SequentialWriter {
     const direct = options.directIo ?? process.env.HASHPIPE_DIRECT_IO !== '0'
     if (direct && alignedBuffer !== undefined && constants.O_DIRECT !== undefined) {
       const fh = await openDirect(path, flags, mode, open)
-      if (fh !== undefined) return new SequentialWriter(path, fh, true)
+      if (fh !== undefined) return new SequentialWriter(path, fh, true, options.blocks)
     }
-    return new SequentialWriter(path, await open(path, flags, mode), false)
+    return new SequentialWriter(path, await open(path, flags, mode), false, options.blocks)
   }
 
   /** Bytes accepted so far (the file's length once finish() has returned). */
@@ -75,7 +87,7 @@ export class SequentialWriter {
    */
   async write (data: Uint8Array): Promise<void> {
     for (let at = 0; at < data.length;) {
-      const block = this.#block ??= this.#free.pop() ?? (this.direct ? alignedBuffer!(kBlockBytes) : Buffer.allocUnsafeSlow(kBlockBytes))
+      const block = this.#block ??= this.#free.pop() ?? this.#shared?.pop() ?? (this.direct ? alignedBuffer!(kBlockBytes) : Buffer.allocUnsafeSlow(kBlockBytes))
       const n = Math.min(data.length - at, block.length - this.#fill)
       block.set(data.subarray(at, at + n), this.#fill)
       at += n
@@ -100,7 +112,14 @@ export class SequentialWriter {
     this.#fh = undefined
     // A closed writer can outlive its file's writing (a spill file keeps it for its byte count
     // until the run ends): its blocks, up to 20 MiB, must not. Held, they grew the billion-
-    // identifier run's RSS by ~20 MiB per spill.
+    // identifier run's RSS by ~20 MiB per spill. Shared blocks go back for the next writer.
+    // (After finish() every write has settled, so every block is in #free or #block.)
+    const shared = this.#shared
+    if (shared !== undefined) {
+      for (const block of this.#block !== undefined ? [...this.#free, this.#block] : this.#free) {
+        if (shared.length < kWritesInFlight + 1) shared.push(block)
+      }
+    }
     this.#block = undefined
     this.#free = []
     await fh?.close()

@@ -15,7 +15,7 @@ import { promisify } from 'node:util'
 import { HashpipeError } from '../pipeline/errors.js'
 import type { SpillFile, SpillStorage } from '../pipeline/spill-storage.js'
 import { asDiskFull, diskFullError, isDiskFull, type DiskFullWhere } from '../pipeline/disk-full.js'
-import { SequentialWriter, type SequentialWriterOptions } from './sequential-writer.js'
+import { SequentialWriter, type SequentialWriterOptions, type SharedBlocks } from './sequential-writer.js'
 import { DirectReader } from './direct-reader.js'
 
 const readAsync = promisify(read)
@@ -38,6 +38,8 @@ export class SpillFiles implements SpillStorage {
   readonly #open: SequentialWriterOptions['open']
   #readAheadBytes: number
   #readAheadSet = false
+  // Spill files are written one at a time: each writer takes the last one's blocks.
+  #blocks: SharedBlocks = { direct: [], plain: [] }
 
   /**
    * `options.readAheadBytes`: memory the direct readers may hold for reading ahead, shared by all
@@ -61,6 +63,8 @@ export class SpillFiles implements SpillStorage {
   /** Each reader's read-ahead, set at the first read after a change: the files are all sealed by then. */
   #shareReadAhead (): void {
     this.#readAheadSet = true
+    // Reads begin once every spill file is written: no writer needs the blocks again.
+    this.#blocks = { direct: [], plain: [] }
     const each = Math.min(kMaxReadAhead, Math.floor(this.#readAheadBytes / Math.max(1, this.#readers.length)))
     for (const reader of this.#readers) reader.readAhead = each >= kMinReadAhead ? each : 0
   }
@@ -75,7 +79,7 @@ export class SpillFiles implements SpillStorage {
     const path = join(this.#dir, `spill-${this.#next++}.bin`)
     let writer: SequentialWriter
     try {
-      writer = await SequentialWriter.create(path, { mode: 0o600, ...(this.#open !== undefined ? { open: this.#open } : {}) })
+      writer = await SequentialWriter.create(path, { mode: 0o600, blocks: this.#blocks, ...(this.#open !== undefined ? { open: this.#open } : {}) })
     } catch (err) {
       if (isDiskFull(err)) throw diskFullError(err, spillWhere(path))
       throw new HashpipeError('HP_ERR_SPILL_IO', `cannot write dedupe spill file ${path}: ${(err as Error).message}; free disk space there or point --tmp-dir at a larger disk`, undefined, { cause: err })
@@ -117,6 +121,7 @@ export class SpillFiles implements SpillStorage {
     for (const reader of this.#readers) reader.close()
     this.#readers.length = 0
     this.#readAheadSet = false
+    this.#blocks = { direct: [], plain: [] }
     if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true })
     this.#dir = undefined
   }
