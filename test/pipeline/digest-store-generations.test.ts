@@ -203,3 +203,51 @@ t.test('a final pass in slices reuses its buffers: the memory part of each parti
   t.ok(allocated < 64 * 64 * 1024, `the final pass allocated ${allocated} bytes of buffers`)
   store.close()
 })
+
+t.test('spills holding only some schemas, and a partition past 65,535 digests in one spill, keep the exact distinct set', async t => {
+  // Each generation is one batch: one schema alone (not the first), two apart, all four, and one
+  // partition of 70,000 digests (its spill's index needs 32-bit counts). Repeats across spills.
+  const pool = randomBytes(90_000 * 32)
+  for (let k = 0; k < 80_000; k++) pool[k * 32] = 7
+  const plans: Array<{ schemas: number[], from: number, n: number }> = [
+    { schemas: [1], from: 0, n: 20_000 },
+    { schemas: [0, 2], from: 10_000, n: 20_000 },
+    { schemas: [3], from: 0, n: 75_000 },
+    { schemas: [0, 1, 2, 3], from: 5_000, n: 30_000 },
+    { schemas: [3], from: 60_000, n: 30_000 }
+  ]
+  for (const sliceBytes of [undefined, 16 * 1024]) {
+    const reference = new Set<string>()
+    const store = new DigestStore({ memoryBudgetBytes: 1 << 30, generationBytes: 64 << 10, storage: new SpillFiles(dir), ...(sliceBytes !== undefined ? { sliceBytes } : {}) })
+    for (const plan of plans) {
+      const digests = new Uint8Array(plan.n * 32)
+      const schemas = new Uint8Array(plan.n)
+      for (let i = 0; i < plan.n; i++) {
+        const k = plan.from + i
+        digests.set(pool.subarray(k * 32, k * 32 + 32), i * 32)
+        schemas[i] = plan.schemas[i % plan.schemas.length]!
+        reference.add(`${schemas[i]!}:${pool.subarray(k * 32, k * 32 + 32).toString('hex')}`)
+      }
+      const g = grouped(digests, schemas, plan.n)
+      store.addPartitioned(g.digests, g.ends)
+      t.ok(store.overBudget)
+      await store.spill()
+    }
+    t.equal(store.spills, plans.length)
+    const got: string[] = []
+    let ascending = true
+    let last = ''
+    for await (const run of store.unique()) {
+      for (let i = 0; i < run.count; i++) {
+        const key = `${run.schema}:${Buffer.from(run.digests.subarray(i * 32, i * 32 + 32)).toString('hex')}`
+        if (key <= last) ascending = false
+        last = key
+        got.push(key)
+      }
+    }
+    store.close()
+    t.ok(ascending, 'ascending by schema, then digest')
+    t.equal(got.length, reference.size, `sliceBytes ${sliceBytes ?? 'default'}: every distinct digest once`)
+    t.same(new Set(got), reference)
+  }
+})
