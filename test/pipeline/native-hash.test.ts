@@ -241,9 +241,15 @@ t.test('pinMmapThreshold keeps big blocks out of the heap after glibc would have
     t.equal(pinMmapThreshold(), false, 'nothing to pin without the native core on glibc')
     return
   }
+  const pinNative = nativeAddon.pinMmapThreshold as (bytes?: unknown) => boolean
+  t.throws(() => pinNative(), { name: 'TypeError' }, 'no byte count')
+  t.throws(() => pinNative('128k'), { name: 'TypeError' })
+  t.throws(() => pinNative(-1), { name: 'RangeError' })
+  t.throws(() => pinNative(64 << 20), { name: 'RangeError' }, 'past glibc\'s 32 MiB ceiling')
   const free = child(false)
   t.equal(free.pinned, false)
-  t.ok(free.grew >= 16 << 20, `unpinned, the heap took the 4 MiB blocks (grew ${free.grew} bytes)`)
+  // Some of the 16 MiB may fit in free heap space already there: at least two blocks' worth must grow it.
+  t.ok(free.grew >= 8 << 20, `unpinned, the heap took the 4 MiB blocks (grew ${free.grew} bytes)`)
   const pinned = child(true)
   t.equal(pinned.pinned, true, 'glibc took the threshold')
   t.ok(pinned.grew < 1 << 20, `pinned, they were mapped on their own (heap grew ${pinned.grew} bytes)`)
