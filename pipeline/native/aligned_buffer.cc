@@ -21,16 +21,9 @@ void FreeAligned(napi_env /* env */, void* data, void* /* hint */) { free(data);
 namespace hashpipe {
 
 napi_value AlignedBuffer(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  if (argc < 1) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "alignedBuffer(bytes) needs a byte count");
-    return nullptr;
-  }
   size_t bytes = 0;
-  if (!IntegerArg(env, argv[0], kMaxBytes, "bytes must be a number",
-                  "bytes must be an integer multiple of 4096 from 4096 to 256 MiB", &bytes)) return nullptr;
+  if (!OnlyIntegerArg(env, info, kMaxBytes, "alignedBuffer(bytes) needs a byte count", "bytes must be a number",
+                      "bytes must be an integer multiple of 4096 from 4096 to 256 MiB", &bytes)) return nullptr;
   if (bytes == 0 || bytes % kAlignment != 0) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "bytes must be an integer multiple of 4096 from 4096 to 256 MiB");
     return nullptr;

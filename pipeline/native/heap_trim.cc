@@ -15,34 +15,22 @@ namespace hashpipe {
 napi_value TrimHeap(napi_env env, napi_callback_info /* info */) {
 #if defined(__GLIBC__)
   malloc_trim(0);
-  const bool trimmed = true;
+  return BooleanValue(env, true);
 #else
-  const bool trimmed = false;
+  return BooleanValue(env, false);
 #endif
-  napi_value result;
-  if (napi_get_boolean(env, trimmed, &result) != napi_ok) return nullptr;
-  return result;
 }
 
 napi_value PinMmapThreshold(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  if (argc < 1) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "pinMmapThreshold(bytes) needs a byte count");
-    return nullptr;
-  }
   size_t bytes = 0;
   // glibc's own ceiling for the threshold (HEAP_MAX_SIZE / 2 on 64-bit) is 32 MiB.
-  if (!IntegerArg(env, argv[0], 32.0 * 1024 * 1024, "bytes must be a number", "bytes must be an integer from 0 to 32 MiB", &bytes)) return nullptr;
+  if (!OnlyIntegerArg(env, info, 32.0 * 1024 * 1024, "pinMmapThreshold(bytes) needs a byte count", "bytes must be a number",
+                      "bytes must be an integer from 0 to 32 MiB", &bytes)) return nullptr;
 #if defined(__GLIBC__)
-  const bool pinned = mallopt(M_MMAP_THRESHOLD, static_cast<int>(bytes)) == 1;
+  return BooleanValue(env, mallopt(M_MMAP_THRESHOLD, static_cast<int>(bytes)) == 1);
 #else
-  const bool pinned = false;
+  return BooleanValue(env, false);
 #endif
-  napi_value result;
-  if (napi_get_boolean(env, pinned, &result) != napi_ok) return nullptr;
-  return result;
 }
 
 }  // namespace hashpipe

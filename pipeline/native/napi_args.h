@@ -41,6 +41,25 @@ inline bool IntegerArg(napi_env env, napi_value v, double max, const char* typeM
   return true;
 }
 
+// The one argument of fn(bytes) as IntegerArg checks it; TypeError(missing) when there is none.
+inline bool OnlyIntegerArg(napi_env env, napi_callback_info info, double max, const char* missing, const char* typeMessage,
+                           const char* rangeMessage, size_t* value) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return false;
+  if (argc < 1) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", missing);
+    return false;
+  }
+  return IntegerArg(env, argv[0], max, typeMessage, rangeMessage, value);
+}
+
+// A JS boolean, or nullptr (with the engine's exception pending) if it cannot be made.
+inline napi_value BooleanValue(napi_env env, bool b) {
+  napi_value result;
+  return napi_get_boolean(env, b, &result) == napi_ok ? result : nullptr;
+}
+
 }  // namespace hashpipe
 
 #endif  // HASHPIPE_NAPI_ARGS_H_

@@ -242,10 +242,10 @@ t.test('pinMmapThreshold keeps big blocks out of the heap after glibc would have
     return
   }
   const pinNative = nativeAddon.pinMmapThreshold as (bytes?: unknown) => boolean
-  t.throws(() => pinNative(), { name: 'TypeError' }, 'no byte count')
-  t.throws(() => pinNative('128k'), { name: 'TypeError' })
-  t.throws(() => pinNative(-1), { name: 'RangeError' })
-  t.throws(() => pinNative(64 << 20), { name: 'RangeError' }, 'past glibc\'s 32 MiB ceiling')
+  t.throws(() => pinNative(), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, 'no byte count')
+  t.throws(() => pinNative('128k'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => pinNative(-1), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
+  t.throws(() => pinNative(64 << 20), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }, 'past glibc\'s 32 MiB ceiling')
   const free = child(false)
   t.equal(free.pinned, false)
   // Some of the 16 MiB may fit in free heap space already there: at least two blocks' worth must grow it.
