@@ -22,6 +22,22 @@ function grouped (digests: Uint8Array, schemas: Uint8Array, count: number): { di
   return { digests: g.grouped.subarray(0, g.count * 32), ends: g.ends }
 }
 
+/** Every digest unique() gives, as `schema:hex`, and whether they came in ascending order. */
+async function uniqueKeys (store: DigestStore): Promise<{ keys: string[], ascending: boolean }> {
+  const keys: string[] = []
+  let ascending = true
+  let last = ''
+  for await (const run of store.unique()) {
+    for (let i = 0; i < run.count; i++) {
+      const key = `${run.schema}:${Buffer.from(run.digests.subarray(i * 32, i * 32 + 32)).toString('hex')}`
+      if (key <= last) ascending = false
+      last = key
+      keys.push(key)
+    }
+  }
+  return { keys, ascending }
+}
+
 // A sorter slow enough that batches arrive while a spill is still sorting.
 const slowSorter: Sorter = async (records, n, keyOffset) => {
   await sleep(1)
@@ -161,17 +177,7 @@ t.test('spills that sort several partitions at once (generations of MiBs, four s
       if (store.overBudget) await store.spill()
     }
     t.ok(store.spills >= 3, `${store.spills} spills`)
-    const got: string[] = []
-    let ascending = true
-    let last = ''
-    for await (const run of store.unique()) {
-      for (let i = 0; i < run.count; i++) {
-        const key = `${run.schema}:${Buffer.from(run.digests.subarray(i * 32, i * 32 + 32)).toString('hex')}`
-        if (key <= last) ascending = false
-        last = key
-        got.push(key)
-      }
-    }
+    const { keys: got, ascending } = await uniqueKeys(store)
     store.close()
     t.ok(ascending, 'ascending by schema, then digest')
     t.equal(got.length, reference.size, `sliceBytes ${sliceBytes ?? 'default'}, read-ahead ${readAheadBytes}: every distinct digest once`)
@@ -234,17 +240,7 @@ t.test('spills holding only some schemas, and a partition past 65,535 digests in
       await store.spill()
     }
     t.equal(store.spills, plans.length)
-    const got: string[] = []
-    let ascending = true
-    let last = ''
-    for await (const run of store.unique()) {
-      for (let i = 0; i < run.count; i++) {
-        const key = `${run.schema}:${Buffer.from(run.digests.subarray(i * 32, i * 32 + 32)).toString('hex')}`
-        if (key <= last) ascending = false
-        last = key
-        got.push(key)
-      }
-    }
+    const { keys: got, ascending } = await uniqueKeys(store)
     store.close()
     t.ok(ascending, 'ascending by schema, then digest')
     t.equal(got.length, reference.size, `sliceBytes ${sliceBytes ?? 'default'}: every distinct digest once`)
