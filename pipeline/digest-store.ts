@@ -21,6 +21,7 @@ import { HashpipeError } from './errors.js'
 import { OrderedWindow } from './ordered-window.js'
 import { nativePartitionDigests, partitionDigestsJs } from './partition.js'
 import type { SpillFile, SpillStorage } from './spill-storage.js'
+import { releaseBuffer } from './release-buffer.js'
 
 const kPrefixes = 256
 const kPartitions = ID_SCHEMAS.length * kPrefixes
@@ -147,7 +148,7 @@ export interface DigestStoreOptions {
 /**
  * A sorted, distinct run of one schema; `rows` when unique() was asked for formatted rows, and
  * then `digests` is empty (count still says how many rows there are). Its buffers are reused
- * once the consumer asks for the next run: copy what must outlive that.
+ * (or freed: zero-length) once the consumer asks for the next run: copy what must outlive that.
  */
 export interface UniqueRun { schema: number, digests: Uint8Array, count: number, rows?: Uint8Array }
 
@@ -326,9 +327,14 @@ export class DigestStore {
     // later batches up to one generation's worth (more could never be held at once anyway).
     let kept = 0
     for (const b of this.#batchSpares) kept += b.byteLength
+    // The rest is freed now: left to V8, the ones dropped over a few spills stacked up
+    // (release-buffer.ts).
     for (const b of gen.batches) {
       const buffer = b.digests.buffer
-      if (!(buffer instanceof ArrayBuffer) || kept + buffer.byteLength > this.#generationBytes) continue
+      if (!(buffer instanceof ArrayBuffer) || kept + buffer.byteLength > this.#generationBytes) {
+        releaseBuffer(buffer)
+        continue
+      }
       this.#batchSpares.push(buffer)
       kept += buffer.byteLength
     }
@@ -431,7 +437,7 @@ export class DigestStore {
   async * unique (format?: RowFormat): AsyncGenerator<UniqueRun> {
     // The input phase is over: no batch is grouped into a spare again. Let a generation's worth
     // of them go (up to --memory-budget/2, at most 128 MiB) instead of holding it to the end.
-    this.#batchSpares.length = 0
+    this.#releaseBatchSpares()
     // The window applies a result by handing it to this generator's consumer, and holds it (so
     // it counts against the bound) until the consumer asks for the next run.
     const handoff = new Handoff<Sorted>()
@@ -478,14 +484,21 @@ export class DigestStore {
     while (this.#spareBytes > 2 * this.#inFlightBytes && this.#spare.length > 1) {
       let smallest = 0
       for (let i = 1; i < this.#spare.length; i++) if (this.#spare[i]!.byteLength < this.#spare[smallest]!.byteLength) smallest = i
-      this.#spareBytes -= this.#spare.splice(smallest, 1)[0]!.byteLength
+      const dropped = this.#spare.splice(smallest, 1)[0]!
+      this.#spareBytes -= dropped.byteLength
+      releaseBuffer(dropped)
     }
+  }
+
+  #releaseBatchSpares (): void {
+    for (const b of this.#batchSpares) releaseBuffer(b)
+    this.#batchSpares.length = 0
   }
 
   /** Removes spill files. Safe to call more than once. */
   close (): void {
     this.#spills.length = 0
-    this.#batchSpares.length = 0
+    this.#releaseBatchSpares()
     this.#storage.close()
   }
 }

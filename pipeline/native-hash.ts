@@ -40,6 +40,8 @@ export interface NativeAddon {
   trimHeap?: unknown
   /** Optional, like trimHeap. */
   pinMmapThreshold?: unknown
+  /** Optional, like trimHeap (release-buffer.ts). */
+  releaseBuffer?: unknown
   layout: unknown
   cpu?: unknown
 }

@@ -9,6 +9,7 @@
 import { DIGEST_BYTES, PARTITIONS } from './protocol.js'
 import { nativeAddon } from './native-hash.js'
 import { kHole } from './native-layout.js'
+import { releaseBuffer } from './release-buffer.js'
 
 const kGrain = 4096
 
@@ -55,7 +56,10 @@ export function groupByPartition (digests: Buffer, schemas: Uint8Array, count: n
   const bytes = Math.max(count, 1) * DIGEST_BYTES
   // A fresh buffer gets ~6% of slack, in pages: batches of one run yield similar counts,
   // so it can serve a later, slightly fuller batch when the store hands it back as a spare.
-  const grouped = spare !== undefined && spare.byteLength >= bytes
+  const fits = spare !== undefined && spare.byteLength >= bytes
+  // A spare too small for this batch is let go here, in the worker (release-buffer.ts).
+  if (spare !== undefined && !fits) releaseBuffer(spare)
+  const grouped = fits
     ? Buffer.from(spare, 0, bytes)
     : Buffer.from(new ArrayBuffer(Math.ceil(bytes * 1.0625 / kGrain) * kGrain), 0, bytes)
   const ends = new Uint32Array(PARTITIONS)

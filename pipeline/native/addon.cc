@@ -19,6 +19,7 @@ napi_value AlignedBuffer(napi_env env, napi_callback_info info);  // aligned_buf
 napi_value PartitionDigests(napi_env env, napi_callback_info info);  // partition_digests.cc
 napi_value TrimHeap(napi_env env, napi_callback_info info);  // heap_trim.cc
 napi_value PinMmapThreshold(napi_env env, napi_callback_info info);  // heap_trim.cc
+napi_value ReleaseBuffer(napi_env env, napi_callback_info info);  // heap_trim.cc
 
 namespace {
 
@@ -83,6 +84,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       !SetFunction(env, exports, "formatRows", FormatRows) || !SetFunction(env, exports, "sortUnique", SortUniqueNapi) ||
       !SetFunction(env, exports, "alignedBuffer", AlignedBuffer) || !SetFunction(env, exports, "partitionDigests", PartitionDigests) ||
       !SetFunction(env, exports, "trimHeap", TrimHeap) || !SetFunction(env, exports, "pinMmapThreshold", PinMmapThreshold) ||
+      !SetFunction(env, exports, "releaseBuffer", ReleaseBuffer) ||
       !SetLayout(env, exports) || !SetCpu(env, exports)) return nullptr;
   return exports;
 }

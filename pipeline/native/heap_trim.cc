@@ -34,3 +34,19 @@ napi_value PinMmapThreshold(napi_env env, napi_callback_info info) {
 }
 
 }  // namespace hashpipe
+
+namespace hashpipe {
+
+napi_value ReleaseBuffer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  bool is = false;
+  if (argc < 1 || napi_is_arraybuffer(env, argv[0], &is) != napi_ok || !is) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "releaseBuffer(buffer) needs an ArrayBuffer");
+    return nullptr;
+  }
+  return BooleanValue(env, napi_detach_arraybuffer(env, argv[0]) == napi_ok);
+}
+
+}  // namespace hashpipe

@@ -247,3 +247,56 @@ t.test('spills holding only some schemas, and a partition past 65,535 digests in
     t.same(new Set(got), reference)
   }
 })
+
+t.test('batch buffers a spill does not keep, and the spares left when the final pass starts, are freed at once (native core), not left to a GC', async t => {
+  const { nativeAddon } = await import('../../pipeline/native-hash.js')
+  const native = nativeAddon !== undefined
+  const generationBytes = 100 * 1024
+  const store = new DigestStore({ memoryBudgetBytes: 1 << 30, generationBytes, storage: new SpillFiles(dir) })
+  const reference = new Set<string>()
+  // Batches grouped into fresh buffers (no spare taken): the first spill keeps one generation's
+  // worth as spares and lets the rest go; with the spares full, the second lets every one go.
+  const generation = async (): Promise<{ buffers: ArrayBuffer[], sizes: number[] }> => {
+    const buffers: ArrayBuffer[] = []
+    while (!store.overBudget) {
+      const n = 1000
+      const digests = randomBytes(n * 32)
+      const schemas = new Uint8Array(n).map((_, i) => i % 3)
+      for (let i = 0; i < n; i++) reference.add(`${i % 3}:${digests.subarray(i * 32, i * 32 + 32).toString('hex')}`)
+      const g = grouped(digests, schemas, n)
+      buffers.push(g.digests.buffer as ArrayBuffer)
+      store.addPartitioned(g.digests, g.ends)
+    }
+    const sizes = buffers.map(b => b.byteLength)
+    await store.spill()
+    return { buffers, sizes }
+  }
+  const freed = (buffers: ArrayBuffer[]): number => buffers.filter(b => b.byteLength === 0).length
+  const first = await generation()
+  let kept = 0
+  for (let i = 0, bytes = 0; i < first.sizes.length && bytes + first.sizes[i]! <= generationBytes; i++, kept++) bytes += first.sizes[i]!
+  t.ok(kept > 0 && kept < first.buffers.length, `the first generation is more than one generation's worth (${first.buffers.length} buffers, ${kept} fit)`)
+  t.equal(freed(first.buffers), native ? first.buffers.length - kept : 0, `native core ${native}: what does not fit is freed`)
+  const second = await generation()
+  t.equal(freed(second.buffers), native ? second.buffers.length : 0, 'the spares are full: all of the second generation is freed')
+  const { keys } = await uniqueKeys(store)
+  t.equal(freed(first.buffers), native ? first.buffers.length : 0, 'the spares go when the final pass starts')
+  t.equal(keys.length, reference.size, 'the exact distinct set')
+  t.same(new Set(keys), reference)
+  store.close()
+})
+
+t.test('groupByPartition groups into a spare that fits, and frees one too small (native core) instead of dropping it', async t => {
+  const { nativeAddon } = await import('../../pipeline/native-hash.js')
+  const n = 100
+  const digests = randomBytes(n * 32)
+  const schemas = new Uint8Array(n)
+  const big = new ArrayBuffer(n * 32 + 4096)
+  const fits = groupByPartition(Buffer.from(digests), schemas, n, big, partitionDigestsJs)
+  t.equal(fits.grouped.buffer, big, 'a spare that fits holds the batch')
+  const small = new ArrayBuffer(n * 32 - 32)
+  const fresh = groupByPartition(Buffer.from(digests), schemas, n, small, partitionDigestsJs)
+  t.not(fresh.grouped.buffer, small, 'one too small does not')
+  t.equal(small.byteLength, nativeAddon !== undefined ? 0 : n * 32 - 32, `and is freed at once (native core: ${nativeAddon !== undefined})`)
+  t.same(Buffer.from(fresh.grouped.subarray(0, fresh.count * 32)), Buffer.from(fits.grouped.subarray(0, fits.count * 32)), 'both group the same digests')
+})

@@ -254,3 +254,29 @@ t.test('pinMmapThreshold keeps big blocks out of the heap after glibc would have
   t.equal(pinned.pinned, true, 'glibc took the threshold')
   t.ok(pinned.grew < 1 << 20, `pinned, they were mapped on their own (heap grew ${pinned.grew} bytes)`)
 })
+
+t.test('releaseBuffer frees an ArrayBuffer now, before any GC, and is a no-op without the native core', async t => {
+  const { releaseBuffer } = await import('../../pipeline/release-buffer.js')
+  const buffer = new ArrayBuffer(32 << 20)
+  const view = new Uint8Array(buffer).fill(7)
+  const held = process.memoryUsage().arrayBuffers
+  if (nativeAddon === undefined) {
+    t.equal(releaseBuffer(buffer), false, 'without the native core nothing is freed')
+    t.equal(view.length, 32 << 20)
+    return
+  }
+  t.equal(releaseBuffer(buffer), true)
+  t.equal(buffer.byteLength, 0, 'the buffer is detached')
+  t.equal(view.length, 0, 'and so is every view on it')
+  const freed = held - process.memoryUsage().arrayBuffers
+  t.ok(freed >= 32 << 20, `its memory went at once (${freed} bytes)`)
+  t.equal(releaseBuffer(new SharedArrayBuffer(8)), false, 'a SharedArrayBuffer is not ours to free')
+  // (not in this project's type libraries)
+  const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly
+  t.equal(releaseBuffer(new wasm.Memory({ initial: 1 }).buffer), false, 'nor is a WebAssembly memory, which cannot be detached')
+  const native = nativeAddon.releaseBuffer as (buffer?: unknown) => boolean
+  t.throws(() => native(), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, 'no buffer')
+  t.throws(() => native(new Uint8Array(8)), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, 'a view is not an ArrayBuffer')
+  const off = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(new URL('../../pipeline/release-buffer.js', import.meta.url).href)}); const b = new ArrayBuffer(8); process.stdout.write(String(m.releaseBuffer(b)) + ' ' + b.byteLength)`], { encoding: 'utf8', env: { ...process.env, HASHPIPE_NATIVE: '0' } })
+  t.equal(off.stdout, 'false 8', 'HASHPIPE_NATIVE=0: the buffer is left to V8')
+})
