@@ -59,6 +59,31 @@ t.test('a recycled chunk is read into again (no new buffer per chunk)', async t 
   t.ok(seen.size <= kReadsAhead + 2, `${seen.size} buffers for ${chunks} chunks`)
 })
 
+t.test('once the file is read, its read buffers are freed (native core), a chunk recycled late too; one still held is not', async t => {
+  const { nativeAddon } = await import('../../pipeline/native-hash.js')
+  const native = nativeAddon !== undefined
+  const path = join(dir, 'freed.bin')
+  writeFileSync(path, data)
+  const src = await openInput(path, new PassThrough())
+  const buffers = new Set<ArrayBufferLike>()
+  const copies: Buffer[] = []
+  let late: Buffer | undefined
+  let kept: Buffer | undefined
+  for await (const chunk of src.chunks) {
+    copies.push(Buffer.from(chunk))
+    // The last chunk is kept (never handed back), the one before is handed back only at the end.
+    if (late !== undefined) { buffers.add(late.buffer); src.recycle(late) }
+    late = kept
+    kept = chunk
+  }
+  t.ok(Buffer.concat(copies).equals(data), 'the bytes are the file\'s')
+  t.ok(buffers.size > 0)
+  t.equal([...buffers].filter(b => b.byteLength === 0).length, native ? buffers.size : 0, `native core ${native}: the reader's free buffers are freed at the end`)
+  src.recycle(late!)
+  t.equal(late!.length, native ? 0 : late!.length, 'a chunk handed back after the end is freed at once')
+  t.ok(kept!.length > 0 && kept!.buffer.byteLength > 0, 'a chunk never handed back is left alone')
+})
+
 t.test('gzip input decompresses to the same bytes; recycling its chunks is ignored', async t => {
   const path = join(dir, 'data.gz')
   writeFileSync(path, gzipSync(data))
