@@ -113,7 +113,6 @@ class HashJob {
   readonly #sinks: HashJobSinks
   readonly #stdin: Readable
   readonly #signal: AbortSignal | undefined
-  #aborted: Promise<never> | undefined
   readonly #started: number
   // The main thread's event-loop utilization at the start: its busy share of the run's wall time
   // is the serial part of the pipeline (read, split, apply, dedupe adds, output writes).
@@ -446,14 +445,15 @@ class HashJob {
     const signal = this.#signal
     if (signal === undefined) return await chunks.next()
     if (signal.aborted) throw new InterruptedError(kInterrupted)
-    if (this.#aborted === undefined) {
-      this.#aborted = new Promise<never>((_resolve, reject) => {
-        signal.addEventListener('abort', () => { reject(new InterruptedError(kInterrupted)) }, { once: true })
-      })
-      // Marked handled once: it rejects only on abort, and then a race has already surfaced it.
-      this.#aborted.catch(() => {})
-    }
-    return await Promise.race([chunks.next(), this.#aborted])
+    // A listener per read, removed when the read settles. (Not Promise.race with one promise
+    // that rejects on abort: each race left a reaction on it holding that race's result, the
+    // chunk, for the rest of the run: 541 bytes of V8 heap a read, 14 MB over a billion
+    // identifiers' 25,600 reads, and every input's read buffers kept reachable.)
+    return await new Promise<IteratorResult<Buffer>>((resolve, reject) => {
+      const onAbort = (): void => { reject(new InterruptedError(kInterrupted)) }
+      signal.addEventListener('abort', onAbort, { once: true })
+      chunks.next().then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+    })
   }
 
   async #finalPass (store: DigestStore): Promise<void> {
