@@ -33,7 +33,8 @@ export interface HashRunOptions extends HashOptions {
   outFormat?: OutFormat
   /**
    * Called with every batch of digests (unique and sorted per id schema, or all in input order
-   * with dedupe off), and awaited. The arrays are reused once it returns: copy what you keep.
+   * with dedupe off), and awaited. The arrays are reused or freed (zero-length) once it returns:
+   * copy what you keep.
    */
   onDigests?: (batch: DigestBatch) => void | Promise<void>
   /** Called with every rejected identifier or record; `line` is 1-based. Awaited. */
