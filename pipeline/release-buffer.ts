@@ -3,11 +3,11 @@
 // zero-length). Node 20 has no ArrayBuffer.prototype.transfer, and a transfer to a worker only
 // moves the memory. Only for buffers whose one owner is letting them go for good.
 //
-// Why: V8 frees an unreachable ArrayBuffer's memory only at the mark-compact that finds it dead,
-// and counts it against the heap's growth only loosely. The dedupe store drops MiB buffers in
-// bunches (batch buffers past one generation's worth at a spill's end, every batch spare when the
-// final pass starts, sort buffers past the spares' bound); waiting for a GC, 50-130 MiB of them
-// stacked up on top of live memory and set a billion-identifier run's peak RSS.
+// Why: V8 frees an unreachable ArrayBuffer's memory only at the GC that finds it dead. The dedupe
+// store drops MiB buffers in bunches (batch buffers past one generation's worth at a spill's
+// end, 0-40 MiB; every batch spare when the final pass starts, ~80 MiB; sort buffers past the
+// spares' bound); waiting for a GC, ~50 MiB of them stacked up over a few spills, and over
+// 100 MiB at the turn to the final pass, on top of live memory: that set a long run's peak RSS.
 // Without the native core it does nothing and answers false: V8 frees them in its own time.
 import { nativeAddon } from './native-hash.js'
 

@@ -3,6 +3,9 @@
 // could. pinMmapThreshold(bytes): fixes glibc's mmap threshold (mallopt M_MMAP_THRESHOLD), which
 // also turns off its dynamic raising, and answers whether glibc took it. Elsewhere (musl, macOS)
 // both do nothing and answer false. pipeline/heap-trim.ts says when hashpipe calls them.
+// releaseBuffer(arrayBuffer): detaches it, which frees its memory now instead of at V8's next
+// GC that finds it dead, and answers whether it could (not a WebAssembly memory, for one);
+// pipeline/release-buffer.ts says when.
 #include <node_api.h>
 
 #include "napi_args.h"
@@ -32,10 +35,6 @@ napi_value PinMmapThreshold(napi_env env, napi_callback_info info) {
   return BooleanValue(env, false);
 #endif
 }
-
-}  // namespace hashpipe
-
-namespace hashpipe {
 
 napi_value ReleaseBuffer(napi_env env, napi_callback_info info) {
   size_t argc = 1;
