@@ -24,6 +24,41 @@ const kRequireModuleFlag = process.allowedNodeEnvironmentFlags.has('--no-experim
 // 7.7-8.2 s; the pure-JavaScript path, which makes the most garbage, no slower either).
 const kWorkerYoungGenerationMb = 4
 
+// piscina first tries require() on the worker file. On Node 20.19+ require() of an ES module is
+// allowed, and under load it now and then aborted the whole process with a V8 fatal error
+// (v8::Module::IsGraphAsync, seen in our tests). With require(esm) off in the workers, require()
+// fails cleanly and piscina falls back to import().
+const kOwnFlags = kRequireModuleFlag ? ['--no-experimental-require-module'] : []
+// The workers get the process's own Node flags (--enable-source-maps, --conditions ...) beside
+// ours. A Worker refuses V8 and process-wide flags in execArgv (--expose-gc, --max-old-space-size,
+// --perf-basic-prof, --title): `node --expose-gc hashpipe hash` once failed at its first worker
+// with "invalid execArgv flags". Those apply to the whole process already, so the workers go
+// without them; what was refused is remembered for the process's later pools.
+let workerExecArgv = [...process.execArgv.filter(a => !a.includes('require-module')), ...kOwnFlags]
+
+type PoolOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>
+
+function startPool (options: PoolOptions): Piscina {
+  for (;;) {
+    try {
+      return new Piscina({ ...options, execArgv: workerExecArgv })
+    } catch (err) {
+      const refused = refusedFlags(err)
+      if (refused === undefined || workerExecArgv === kOwnFlags) throw err
+      const kept = workerExecArgv.filter(a => !refused.has(a))
+      // A refusal this cannot read (a flag and its value as two words): the workers get ours only.
+      workerExecArgv = kept.length < workerExecArgv.length ? kept : kOwnFlags
+    }
+  }
+}
+
+/** The flags a Worker refused, from Node's message; an empty set if the message lists none. */
+function refusedFlags (err: unknown): Set<string> | undefined {
+  if ((err as { code?: unknown } | null)?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return undefined
+  const list = /: (.+)$/.exec(String((err as Error).message))?.[1] ?? ''
+  return new Set(list.split(', ').filter(f => workerExecArgv.includes(f)))
+}
+
 export class HashPool {
   readonly #pool: Piscina
   readonly threads: number
@@ -37,7 +72,7 @@ export class HashPool {
 
   constructor (options: HashPoolOptions) {
     this.threads = options.threads
-    this.#pool = new Piscina({
+    this.#pool = startPool({
       filename: options.filename ?? kWorker,
       workerData: options.workerOptions,
       minThreads: options.threads,
@@ -46,12 +81,7 @@ export class HashPool {
       resourceLimits: { maxYoungGenerationSizeMb: kWorkerYoungGenerationMb },
       // The caller keeps its own bounded window; this bound only turns a caller bug into an error.
       maxQueue: options.threads * 8,
-      idleTimeout: 60_000,
-      // piscina first tries require() on the worker file. On Node 20.19+ require() of an ES
-      // module is allowed, and under load it now and then aborted the whole process with a V8
-      // fatal error (v8::Module::IsGraphAsync, seen in our tests). With require(esm) off in the
-      // workers, require() fails cleanly and piscina falls back to import().
-      execArgv: [...process.execArgv.filter(a => !a.includes('require-module')), ...(kRequireModuleFlag ? ['--no-experimental-require-module'] : [])]
+      idleTimeout: 60_000
     })
     this.#pool.on('error', (error: unknown) => {
       this.#error ??= { error }

@@ -1,6 +1,6 @@
 // One thread or three, native hashing or node:crypto: byte-identical output. A worker that dies
 // mid-batch fails the run quickly with HP_ERR_WORKER_CRASHED, wherever that batch is. Batches
-// are transferred, not copied.
+// are transferred, not copied. Node flags a Worker refuses do not stop a run.
 import t from 'tap'
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -35,6 +35,13 @@ t.test('1 thread, 3 threads and the pure-Node hash path give identical output', 
   t.ok(outs[0]!.split('\n').length > 30000)
   t.equal(outs[1], outs[0], '3 threads')
   t.equal(outs[2], outs[0], 'node:crypto fallback')
+
+  // Flags a Worker refuses (V8's and process-wide ones) beside one it takes: the run once failed
+  // at its first worker with HP_ERR_INTERNAL "invalid execArgv flags".
+  const out = join(dir, 'out-flags.csv')
+  const r = await runCli(['hash', input, '--out', out, '--no-progress', '--batch-bytes', '64KiB'], { nodeArgs: ['--expose-gc', '--max-old-space-size=2048', '--title=hashpipe-test', '--enable-source-maps'] })
+  t.equal(r.code, 0, r.stderr)
+  t.equal(readFileSync(out, 'utf8'), outs[0], 'node run with V8 and process-wide flags')
 })
 
 // The fixture's worker dies on its second batch (batch 1 with one thread): mid-run in the large

@@ -12,8 +12,8 @@ export const cliPath = fileURLToPath(new URL('../../engine/cli.js', import.meta.
 
 export interface CliResult { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string, peakRssKiB: number }
 
-export async function runCli (args: string[], options: { stdin?: string | Buffer, env?: NodeJS.ProcessEnv, onStdout?: (text: string) => void } = {}): Promise<CliResult> {
-  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, cliPath, ...args], { env: { ...process.env, ...options.env } })
+export async function runCli (args: string[], options: { stdin?: string | Buffer, env?: NodeJS.ProcessEnv, onStdout?: (text: string) => void, nodeArgs?: string[] } = {}): Promise<CliResult> {
+  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, ...(options.nodeArgs ?? []), cliPath, ...args], { env: { ...process.env, ...options.env } })
   let stdout = ''
   let stderr = ''
   let peak = 0
