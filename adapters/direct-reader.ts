@@ -157,9 +157,10 @@ export class DirectReader {
   }
 
   /** Closes on libuv's threads (freeing an unlinked file's blocks can take a while); errors are dropped. */
-  close (): void {
+  /** Closes the descriptor on libuv's threads; resolves when it is closed (errors ignored: the file is unlinked). */
+  async close (): Promise<void> {
     this.#cache = undefined
     this.#cacheBytes = 0
-    closeFd(this.#fd, () => {})
+    await new Promise<void>(resolve => { closeFd(this.#fd, () => { resolve() }) })
   }
 }

@@ -182,9 +182,10 @@ class HashJob {
       // (if any) is the first one thrown, already on its way.
       await this.#window.close().catch(() => {})
       await this.#spilling?.catch(() => {})
-      this.#store?.close()
       this.#stages.transfer = this.#pool.postSeconds
-      await this.#pool.destroy()
+      // Side by side: the spills' blocks are freed on libuv's threads while the workers stop.
+      const destroyed = this.#pool.destroy()
+      try { await this.#store?.close() } finally { await destroyed }
     }
     return this.#finish()
   }

@@ -495,11 +495,11 @@ export class DigestStore {
     this.#batchSpares.length = 0
   }
 
-  /** Removes spill files. Safe to call more than once. */
-  close (): void {
+  /** Removes spill files; resolves when they are gone. Safe to call more than once. */
+  async close (): Promise<void> {
     this.#spills.length = 0
     this.#releaseBatchSpares()
-    this.#storage.close()
+    await this.#storage.close()
   }
 }
 

@@ -21,6 +21,6 @@ export interface SpillFile {
 export interface SpillStorage {
   /** A new, empty spill file. Errors are HP_ERR_SPILL_IO with the fix in the message. */
   create: () => Promise<SpillFile>
-  /** Removes every file this storage made. Safe to call more than once. */
-  close: () => void
+  /** Removes every file this storage made; resolves when they are gone. Safe to call more than once. */
+  close: () => Promise<void>
 }

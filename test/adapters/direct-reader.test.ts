@@ -6,7 +6,7 @@
 // with its read-ahead shared among the files.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DirectReader } from '../../adapters/direct-reader.js'
@@ -23,7 +23,7 @@ const data = randomBytes((3 << 20) + 777)
 const probeDir = mkdtempSync(join(tmpdir(), 'hp-direct-probe-'))
 writeFileSync(join(probeDir, 'probe'), data)
 const probe = DirectReader.open(join(probeDir, 'probe'))
-probe?.close()
+await probe?.close()
 rmSync(probeDir, { recursive: true, force: true })
 const skip = probe === undefined ? 'no native addon, or this filesystem refuses O_DIRECT' : false
 
@@ -42,7 +42,7 @@ t.test('unaligned ranges, ranges over several blocks, the end and past it', { sk
   const path = join(tmp(t), 'f')
   writeFileSync(path, data)
   const r = DirectReader.open(path)!
-  t.teardown(() => { r.close() })
+  t.teardown(async () => { await r.close() })
   const cases: Array<[number, number]> = [[0, 32], [1, 31], [4095, 2], [4096, 4096], [1000, (1 << 20) + 5000], [5, data.length - 5], [data.length - 100, 100], [data.length - 100, 4096]]
   for (const [position, length] of cases) {
     const got = await readAll(r, length, position)
@@ -59,7 +59,7 @@ t.test('200 reads in flight at once: all exact, and no more than 8 blocks made',
   const path = join(tmp(t), 'f')
   writeFileSync(path, data)
   const r = DirectReader.open(path)!
-  t.teardown(() => { r.close() })
+  t.teardown(async () => { await r.close() })
   const asks = Array.from({ length: 200 }, (_, i) => [(i * 15_731) % (data.length - 40_000), 1 + (i * 977) % 40_000] as const)
   const got = await Promise.all(asks.map(async ([position, length]) => await readAll(r, length, position)))
   let exact = 0
@@ -72,7 +72,7 @@ t.test('read-ahead: asks front to back come from few fills, any other order stay
   const path = join(tmp(t), 'f')
   writeFileSync(path, data)
   const r = DirectReader.open(path)!
-  t.teardown(() => { r.close() })
+  t.teardown(async () => { await r.close() })
   r.readAhead = 256 * 1024 + 100
   t.equal(r.readAhead, 256 * 1024, 'rounded down to the alignment')
   // 16,000-byte asks front to back, to the end and past it, all asked at once as the final pass does.
@@ -111,7 +111,7 @@ t.test('SpillFiles: direct and buffered files read back the same bytes', async t
       let done = 0
       while (done < into.length) done += await file.read(into, done, into.length - done, 12_345 + done)
       t.same(into, data.subarray(12_345, 112_345), direct ? 'direct' : 'buffered')
-      storage.close()
+      await storage.close()
     } finally {
       delete process.env.HASHPIPE_DIRECT_IO
     }
@@ -146,13 +146,13 @@ t.test('SpillFiles with read-ahead: files read in interleaved order, in small as
     }
     const exact = (await Promise.all(asks)).filter(Boolean).length
     t.equal(exact, asks.length, `read-ahead ${readAheadBytes}: ${asks.length} asks exact`)
-    storage.close()
+    await storage.close()
   }
 })
 
 t.test('SpillFiles: a read past the end of a read-ahead file is short, not wrong', async t => {
   const storage = new SpillFiles(tmp(t), { readAheadBytes: 1 << 20 })
-  t.teardown(() => { storage.close() })
+  t.teardown(async () => { await storage.close() })
   const file = await storage.create()
   await file.write(data.subarray(0, 10_000))
   await file.seal()
@@ -161,4 +161,25 @@ t.test('SpillFiles: a read past the end of a read-ahead file is short, not wrong
   t.same(into.subarray(0, 10_000), data.subarray(0, 10_000))
   t.equal(await file.read(into, 0, 100, 10_000), 0, 'at the end: 0')
   t.equal(await file.read(into, 0, 100, 9_990), 10, 'across the end: what is left')
+})
+
+t.test('SpillFiles.close(): the main thread keeps running while the files go; resolved, they are gone', async t => {
+  const parent = tmp(t)
+  const storage = new SpillFiles(parent)
+  for (let f = 0; f < 4; f++) {
+    const file = await storage.create()
+    await file.write(data)
+    await file.seal()
+  }
+  t.equal(readdirSync(parent).length, 1, 'the spill directory, its files unlinked')
+  let turns = 0
+  const closing = storage.close()
+  // A close that ran on the main thread would be over before any of these turns.
+  const spin = (async () => { while (await Promise.race([closing.then(() => true), new Promise<false>(resolve => setImmediate(() => { resolve(false) }))]) === false) turns++ })()
+  await closing
+  await spin
+  t.ok(turns > 0, `the event loop turned ${turns} times during close()`)
+  t.same(readdirSync(parent), [], 'the directory is gone once close() resolves')
+  await storage.close()
+  t.same(readdirSync(parent), [], 'a second close() is harmless')
 })

@@ -60,7 +60,7 @@ for (const directIo of [false, true]) {
 t.test('a dedupe spill on a full disk: HP_ERR_DISK_FULL naming the spill file, through DigestStore as it is', async t => {
   const dir = tmp(t)
   const storage = new SpillFiles(dir, { open: toDevFull })
-  t.teardown(() => storage.close())
+  t.teardown(async () => { await storage.close() })
   const file = await storage.create()
   await file.write(randomBytes(1 << 16))
   const err = await file.seal().catch((e: unknown) => e) as { code: string, message: string, cause: { code: string } }
@@ -71,7 +71,7 @@ t.test('a dedupe spill on a full disk: HP_ERR_DISK_FULL naming the spill file, t
   t.equal(err.cause.code, 'ENOSPC')
 
   const store = new DigestStore({ memoryBudgetBytes: 1 << 30, storage: new SpillFiles(dir, { open: toDevFull }), sorter: async (r, n, k) => sortUnique(r, n, k) })
-  t.teardown(() => store.close())
+  t.teardown(async () => { await store.close() })
   store.add(randomBytes(20000 * 32), new Uint8Array(20000), 20000)
   await t.rejects(store.spill(), { code: 'HP_ERR_DISK_FULL', message: /cannot write dedupe spill file .*spill-0\.bin: no space left on the disk \(ENOSPC\)/ })
 })

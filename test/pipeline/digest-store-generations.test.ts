@@ -91,7 +91,7 @@ t.test('batches added while a spill runs go to the next generation; the result i
   t.same(new Set(out), reference)
   const sorted = [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
   t.same(out, sorted, 'ascending by schema, then digest')
-  store.close()
+  await store.close()
   t.same(readdirSync(dir), [], 'close() removed the spill files')
 })
 
@@ -106,7 +106,7 @@ t.test('add() copies: the caller may reuse its buffer at once', async t => {
   const out = new Set<string>()
   for await (const r of store.unique()) for (let i = 0; i < r.count; i++) out.add(Buffer.from(r.digests.subarray(i * 32, i * 32 + 32)).toString('hex'))
   t.same(out, expected)
-  store.close()
+  await store.close()
 })
 
 t.test('generationBytes: a full generation asks for a spill under the budget, and its batch buffers come back as spares', async t => {
@@ -151,7 +151,7 @@ t.test('generationBytes: a full generation asks for a spill under the budget, an
   }
   t.equal(out.length, reference.size, 'exact distinct set: a reused buffer leaked nothing of its earlier batch')
   t.same(new Set(out), reference)
-  store.close()
+  await store.close()
 })
 
 t.test('spills that sort several partitions at once (generations of MiBs, four schemas) keep the exact distinct set, whole and in slices, with and without read-ahead', async t => {
@@ -178,7 +178,7 @@ t.test('spills that sort several partitions at once (generations of MiBs, four s
     }
     t.ok(store.spills >= 3, `${store.spills} spills`)
     const { keys: got, ascending } = await uniqueKeys(store)
-    store.close()
+    await store.close()
     t.ok(ascending, 'ascending by schema, then digest')
     t.equal(got.length, reference.size, `sliceBytes ${sliceBytes ?? 'default'}, read-ahead ${readAheadBytes}: every distinct digest once`)
     t.same(new Set(got), reference)
@@ -207,7 +207,7 @@ t.test('a final pass in slices reuses its buffers: the memory part of each parti
   t.ok(runs >= 3 * 256, `finalized in ${runs} slices`)
   // Dropped instead, each of the 256 partitions cost one buffer: ~256 × 64 KiB at least.
   t.ok(allocated < 64 * 64 * 1024, `the final pass allocated ${allocated} bytes of buffers`)
-  store.close()
+  await store.close()
 })
 
 t.test('spills holding only some schemas, and a partition past 65,535 digests in one spill, keep the exact distinct set', async t => {
@@ -241,7 +241,7 @@ t.test('spills holding only some schemas, and a partition past 65,535 digests in
     }
     t.equal(store.spills, plans.length)
     const { keys: got, ascending } = await uniqueKeys(store)
-    store.close()
+    await store.close()
     t.ok(ascending, 'ascending by schema, then digest')
     t.equal(got.length, reference.size, `sliceBytes ${sliceBytes ?? 'default'}: every distinct digest once`)
     t.same(new Set(got), reference)
@@ -283,7 +283,7 @@ t.test('batch buffers a spill does not keep, and the spares left when the final 
   t.equal(freed(first.buffers), native ? first.buffers.length : 0, 'the spares go when the final pass starts')
   t.equal(keys.length, reference.size, 'the exact distinct set')
   t.same(new Set(keys), reference)
-  store.close()
+  await store.close()
 })
 
 t.test('groupByPartition groups into a spare that fits, and frees one too small (native core) instead of dropping it', async t => {

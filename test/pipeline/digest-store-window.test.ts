@@ -51,7 +51,7 @@ t.test('sorts stay within the count and byte bounds; runs come out in order', as
       last = Buffer.from(run.digests.subarray((run.count - 1) * 32, run.count * 32)).toString('hex')
       total += run.count
     }
-    store.close()
+    await store.close()
     t.ok(ascending, 'runs in ascending order')
     t.equal(total, n)
     t.ok(peak.count <= parallelSorts, `parallel ${parallelSorts}: peak ${peak.count} sorts`)
@@ -70,7 +70,7 @@ t.test('a consumer that stops early: unique() returns once its sorts have settle
     if (++runs === 3) break
   }
   t.equal(running(), 0, 'no sort still running')
-  store.close()
+  await store.close()
   await sleep(10)
   t.same(unhandled, [])
 })

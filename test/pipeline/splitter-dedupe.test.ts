@@ -140,7 +140,7 @@ t.test('DigestStore: spilled and in-memory dedupe give the reference set', async
     for await (const r of store.unique()) for (const h of hexList(r.digests, r.count)) runs.push(`${r.schema}:${h}`)
     const spills = store.spills
     const spillDir = readdirSync(dir).length > 0
-    store.close()
+    await store.close()
     return { runs, spills, spillDir }
   }
   const big = await collect(1 << 30)
@@ -182,8 +182,8 @@ t.test('DigestStore: batches added grouped by partition equal batches added dige
   t.ok(grouped.spills > 0, 'the grouped store spilled too')
   const list = async (s: DigestStore): Promise<string[]> => { const out: string[] = []; for await (const r of s.unique()) for (const h of hexList(r.digests, r.count)) out.push(`${r.schema}:${h}`); return out }
   t.same(await list(grouped), await list(plain))
-  plain.close()
-  grouped.close()
+  await plain.close()
+  await grouped.close()
 })
 
 t.test('DigestStore: unique(format) carries the runs formatted as output rows', async t => {
@@ -212,8 +212,8 @@ t.test('DigestStore: unique(format) carries the runs formatted as output rows', 
   t.equal(rows, n)
   t.same(got, expected, 'the same rows, run by run, as formatting the plain runs')
   t.ok(buffers.size <= 16, `rows came in ${buffers.size} buffers for ${got.length} runs: reused`)
-  plain.close()
-  store.close()
+  await plain.close()
+  await store.close()
 })
 
 t.test('DigestStore: the sorts in flight are bounded by bytes as well as by count', async t => {
@@ -246,7 +246,7 @@ t.test('DigestStore: the sorts in flight are bounded by bytes as well as by coun
     store.add(digests, new Uint8Array(n), n)
     let unique = 0
     for await (const r of store.unique()) unique += r.count
-    store.close()
+    await store.close()
     return { peakJobs, peakBytes, unique }
   }
   const capped = await run(10_000)
@@ -278,7 +278,7 @@ t.test('DigestStore: big partitions finalize in slices, still exact and ascendin
     let runs = 0
     for await (const r of store.unique()) { runs++; for (const h of hexList(r.digests, r.count)) rows.push(`${r.schema}:${h}`) }
     const spills = store.spills
-    store.close()
+    await store.close()
     return { rows, spills, runs }
   }
   const sliced = await collect({ memoryBudgetBytes: 400 * 1024, sliceBytes: 64 * 1024 })
@@ -314,13 +314,13 @@ t.test('DigestStore: a failing sort fails unique() and spill(), with nothing lef
   const crash = Object.assign(new Error('worker died'), { code: 'HP_ERR_WORKER_CRASHED' })
   const a = failing(5, crash)
   await t.rejects((async () => { for await (const _ of a.unique()) { /* drain */ } })(), crash, 'unique() rethrows the sorter error')
-  a.close()
+  await a.close()
   const b = failing(2, new Error('disk on fire'))
   await t.rejects(b.spill(), { code: 'HP_ERR_SPILL_IO', message: /cannot write dedupe spill file .*spill-0\.bin: disk on fire; free disk space there or point --tmp-dir at a larger disk/ })
-  b.close()
+  await b.close()
   const c = failing(2, crash)
   await t.rejects(c.spill(), crash, 'a crashed worker is not reported as a disk problem')
-  c.close()
+  await c.close()
   t.same(readdirSync(dir), [], 'close() removed every spill directory')
 })
 
@@ -339,6 +339,6 @@ t.test('DigestStore: a spill file truncated behind its back fails the final pass
     truncateSync(`/proc/self/fd/${fd!}`, 1000 * 32)
     await t.rejects((async () => { for await (const _ of store.unique()) { /* drain */ } })(),
       { code: 'HP_ERR_SPILL_IO', message: /spill-0\.bin is shorter than written; was it truncated\? rerun the job/ }, `sliceBytes ${sliceBytes ?? 'default'}, read-ahead ${readAheadBytes}`)
-    store.close()
+    await store.close()
   }
 })
